@@ -1,0 +1,258 @@
+// The CPU extension: OpenMP launchers over the per-item bodies in kernels/include and
+// their nanobind binding. Each function releases the GIL, checks its arguments so that
+// no call can read or write outside the arrays it was given, then runs its work items
+// in an OpenMP parallel loop, the CPU counterpart of a CUDA grid-stride loop.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+
+#include <complex>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "gates.cuh"
+#include "measure.cuh"
+#include "state.cuh"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace nb = nanobind;
+
+namespace {
+
+using qc::index_t;
+using qc::uindex_t;
+
+template <typename T>
+using StateArray = nb::ndarray<std::complex<T>, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using ConstComplexArray = nb::ndarray<const std::complex<T>, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using OpArray = nb::ndarray<const qc::index_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using IndexArray = nb::ndarray<const qc::index_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using DoubleArray = nb::ndarray<double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using ConstDoubleArray = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using SeedArray = nb::ndarray<const qc::uindex_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using OutcomeArray = nb::ndarray<qc::index_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// Below this many work items a loop runs on the calling thread: a parallel region
+// costs more than it saves.
+constexpr index_t kMinParallelItems = 1 << 12;
+
+void require(bool condition, const std::string& message) {
+  if (!condition) {
+    throw std::invalid_argument(message);
+  }
+}
+
+int resolve_threads(int num_threads) {
+#if defined(_OPENMP)
+  return num_threads > 0 ? num_threads : omp_get_max_threads();
+#else
+  (void)num_threads;
+  return 1;
+#endif
+}
+
+// Calls body(item) for every item in [0, num_items) on up to num_threads threads.
+template <typename Body>
+void parallel_items(index_t num_items, int num_threads, const Body& body) {
+  const int threads = num_items >= kMinParallelItems ? resolve_threads(num_threads) : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (index_t item = 0; item < num_items; ++item) {
+    body(static_cast<uindex_t>(item));
+  }
+}
+
+template <typename T>
+qc::complex<T>* as_qc(std::complex<T>* pointer) {
+  return reinterpret_cast<qc::complex<T>*>(pointer);
+}
+
+template <typename T>
+const qc::complex<T>* as_qc(const std::complex<T>* pointer) {
+  return reinterpret_cast<const qc::complex<T>*>(pointer);
+}
+
+void check_num_qubits(int num_qubits, size_t size, index_t batch) {
+  require(num_qubits >= 0 && num_qubits < 63, "num_qubits must be in [0, 62]");
+  require(batch >= 1, "batch must be at least 1");
+  require(static_cast<uindex_t>(size) == (static_cast<uindex_t>(batch) << num_qubits),
+          "state array length must be batch * 2**num_qubits");
+}
+
+// Checks that one op row only names qubits below num_qubits and data inside `data_size`.
+void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_size) {
+  namespace o = qc::op;
+  const index_t kind = op[o::kKind];
+  const index_t k = op[o::kNumTargets];
+  const index_t sorted = op[o::kNumSorted];
+  const index_t max_targets = kind == o::kPermutationKind ? o::kMaxPermutationTargets : o::kMaxTargets;
+  require(kind == o::kDense || kind == o::kDiagonal || kind == o::kPermutationKind, "unknown op kind");
+  require(k >= 1 && k <= max_targets, "op has an unsupported number of targets");
+  require(sorted >= 0 && sorted <= num_qubits && sorted <= o::kPermutation - o::kSorted,
+          "op has more sorted positions than qubits");
+  for (index_t j = 0; j < k; ++j) {
+    require(op[o::kTargets + j] >= 0 && op[o::kTargets + j] < num_qubits, "op target out of range");
+  }
+  for (index_t j = 0; j < sorted; ++j) {
+    require(op[o::kSorted + j] >= 0 && op[o::kSorted + j] < num_qubits, "op position out of range");
+    require(j == 0 || op[o::kSorted + j] > op[o::kSorted + j - 1], "op positions must be sorted");
+  }
+  if (kind == o::kPermutationKind) {
+    for (index_t j = 0; j < (index_t{1} << k); ++j) {
+      require(op[o::kPermutation + j] >= 0 && op[o::kPermutation + j] < (index_t{1} << k),
+              "op permutation out of range");
+    }
+  }
+  const index_t entries = kind == o::kDense ? (index_t{1} << (2 * k)) : (index_t{1} << k);
+  const index_t last = op[o::kDataOffset] + (batch - 1) * op[o::kDataBatchStride] + entries;
+  require(op[o::kDataOffset] >= 0 && op[o::kDataBatchStride] >= 0 &&
+              last <= static_cast<index_t>(data_size),
+          "op data out of range");
+}
+
+template <typename Body, typename T>
+void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+            const qc::complex<T>* data, int num_threads) {
+  const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
+  parallel_items(items, num_threads, [&](uindex_t item) {
+    qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+  });
+}
+
+template <typename T, template <typename, int> class Body>
+void run_op_of_size(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                    const qc::complex<T>* data, int num_threads) {
+  switch (op[qc::op::kNumTargets]) {
+    case 1: run_op<Body<T, 1>>(states, num_qubits, batch, op, data, num_threads); break;
+    case 2: run_op<Body<T, 2>>(states, num_qubits, batch, op, data, num_threads); break;
+    case 3: run_op<Body<T, 3>>(states, num_qubits, batch, op, data, num_threads); break;
+    case 4: run_op<Body<T, 4>>(states, num_qubits, batch, op, data, num_threads); break;
+    case 5: run_op<Body<T, 5>>(states, num_qubits, batch, op, data, num_threads); break;
+    default: throw std::invalid_argument("op has an unsupported number of targets");
+  }
+}
+
+// Runs a whole program (one op per row of `ops`) on a batch of states in one call.
+template <typename T>
+void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
+                 ConstComplexArray<T> data, int num_threads) {
+  check_num_qubits(num_qubits, states.size(), batch);
+  require(ops.shape(1) == static_cast<size_t>(qc::op::kOpWidth), "ops must have kOpWidth columns");
+  const size_t num_ops = ops.shape(0);
+  for (size_t i = 0; i < num_ops; ++i) {
+    check_op(ops.data() + i * qc::op::kOpWidth, num_qubits, batch, data.size());
+  }
+  nb::gil_scoped_release release;
+  qc::complex<T>* state_data = as_qc(states.data());
+  const qc::complex<T>* op_data = as_qc(data.data());
+  for (size_t i = 0; i < num_ops; ++i) {
+    const qc::index_t* op = ops.data() + i * qc::op::kOpWidth;
+    switch (op[qc::op::kKind]) {
+      case qc::op::kDense:
+        run_op_of_size<T, qc::DenseBody>(state_data, num_qubits, batch, op, op_data, num_threads);
+        break;
+      case qc::op::kDiagonal:
+        run_op_of_size<T, qc::DiagonalBody>(state_data, num_qubits, batch, op, op_data, num_threads);
+        break;
+      default:
+        run_op_of_size<T, qc::PermutationBody>(state_data, num_qubits, batch, op, op_data, num_threads);
+        break;
+    }
+  }
+}
+
+template <typename T>
+void set_zero_state(StateArray<T> states, int num_qubits, index_t batch, int num_threads) {
+  check_num_qubits(num_qubits, states.size(), batch);
+  nb::gil_scoped_release release;
+  qc::complex<T>* state_data = as_qc(states.data());
+  parallel_items(static_cast<index_t>(states.size()), num_threads,
+                 [&](uindex_t item) { qc::set_zero_state(state_data, num_qubits, item); });
+}
+
+template <typename T>
+void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, IndexArray positions,
+                       IndexArray sorted_positions, int chunk_bits, DoubleArray partials,
+                       int num_threads) {
+  check_num_qubits(num_qubits, states.size(), batch);
+  const int measured = static_cast<int>(positions.size());
+  require(sorted_positions.size() == positions.size(), "positions and sorted positions differ in length");
+  require(chunk_bits >= 0 && measured + chunk_bits <= num_qubits, "chunk_bits out of range");
+  for (int j = 0; j < measured; ++j) {
+    require(positions.data()[j] >= 0 && positions.data()[j] < num_qubits, "measured position out of range");
+    require(sorted_positions.data()[j] >= 0 && sorted_positions.data()[j] < num_qubits &&
+                (j == 0 || sorted_positions.data()[j] > sorted_positions.data()[j - 1]),
+            "sorted positions must be distinct, in range and ascending");
+  }
+  const index_t items = batch << (measured + chunk_bits);
+  require(partials.size() == static_cast<size_t>(items), "partials must have batch * 2**(m + chunk_bits) entries");
+  nb::gil_scoped_release release;
+  const qc::complex<T>* state_data = as_qc(states.data());
+  const qc::index_t* position_data = positions.data();
+  const qc::index_t* sorted_data = sorted_positions.data();
+  double* out = partials.data();
+  parallel_items(items, num_threads, [&](uindex_t item) {
+    out[item] = qc::marginal_partial(state_data, num_qubits, item, position_data, sorted_data,
+                                     measured, chunk_bits);
+  });
+}
+
+void reduce_partials(ConstDoubleArray partials, int chunk_bits, DoubleArray sums, int num_threads) {
+  require(chunk_bits >= 0 && chunk_bits < 63, "chunk_bits out of range");
+  require(static_cast<uindex_t>(partials.size()) == (static_cast<uindex_t>(sums.size()) << chunk_bits),
+          "partials must have len(sums) * 2**chunk_bits entries");
+  nb::gil_scoped_release release;
+  const double* in = partials.data();
+  double* out = sums.data();
+  parallel_items(static_cast<index_t>(sums.size()), num_threads,
+                 [&](uindex_t item) { out[item] = qc::reduce_partials(in, item, chunk_bits); });
+}
+
+void sample(ConstDoubleArray cumulative, int num_measured, index_t shots, SeedArray seeds,
+            OutcomeArray outcomes, int num_threads) {
+  require(num_measured >= 0 && num_measured < 63, "num_measured out of range");
+  require(shots >= 1, "shots must be at least 1");
+  const size_t batch = seeds.size();
+  require(cumulative.size() == (batch << num_measured), "cumulative must have len(seeds) * 2**m entries");
+  require(outcomes.size() == batch * static_cast<size_t>(shots), "outcomes must have len(seeds) * shots entries");
+  nb::gil_scoped_release release;
+  const double* rows = cumulative.data();
+  const uindex_t* seed_data = seeds.data();
+  qc::index_t* out = outcomes.data();
+  parallel_items(static_cast<index_t>(outcomes.size()), num_threads, [&](uindex_t item) {
+    out[item] = qc::sample_outcome(rows, num_measured, item, static_cast<uindex_t>(shots),
+                                   seed_data);
+  });
+}
+
+template <typename T>
+void bind_precision(nb::module_& module) {
+  module.def("run_program", &run_program<T>, nb::arg("states"), nb::arg("num_qubits"),
+             nb::arg("batch"), nb::arg("ops"), nb::arg("data"), nb::arg("num_threads"),
+             "Apply every op row of `ops` to a batch of states, in order.");
+  module.def("set_zero_state", &set_zero_state<T>, nb::arg("states"), nb::arg("num_qubits"),
+             nb::arg("batch"), nb::arg("num_threads"), "Set every state of a batch to |0...0>.");
+  module.def("marginal_partials", &marginal_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
+             nb::arg("batch"), nb::arg("positions"), nb::arg("sorted_positions"),
+             nb::arg("chunk_bits"), nb::arg("partials"), nb::arg("num_threads"),
+             "Chunked partial sums of the marginal probabilities of `positions`.");
+}
+
+}  // namespace
+
+NB_MODULE(_cpu, module) {
+  module.doc() = "qiskit-cupy CPU kernels: the shared kernel bodies run under OpenMP.";
+  bind_precision<double>(module);
+  bind_precision<float>(module);
+  module.def("reduce_partials", &reduce_partials, nb::arg("partials"), nb::arg("chunk_bits"),
+             nb::arg("sums"), nb::arg("num_threads"), "Sum each run of 2**chunk_bits partials.");
+  module.def("sample", &sample, nb::arg("cumulative"), nb::arg("num_measured"), nb::arg("shots"),
+             nb::arg("seeds"), nb::arg("outcomes"), nb::arg("num_threads"),
+             "Draw `shots` outcomes per row of cumulative probabilities.");
+  module.def("max_threads", []() { return resolve_threads(0); },
+             "The number of threads a call uses when num_threads is 0.");
+}

@@ -1,0 +1,37 @@
+// Index helpers shared by every kernel: 64-bit bit insertion and gathering.
+#pragma once
+
+#include "portable.cuh"
+
+namespace qc {
+
+// Inserts a zero bit at each of `count` positions (sorted ascending) into `i`.
+// Enumerating i over [0, 2^(n - count)) visits every n-bit index whose bits at those
+// positions are zero, in increasing order.
+QC_HD uindex_t insert_zero_bits(uindex_t i, const index_t* sorted_positions, int count) {
+  for (int j = 0; j < count; ++j) {
+    const uindex_t low_mask = (uindex_t{1} << sorted_positions[j]) - 1;
+    i = ((i & ~low_mask) << 1) | (i & low_mask);
+  }
+  return i;
+}
+
+// Places bit b of `value` at position positions[b], for b < count.
+QC_HD uindex_t deposit_bits(uindex_t value, const index_t* positions, int count) {
+  uindex_t out = 0;
+  for (int b = 0; b < count; ++b) {
+    out |= ((value >> b) & 1) << positions[b];
+  }
+  return out;
+}
+
+// Collects the bits of `index` at positions[b] into bit b of the result, for b < count.
+QC_HD uindex_t gather_bits(uindex_t index, const index_t* positions, int count) {
+  uindex_t out = 0;
+  for (int b = 0; b < count; ++b) {
+    out |= ((index >> positions[b]) & 1) << b;
+  }
+  return out;
+}
+
+}  // namespace qc

@@ -1,0 +1,51 @@
+// Host/device portability: function qualifiers, index types and a plain complex type.
+//
+// Every kernel body in this directory is compiled twice: by NVRTC (through CuPy) for
+// the GPU and by the host C++ compiler for the CPU extension. Nothing here may depend
+// on the C++ standard library, which NVRTC does not provide.
+#pragma once
+
+#if defined(__CUDACC__)
+#define QC_HD __host__ __device__ __forceinline__
+#define QC_UNROLL _Pragma("unroll")
+#else
+#define QC_HD inline
+#define QC_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+namespace qc {
+
+using index_t = long long;
+using uindex_t = unsigned long long;
+
+// A complex number laid out as (real, imaginary), like numpy/CuPy complex64/complex128.
+// Arithmetic is written out by hand so that compilers vectorize it and apply no
+// special-case handling for infinities (the "limited range" product).
+template <typename T>
+struct alignas(2 * sizeof(T)) complex {
+  T re;
+  T im;
+};
+
+template <typename T>
+QC_HD complex<T> cmul(complex<T> a, complex<T> b) {
+  return complex<T>{a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
+}
+
+template <typename T>
+QC_HD complex<T> cadd(complex<T> a, complex<T> b) {
+  return complex<T>{a.re + b.re, a.im + b.im};
+}
+
+// a + b * c, the multiply-accumulate of a matrix-vector product.
+template <typename T>
+QC_HD complex<T> cfma(complex<T> a, complex<T> b, complex<T> c) {
+  return complex<T>{a.re + b.re * c.re - b.im * c.im, a.im + b.re * c.im + b.im * c.re};
+}
+
+template <typename T>
+QC_HD T cnorm(complex<T> a) {
+  return a.re * a.re + a.im * a.im;
+}
+
+}  // namespace qc
