@@ -17,11 +17,10 @@ constexpr index_t kNumTargets = 1;       // k: the matrix acts on 2^k amplitudes
 constexpr index_t kNumSorted = 2;        // how many positions are in the sorted list
 constexpr index_t kDataOffset = 3;       // first complex element of the op's data
 constexpr index_t kDataBatchStride = 4;  // complex elements between batch entries (0: shared)
-constexpr index_t kControlMask = 5;      // bit mask of the control qubits
-constexpr index_t kControlValue = 6;     // required values of the control bits
-constexpr index_t kTargets = 7;          // kMaxTargets target positions, matrix bit order
-constexpr index_t kSorted = 12;          // up to 64 sorted qubit positions
-constexpr index_t kPermutation = 76;     // permutation kinds: image of each basis state
+constexpr index_t kControlValue = 5;     // required values of the control bits, in place
+constexpr index_t kTargets = 6;          // kMaxTargets target positions, matrix bit order
+constexpr index_t kSorted = 11;          // up to 64 sorted qubit positions
+constexpr index_t kPermutation = 75;     // permutation kinds: image of each basis state
 constexpr index_t kOpWidth = 80;
 
 constexpr index_t kMaxTargets = 5;

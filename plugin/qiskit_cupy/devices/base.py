@@ -1,0 +1,162 @@
+"""The Device interface: everything the executor asks of a GPU or of the CPU fallback.
+
+Work is issued to streams and runs in stream order; the host learns that it finished
+only through events. Arrays returned by a device live on that device and are valid to
+read on the host only through :meth:`Device.copy_to_host` once an event recorded after
+the copy has completed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Protocol
+
+import numpy as np
+
+from qiskit_cupy.program import EncodedProgram
+
+#: An array that lives on a device (a NumPy array on the CPU, a CuPy array on the GPU).
+DeviceArray = Any
+
+#: Complex dtype of each precision.
+COMPLEX_DTYPES: dict[str, type[np.complexfloating]] = {
+    "double": np.complex128,
+    "single": np.complex64,
+}
+
+
+class Stream(Protocol):
+    """An in-order queue of device work."""
+
+
+class Event(Protocol):
+    """A marker recorded on a stream; it completes when the stream reaches it.
+
+    Attributes:
+        error: Once done, the failure of the work before the event, if the device
+            reports failures that way; None otherwise.
+    """
+
+    error: BaseException | None
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream has passed the event; never blocks."""
+
+    def synchronize(self, timeout: float | None = None) -> bool:
+        """Block until the event completes or ``timeout`` seconds pass.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+
+        Returns:
+            Whether the event completed.
+
+        Raises:
+            Exception: The work before the event failed; the failure is raised here.
+        """
+
+    def elapsed_since(self, start: Event) -> float:
+        """Seconds of device time from ``start`` to this event; both must have completed."""
+
+
+class HostCopy(Protocol):
+    """A host buffer that a stream fills; readable once an event after it completes."""
+
+    @property
+    def array(self) -> np.ndarray:
+        """The copied data."""
+
+
+class DeviceProgram(Protocol):
+    """An encoded program resident on a device."""
+
+
+class Device(ABC):
+    """A place to run programs: the GPU (CuPy) or the CPU fallback (the C++ extension)."""
+
+    #: "GPU" or "CPU", as the backend's ``device`` option names it.
+    name: str
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """A human-readable name of the hardware, for result metadata."""
+
+    @abstractmethod
+    def streams(self, count: int) -> list[Stream]:
+        """Return ``count`` streams from the device's pool (created on first use)."""
+
+    @abstractmethod
+    def free_memory(self) -> int:
+        """Bytes the device can allocate now."""
+
+    @abstractmethod
+    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> DeviceArray:
+        """Allocate (without initializing) ``batch`` states of ``num_qubits`` qubits."""
+
+    @abstractmethod
+    def set_zero_state(
+        self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int
+    ) -> None:
+        """Enqueue: set every state of the batch to |0...0>."""
+
+    @abstractmethod
+    def upload_program(
+        self, stream: Stream, program: EncodedProgram, precision: str
+    ) -> DeviceProgram:
+        """Enqueue the copy of an encoded program to the device."""
+
+    @abstractmethod
+    def run_program(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        program: DeviceProgram,
+    ) -> None:
+        """Enqueue every op of a program, in order, with no host synchronization."""
+
+    @abstractmethod
+    def cumulative_probabilities(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        positions: tuple[int, ...],
+        chunk_bits: int,
+    ) -> DeviceArray:
+        """Enqueue the cumulative marginal distribution of ``positions``, per state.
+
+        Returns:
+            float64 array of shape (batch, 2**len(positions)).
+        """
+
+    @abstractmethod
+    def sample(
+        self,
+        stream: Stream,
+        cumulative: DeviceArray,
+        num_measured: int,
+        shots: int,
+        seeds: np.ndarray,
+    ) -> DeviceArray:
+        """Enqueue drawing ``shots`` outcomes from each row of ``cumulative``.
+
+        Returns:
+            int64 array of shape (batch, shots).
+        """
+
+    @abstractmethod
+    def copy_to_host(self, stream: Stream, array: DeviceArray) -> HostCopy:
+        """Enqueue the copy of a device array into a new host buffer."""
+
+    @abstractmethod
+    def record_event(self, stream: Stream) -> Event:
+        """Record an event on a stream after the work enqueued so far."""
+
+    @abstractmethod
+    def wait_event(self, stream: Stream, event: Event) -> None:
+        """Make later work on ``stream`` wait for ``event`` (no host blocking)."""

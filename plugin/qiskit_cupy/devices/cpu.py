@@ -1,0 +1,161 @@
+"""The CPU fallback device: the shared kernels compiled into the C++ extension.
+
+Work runs on modelled streams (``cpu_streams.py``), so the executor's asynchronous
+protocol — enqueue, record an event, synchronize on it — is the same as on a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+
+import numpy as np
+
+from qiskit_cupy import _cpu
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
+from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
+from qiskit_cupy.program import EncodedProgram
+
+
+@dataclass
+class CpuHostCopy:
+    """A host buffer filled by a stream task."""
+
+    array: np.ndarray
+
+
+@dataclass(frozen=True)
+class CpuProgram:
+    """An encoded program with its data in the run's precision."""
+
+    rows: np.ndarray
+    data: np.ndarray
+
+
+def available_memory() -> int:
+    """Return the bytes of memory available to allocate, per the operating system."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+class CpuDevice(Device):
+    """Runs kernels on the host with OpenMP.
+
+    Args:
+        num_threads: OpenMP threads per kernel call; 0 uses every available core.
+    """
+
+    name = "CPU"
+
+    def __init__(self, num_threads: int = 0) -> None:
+        self.num_threads = num_threads
+        self._pool: list[CpuStream] = []
+
+    @property
+    def description(self) -> str:
+        """The processor, with the thread count used."""
+        threads = self.num_threads or _cpu.max_threads()
+        return f"{platform.processor() or platform.machine()} ({threads} threads)"
+
+    def streams(self, count: int) -> list[CpuStream]:
+        while len(self._pool) < count:
+            self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
+        return self._pool[:count]
+
+    def free_memory(self) -> int:
+        return available_memory()
+
+    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> np.ndarray:
+        return np.empty(batch << num_qubits, dtype=COMPLEX_DTYPES[precision])
+
+    def set_zero_state(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
+    ) -> None:
+        stream.enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
+
+    def upload_program(
+        self, stream: CpuStream, program: EncodedProgram, precision: str
+    ) -> CpuProgram:
+        return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision]))
+
+    def run_program(
+        self,
+        stream: CpuStream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        program: CpuProgram,
+    ) -> None:
+        stream.enqueue(
+            lambda: _cpu.run_program(
+                states, num_qubits, batch, program.rows, program.data, self.num_threads
+            )
+        )
+
+    def cumulative_probabilities(
+        self,
+        stream: CpuStream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        positions: tuple[int, ...],
+        chunk_bits: int,
+    ) -> np.ndarray:
+        rows = batch << len(positions)
+        partials = np.empty(rows << chunk_bits, dtype=np.float64)
+        sums = partials if chunk_bits == 0 else np.empty(rows, dtype=np.float64)
+        position_array = np.asarray(positions, dtype=np.int64)
+        sorted_array = np.sort(position_array)
+
+        def compute() -> None:
+            _cpu.marginal_partials(
+                states, num_qubits, batch, position_array, sorted_array, chunk_bits,
+                partials, self.num_threads,
+            )
+            if chunk_bits:
+                _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
+            cumulative = sums.reshape(batch, -1)
+            np.cumsum(cumulative, axis=1, out=cumulative)
+
+        stream.enqueue(compute)
+        return sums.reshape(batch, -1)
+
+    def sample(
+        self,
+        stream: CpuStream,
+        cumulative: DeviceArray,
+        num_measured: int,
+        shots: int,
+        seeds: np.ndarray,
+    ) -> np.ndarray:
+        outcomes = np.empty((len(seeds), shots), dtype=np.int64)
+        seed_array = np.asarray(seeds, dtype=np.uint64)
+        stream.enqueue(
+            lambda: _cpu.sample(
+                cumulative.reshape(-1), num_measured, shots, seed_array, outcomes.reshape(-1),
+                self.num_threads,
+            )
+        )
+        return outcomes
+
+    def copy_to_host(self, stream: CpuStream, array: DeviceArray) -> CpuHostCopy:
+        copy = CpuHostCopy(np.empty_like(array))
+
+        def fill() -> None:
+            copy.array[...] = array
+
+        stream.enqueue(fill)
+        return copy
+
+    def record_event(self, stream: CpuStream) -> CpuEvent:
+        return stream.record_event()
+
+    def wait_event(self, stream: CpuStream, event: CpuEvent) -> None:
+        stream.wait_event(event)

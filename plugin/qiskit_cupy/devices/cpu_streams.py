@@ -1,0 +1,96 @@
+"""A faithful model of CUDA streams and events on host threads.
+
+Each stream is a worker thread that runs its tasks in FIFO order. An event completes
+when its stream reaches it. A task that raises marks the stream failed: later work on
+it is skipped (like a sticky CUDA error) until the next event, which completes carrying
+the failure and clears it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+
+class CpuEvent:
+    """An event on a CpuStream."""
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+        self.error: BaseException | None = None
+        self.time = 0.0
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream has passed the event; never blocks."""
+        return self._reached.is_set()
+
+    def synchronize(self, timeout: float | None = None) -> bool:
+        """Block until the event completes or ``timeout`` passes.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+
+        Returns:
+            Whether the event completed.
+
+        Raises:
+            BaseException: The failure of the work before the event.
+        """
+        if not self._reached.wait(timeout):
+            return False
+        if self.error is not None:
+            raise self.error
+        return True
+
+    def complete(self, error: BaseException | None) -> None:
+        """Mark the event reached, with the failure of the work before it, if any."""
+        self.error = error
+        self.time = time.perf_counter()
+        self._reached.set()
+
+    def elapsed_since(self, start: CpuEvent) -> float:
+        """Seconds between ``start`` and this event (both completed)."""
+        return self.time - start.time
+
+
+class CpuStream:
+    """An in-order task queue served by one daemon worker thread."""
+
+    def __init__(self, name: str) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], CpuEvent | None]] = (
+            queue.SimpleQueue()
+        )
+        self._error: BaseException | None = None
+        self._worker = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._worker.start()
+
+    def enqueue(self, task: Callable[[], None]) -> None:
+        """Run ``task`` after everything enqueued before it."""
+        self._tasks.put((task, None))
+
+    def record_event(self) -> CpuEvent:
+        """Record an event after the tasks enqueued so far."""
+        event = CpuEvent()
+        self._tasks.put((lambda: None, event))
+        return event
+
+    def wait_event(self, event: CpuEvent) -> None:
+        """Hold later tasks until ``event`` completes, adopting its failure."""
+        self.enqueue(event.synchronize)
+
+    def _serve(self) -> None:
+        while True:
+            task, event = self._tasks.get()
+            if event is not None:
+                event.complete(self._error)
+                self._error = None
+                continue
+            if self._error is not None:
+                continue
+            try:
+                task()
+            except BaseException as error:  # noqa: BLE001 - reported by the next event
+                self._error = error

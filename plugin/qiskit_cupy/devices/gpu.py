@@ -1,0 +1,256 @@
+"""The GPU device: a thin CuPy adapter.
+
+Kernels come from ``kernel_source.py`` (compiled by NVRTC through ``cupy.RawModule``),
+launches from ``launches.py`` (checked against the C++ signatures). Work is issued to
+non-blocking streams, device memory comes from CuPy's pool, and nothing here waits on
+the host: the executor synchronizes on the events recorded here. This is the only
+module of the package that runs only where a GPU exists; keep it thin.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qiskit_cupy.devices import launches
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
+from qiskit_cupy.errors import DeviceUnavailableError
+from qiskit_cupy.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
+from qiskit_cupy.program import KIND_NAMES, EncodedProgram
+
+#: Threads per block of every launch.
+BLOCK_SIZE = 256
+#: Resident blocks per multiprocessor a grid-stride launch aims for.
+BLOCKS_PER_MULTIPROCESSOR = 32
+
+
+def gpu_unavailable_reason() -> str | None:
+    """Say why no GPU can be used here, or return None if one can.
+
+    Returns:
+        The reason (CuPy missing, driver too old, no device), or None.
+    """
+    try:
+        import cupy
+    except ImportError as error:
+        return (
+            "CuPy is not installed; install qiskit-cupy[cuda12] or qiskit-cupy[cuda13] "
+            f"to match your CUDA driver ({error})"
+        )
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as error:
+        text = str(error)
+        if "InsufficientDriver" in text:
+            return f"the NVIDIA driver is missing or too old for CuPy's CUDA runtime ({text})"
+        if "NoDevice" in text:
+            return f"no CUDA device is present ({text})"
+        return f"the CUDA runtime cannot be initialized ({text})"
+    if count == 0:
+        return "no CUDA device is present"
+    return None
+
+
+@dataclass(frozen=True)
+class GpuProgram:
+    """An encoded program resident on the GPU."""
+
+    rows: Any
+    data: Any
+    program: EncodedProgram
+
+
+@dataclass
+class GpuHostCopy:
+    """A pinned host buffer that a stream fills asynchronously."""
+
+    array: np.ndarray
+
+
+class GpuEvent:
+    """A CUDA event, as the executor's Event interface.
+
+    Device faults surface as CUDA errors when the event is synchronized, so ``error``
+    stays None.
+    """
+
+    error: BaseException | None = None
+
+    def __init__(self, cupy: Any, event: Any) -> None:
+        self._cupy = cupy
+        self._event = event
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream has passed the event (cudaEventQuery); never blocks."""
+        return bool(self._event.done)
+
+    def synchronize(self, timeout: float | None = None) -> bool:
+        """Wait for the event: cudaEventSynchronize, or polling when a timeout is given."""
+        if timeout is None:
+            self._event.synchronize()
+            return True
+        deadline = time.monotonic() + timeout
+        while not self._event.done:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(1e-3, max(0.0, deadline - time.monotonic())))
+        self._event.synchronize()
+        return True
+
+    def elapsed_since(self, start: GpuEvent) -> float:
+        """Seconds of device time between ``start`` and this event (both completed)."""
+        return float(self._cupy.cuda.get_elapsed_time(start._event, self._event)) / 1000.0
+
+
+class GpuDevice(Device):
+    """Runs kernels on one CUDA device through CuPy.
+
+    Args:
+        device_id: The CUDA device ordinal.
+
+    Raises:
+        DeviceUnavailableError: No usable GPU (the message says why).
+    """
+
+    name = "GPU"
+
+    def __init__(self, device_id: int = 0) -> None:
+        reason = gpu_unavailable_reason()
+        if reason is not None:
+            raise DeviceUnavailableError(f"device='GPU' cannot be used: {reason}")
+        import cupy
+
+        self._cupy = cupy
+        self._device = cupy.cuda.Device(device_id)
+        self._pool: list[Any] = []
+        attributes = self._device.attributes
+        self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
+
+    @property
+    def description(self) -> str:
+        """The GPU's name and compute capability."""
+        properties = self._cupy.cuda.runtime.getDeviceProperties(self._device.id)
+        name = properties["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        return f"{name} (sm_{self._device.compute_capability})"
+
+    @functools.cache
+    def _module(self, precision: str) -> Any:
+        with self._device:
+            return self._cupy.RawModule(
+                code=cuda_source(),
+                options=NVRTC_OPTIONS,
+                name_expressions=name_expressions(precision),
+            )
+
+    def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
+        if launch.num_items == 0:
+            return
+        kernel = self._module(precision).get_function(launch.kernel)
+        blocks = min(-(-launch.num_items // BLOCK_SIZE), self._max_blocks)
+        with self._device:
+            kernel((blocks,), (BLOCK_SIZE,), launch.arguments, stream=stream)
+
+    def streams(self, count: int) -> list[Any]:
+        with self._device:
+            while len(self._pool) < count:
+                self._pool.append(self._cupy.cuda.Stream(non_blocking=True))
+        return self._pool[:count]
+
+    def free_memory(self) -> int:
+        with self._device:
+            free, _total = self._cupy.cuda.runtime.memGetInfo()
+        pool = self._cupy.get_default_memory_pool()
+        return int(free + pool.free_bytes())
+
+    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> Any:
+        with self._device:
+            return self._cupy.empty(batch << num_qubits, dtype=COMPLEX_DTYPES[precision])
+
+    def set_zero_state(self, stream: Any, states: Any, num_qubits: int, batch: int) -> None:
+        precision = _precision_of(states)
+        self._run(stream, launches.set_zero_state(states, num_qubits, batch, precision), precision)
+
+    def upload_program(self, stream: Any, program: EncodedProgram, precision: str) -> GpuProgram:
+        with self._device, stream:
+            rows = self._cupy.asarray(program.rows)
+            data = self._cupy.asarray(program.data.astype(COMPLEX_DTYPES[precision]))
+        return GpuProgram(rows, data, program)
+
+    def run_program(
+        self, stream: Any, states: Any, num_qubits: int, batch: int, program: GpuProgram
+    ) -> None:
+        precision = _precision_of(states)
+        encoded = program.program
+        for index, kind in enumerate(encoded.kinds):
+            launch = launches.apply_op(
+                states, num_qubits, batch, program.rows[index], program.data, KIND_NAMES[kind],
+                encoded.num_targets[index], encoded.num_sorted[index], precision,
+            )
+            self._run(stream, launch, precision)
+
+    def cumulative_probabilities(
+        self,
+        stream: Any,
+        states: Any,
+        num_qubits: int,
+        batch: int,
+        positions: tuple[int, ...],
+        chunk_bits: int,
+    ) -> Any:
+        cupy = self._cupy
+        precision = _precision_of(states)
+        measured = len(positions)
+        with self._device, stream:
+            position_array = cupy.asarray(np.asarray(positions, dtype=np.int64))
+            sorted_array = cupy.asarray(np.sort(np.asarray(positions, dtype=np.int64)))
+            partials = cupy.empty(batch << (measured + chunk_bits), dtype=np.float64)
+            self._run(stream, launches.marginal_partials(
+                states, num_qubits, batch, position_array, sorted_array, measured, chunk_bits,
+                partials, precision), precision)
+            sums = partials
+            if chunk_bits:
+                sums = cupy.empty(batch << measured, dtype=np.float64)
+                self._run(stream, launches.reduce_partials(
+                    partials, batch << measured, chunk_bits, sums), precision)
+            return cupy.cumsum(sums.reshape(batch, -1), axis=1)
+
+    def sample(
+        self, stream: Any, cumulative: Any, num_measured: int, shots: int, seeds: np.ndarray
+    ) -> Any:
+        cupy = self._cupy
+        batch = len(seeds)
+        with self._device, stream:
+            seed_array = cupy.asarray(np.asarray(seeds, dtype=np.uint64))
+            outcomes = cupy.empty((batch, shots), dtype=np.int64)
+        self._run(stream, launches.sample(
+            cumulative.reshape(-1), num_measured, batch, shots, seed_array, outcomes.reshape(-1)),
+            "double")
+        return outcomes
+
+    def copy_to_host(self, stream: Any, array: Any) -> GpuHostCopy:
+        import cupyx
+
+        host = cupyx.empty_pinned(array.shape, dtype=array.dtype)
+        with self._device:
+            array.get(stream=stream, out=host)
+        return GpuHostCopy(host)
+
+    def record_event(self, stream: Any) -> GpuEvent:
+        with self._device:
+            event = self._cupy.cuda.Event(block=False, disable_timing=False)
+            event.record(stream)
+        return GpuEvent(self._cupy, event)
+
+    def wait_event(self, stream: Any, event: GpuEvent) -> None:
+        with self._device:
+            stream.wait_event(event._event)
+
+
+def _precision_of(states: Any) -> str:
+    return "single" if states.dtype == np.complex64 else "double"

@@ -1,0 +1,27 @@
+"""The exceptions raised by qiskit-cupy, under one root type."""
+
+from qiskit.exceptions import QiskitError
+
+
+class CupySimulatorError(QiskitError):
+    """The root of every error that qiskit-cupy raises."""
+
+
+class InvalidOptionError(CupySimulatorError, ValueError):
+    """A run or backend option has a value that is not allowed."""
+
+
+class InvalidCircuitError(CupySimulatorError, ValueError):
+    """A run input is not a circuit this backend can run as given."""
+
+
+class UnsupportedInstructionError(InvalidCircuitError):
+    """A circuit holds an instruction the simulator cannot apply."""
+
+
+class InsufficientMemoryError(CupySimulatorError, MemoryError):
+    """A state would not fit in the memory that the device has free."""
+
+
+class DeviceUnavailableError(CupySimulatorError, RuntimeError):
+    """The requested device cannot be used on this machine."""

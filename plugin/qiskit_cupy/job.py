@@ -1,0 +1,173 @@
+"""CupyJob: a JobV1 whose state comes from the device event after its last kernel."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from qiskit.providers import JobError, JobStatus, JobTimeoutError, JobV1
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit.result import Result
+
+from qiskit_cupy.executor import PendingRun
+
+if TYPE_CHECKING:
+    from qiskit_cupy.backend import CupySimulator
+
+
+class CupyJob(JobV1):
+    """A simulation job.
+
+    ``submit()`` hands the host work (lowering, enqueueing kernels) to an executor and
+    returns. ``status()`` never blocks: it combines that host work's state with the
+    device event recorded after the job's last kernel. ``result()`` synchronizes on that
+    event, then builds the Result.
+
+    Args:
+        backend: The backend that made the job.
+        job_id: A unique identifier.
+        enqueue: Host work that enqueues everything and returns the pending run.
+        build_result: Turns the completed run into a Result.
+        host_executor: Where ``enqueue`` runs.
+    """
+
+    _async = True
+
+    def __init__(
+        self,
+        backend: CupySimulator,
+        job_id: str,
+        enqueue: Callable[[], PendingRun],
+        build_result: Callable[[PendingRun], Result],
+        host_executor: concurrent.futures.Executor,
+    ) -> None:
+        super().__init__(backend, job_id)
+        self._enqueue = enqueue
+        self._build_result = build_result
+        self._host_executor = host_executor
+        self._future: concurrent.futures.Future[PendingRun] | None = None
+        self._result: Result | None = None
+        self._result_lock = threading.Lock()
+
+    def submit(self) -> None:
+        """Start the job; it runs in the background.
+
+        Raises:
+            JobError: The job was submitted before.
+        """
+        if self._future is not None:
+            raise JobError(f"job {self.job_id()} has already been submitted")
+        self._future = self._host_executor.submit(self._enqueue)
+
+    def status(self) -> JobStatus:
+        """Return the job's status without blocking.
+
+        Returns:
+            INITIALIZING before submit; QUEUED while the host work waits; RUNNING while
+            it runs or the device has not reached the job's event; DONE once it has;
+            CANCELLED or ERROR otherwise.
+        """
+        future = self._future
+        if future is None:
+            return JobStatus.INITIALIZING
+        if future.cancelled():
+            return JobStatus.CANCELLED
+        if not future.done():
+            return JobStatus.RUNNING if future.running() else JobStatus.QUEUED
+        if future.exception() is not None:
+            return JobStatus.ERROR
+        event = future.result().event
+        if not event.done:
+            return JobStatus.RUNNING
+        return JobStatus.ERROR if event.error is not None else JobStatus.DONE
+
+    def cancel(self) -> bool:
+        """Cancel the job if it has not started.
+
+        Returns:
+            True if the job will not run; False if its work had already started (it
+            then runs to the end).
+        """
+        return self._future is not None and self._future.cancel()
+
+    def result(self, timeout: float | None = None) -> Result:
+        """Wait for the job's event, then return its Result.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+
+        Returns:
+            The Result.
+
+        Raises:
+            JobTimeoutError: The job did not finish within ``timeout``.
+            JobError: The job was cancelled or failed; the cause is chained.
+        """
+        if self._future is None:
+            raise JobError(f"job {self.job_id()} has not been submitted")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            run = self._future.result(timeout)
+        except concurrent.futures.TimeoutError as error:
+            raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s") from error
+        except concurrent.futures.CancelledError as error:
+            raise JobError(f"job {self.job_id()} was cancelled") from error
+        except Exception as error:
+            raise JobError(f"job {self.job_id()} failed: {error}") from error
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            finished = run.event.synchronize(remaining)
+        except Exception as error:
+            raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
+        if not finished:
+            raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s")
+        with self._result_lock:
+            if self._result is None:
+                self._result = self._build_result(run)
+        return self._result
+
+    def wait_for_final_state(
+        self, timeout: float | None = None, wait: float = 5, callback: Callable | None = None
+    ) -> None:
+        """Wait until the job is DONE, ERROR or CANCELLED.
+
+        Unlike the polling default, each wait ends as soon as the job's event completes,
+        so a short job returns at once.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+            wait: Seconds between status reports to ``callback``.
+            callback: Called as ``callback(job_id, status, job)`` after each status query
+                that finds the job not yet final.
+
+        Raises:
+            JobTimeoutError: The job is not final within ``timeout``.
+        """
+        start = time.monotonic()
+        status = self.status()
+        while status not in JOB_FINAL_STATES:
+            elapsed = time.monotonic() - start
+            if timeout is not None and elapsed >= timeout:
+                raise JobTimeoutError(f"timeout while waiting for job {self.job_id()}")
+            if callback is not None:
+                callback(self.job_id(), status, self)
+            step = wait if timeout is None else min(wait, timeout - elapsed)
+            self._wait_a_while(step)
+            status = self.status()
+
+    def _wait_a_while(self, seconds: float) -> None:
+        """Block up to ``seconds`` for the host work, then for the device event."""
+        deadline = time.monotonic() + seconds
+        future = self._future
+        if future is None:
+            time.sleep(seconds)
+            return
+        concurrent.futures.wait([future], timeout=seconds)
+        if future.done() and not future.cancelled() and future.exception() is None:
+            try:
+                future.result().event.synchronize(max(0.0, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - the failure shows as ERROR in status()
+                return

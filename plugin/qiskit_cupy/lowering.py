@@ -1,0 +1,211 @@
+"""Lowering: a QuantumCircuit becomes gate ops, save points and terminal measurements."""
+
+from __future__ import annotations
+
+import cmath
+from dataclasses import dataclass, field
+
+import numpy as np
+from qiskit.circuit import ControlledGate, Gate, Instruction, QuantumCircuit
+
+from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
+from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.ops import GateOp, OpKind, ops_from_matrix
+
+#: Controlled gates up to this width take their target block from their full matrix
+#: (exact for gates such as CU, whose base gate omits a phase); wider ones use the
+#: base gate's matrix.
+_FULL_MATRIX_CONTROLLED_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class SaveStatevector:
+    """A point in the program where a copy of the state is kept under ``label``."""
+
+    label: str
+
+
+@dataclass
+class LoweredCircuit:
+    """A circuit as the executor runs it.
+
+    Attributes:
+        num_qubits: Width of the state.
+        num_clbits: Number of classical bits of the result.
+        steps: Gate ops and save points, in order.
+        measured_qubits: Distinct measured qubits, in order of first measurement; bit t
+            of a sampled outcome is the value of ``measured_qubits[t]``.
+        clbit_sources: For each measured clbit, the index into ``measured_qubits`` of
+            the qubit whose value it holds (the last measurement into it wins).
+    """
+
+    num_qubits: int
+    num_clbits: int
+    steps: list[GateOp | SaveStatevector] = field(default_factory=list)
+    measured_qubits: list[int] = field(default_factory=list)
+    clbit_sources: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def gate_ops(self) -> list[GateOp]:
+        """The gate ops of every step, in order."""
+        return [step for step in self.steps if isinstance(step, GateOp)]
+
+
+class _Lowerer:
+    """Walks a circuit (and the definitions of its composite gates) into a LoweredCircuit."""
+
+    def __init__(self, circuit: QuantumCircuit) -> None:
+        self.circuit = circuit
+        self.result = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
+        self.global_phase = 0.0
+        self.touched: set[int] = set()
+        self.measured: set[int] = set()
+
+    def lower(self) -> LoweredCircuit:
+        qubits = {bit: index for index, bit in enumerate(self.circuit.qubits)}
+        clbits = {bit: index for index, bit in enumerate(self.circuit.clbits)}
+        self._walk(self.circuit, qubits, clbits)
+        self._apply_global_phase()
+        return self.result
+
+    def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
+        self.global_phase += _float_parameter(circuit.global_phase, "global phase", circuit.name)
+        for instruction in circuit.data:
+            operation = instruction.operation
+            qubit_indices = tuple(qubits[bit] for bit in instruction.qubits)
+            clbit_indices = tuple(clbits[bit] for bit in instruction.clbits)
+            self._lower_instruction(operation, qubit_indices, clbit_indices)
+
+    def _lower_instruction(
+        self, operation: Instruction, qubits: tuple[int, ...], clbits: tuple[int, ...]
+    ) -> None:
+        name = operation.name
+        treatment = INSTRUCTION_TREATMENTS.get(name)
+        if treatment is Treatment.NO_OP:
+            return
+        if treatment is Treatment.MEASURE:
+            self._measure(qubits[0], clbits[0])
+        elif treatment is Treatment.RESET:
+            self._reset(qubits[0])
+        elif treatment is Treatment.GLOBAL_PHASE:
+            self.global_phase += _float_parameter(operation.params[0], "phase", name)
+        elif treatment is Treatment.SAVE_STATEVECTOR:
+            self._save_statevector(operation)
+        elif treatment is Treatment.MATRIX:
+            self._add_gate(operation, qubits)
+        elif name in CONTROL_FLOW_NAMES:
+            raise UnsupportedInstructionError(
+                f"control-flow instruction '{name}' is not supported yet"
+            )
+        elif isinstance(operation, Gate) and operation.definition is not None:
+            definition = operation.definition
+            inner_qubits = dict(zip(definition.qubits, qubits))
+            inner_clbits = dict(zip(definition.clbits, clbits))
+            self._walk(definition, inner_qubits, inner_clbits)
+        elif isinstance(operation, Gate):
+            self._add_gate(operation, qubits)
+        else:
+            raise UnsupportedInstructionError(
+                f"instruction '{name}' is not supported by the cupy simulator"
+            )
+
+    def _add_gate(self, gate: Gate, qubits: tuple[int, ...]) -> None:
+        blocked = self.measured.intersection(qubits)
+        if blocked:
+            raise UnsupportedInstructionError(
+                f"'{gate.name}' acts on qubit {min(blocked)} after it was measured; "
+                "mid-circuit measurement is not supported yet"
+            )
+        for parameter in gate.params:
+            _float_parameter(parameter, "parameter", gate.name)
+        self.touched.update(qubits)
+        if isinstance(gate, ControlledGate) and gate.num_ctrl_qubits > 0:
+            count = gate.num_ctrl_qubits
+            controls, targets = qubits[:count], qubits[count:]
+            block = _controlled_block(gate)
+            self.result.steps.extend(
+                ops_from_matrix(block, targets, controls, gate.ctrl_state, gate.name)
+            )
+        else:
+            self.result.steps.extend(ops_from_matrix(_matrix(gate), qubits, name=gate.name))
+
+    def _measure(self, qubit: int, clbit: int) -> None:
+        if qubit not in self.measured:
+            self.measured.add(qubit)
+            self.result.measured_qubits.append(qubit)
+        self.result.clbit_sources[clbit] = self.result.measured_qubits.index(qubit)
+
+    def _reset(self, qubit: int) -> None:
+        if qubit in self.touched or qubit in self.measured:
+            raise UnsupportedInstructionError(
+                f"reset of qubit {qubit} after it was used is not supported yet; "
+                "only resets of qubits still in |0> are accepted"
+            )
+
+    def _save_statevector(self, operation: Instruction) -> None:
+        if self.measured:
+            raise UnsupportedInstructionError(
+                "save_statevector after a measurement is not supported yet"
+            )
+        label = getattr(operation, "label", None) or "statevector"
+        self.result.steps.append(SaveStatevector(label))
+
+    def _apply_global_phase(self) -> None:
+        """Apply the accumulated global phase first, when a saved state can show it."""
+        saves = any(isinstance(step, SaveStatevector) for step in self.result.steps)
+        phase = cmath.exp(1j * self.global_phase)
+        if saves and self.result.num_qubits > 0 and not np.isclose(phase, 1.0, rtol=0, atol=1e-15):
+            self.result.steps.insert(
+                0, GateOp(OpKind.DIAGONAL, (0,), np.array([phase, phase], dtype=complex))
+            )
+
+
+def _float_parameter(value: object, what: str, name: str) -> float:
+    """Return a bound numeric parameter as a float.
+
+    Raises:
+        InvalidCircuitError: The value is still an unbound parameter expression.
+    """
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except TypeError as error:
+        raise InvalidCircuitError(
+            f"'{name}' has an unbound {what} {value}; bind the circuit's parameters "
+            "(QuantumCircuit.assign_parameters) before running it"
+        ) from error
+
+
+def _matrix(gate: Gate) -> np.ndarray:
+    """Return a gate's matrix, or raise a clear error for gates without one."""
+    try:
+        return gate.to_matrix()
+    except Exception as error:
+        raise UnsupportedInstructionError(
+            f"gate '{gate.name}' has neither a definition nor a matrix"
+        ) from error
+
+
+def _controlled_block(gate: ControlledGate) -> np.ndarray:
+    """Return the matrix a controlled gate applies to its targets when its controls hold."""
+    if gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
+        return _matrix(gate.base_gate)
+    full = _matrix(gate)
+    count = gate.num_ctrl_qubits
+    rows = [gate.ctrl_state | (j << count) for j in range(1 << (gate.num_qubits - count))]
+    return full[np.ix_(rows, rows)]
+
+
+def lower_circuit(circuit: QuantumCircuit) -> LoweredCircuit:
+    """Lower a circuit into gate ops, save points and terminal measurements.
+
+    Args:
+        circuit: A circuit with every parameter bound.
+
+    Returns:
+        The lowered circuit.
+
+    Raises:
+        InvalidCircuitError: A parameter is unbound.
+        UnsupportedInstructionError: An instruction cannot be simulated.
+    """
+    return _Lowerer(circuit).lower()

@@ -1,0 +1,141 @@
+"""The simulator's intermediate representation: one gate op on a state.
+
+Lowering (``lowering.py``) produces these ops from a circuit, fusion (``fusion.py``)
+merges them, and ``program.py`` encodes them into the buffers the kernels read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qiskit_cupy.errors import UnsupportedInstructionError
+
+#: Largest number of targets of a dense or diagonal op (kMaxTargets in op_layout.cuh).
+MAX_TARGETS = 5
+#: Largest number of targets of a permutation op (kMaxPermutationTargets).
+MAX_PERMUTATION_TARGETS = 2
+
+
+class OpKind(enum.Enum):
+    """How an op's data acts on the amplitudes of its targets."""
+
+    DENSE = "dense"
+    DIAGONAL = "diagonal"
+    PERMUTATION = "permutation"
+
+
+@dataclass(frozen=True, eq=False)
+class GateOp:
+    """A matrix on target qubits, applied where the control qubits hold given values.
+
+    Attributes:
+        kind: How ``data`` is read.
+        targets: Target qubits; target j is bit j of the matrix index (Qiskit order).
+        data: The 2^k x 2^k matrix (dense), its 2^k diagonal (diagonal), or the phase of
+            each input basis state (permutation).
+        controls: Control qubits, disjoint from the targets.
+        control_values: Bit i is the value control i must hold.
+        permutation: For permutation ops, the image of each input basis state.
+    """
+
+    kind: OpKind
+    targets: tuple[int, ...]
+    data: np.ndarray
+    controls: tuple[int, ...] = ()
+    control_values: int = 0
+    permutation: tuple[int, ...] = field(default=())
+
+    @property
+    def qubits(self) -> tuple[int, ...]:
+        """Every qubit the op reads: controls and targets."""
+        return self.controls + self.targets
+
+    def dense_matrix(self) -> np.ndarray:
+        """Return the op's action on its targets as a dense matrix (controls excluded).
+
+        Returns:
+            A complex 2^k x 2^k matrix.
+        """
+        if self.kind is OpKind.DENSE:
+            return self.data
+        if self.kind is OpKind.DIAGONAL:
+            return np.diag(self.data)
+        dim = len(self.permutation)
+        matrix = np.zeros((dim, dim), dtype=complex)
+        matrix[list(self.permutation), list(range(dim))] = self.data
+        return matrix
+
+
+def ops_from_matrix(
+    matrix: np.ndarray,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...] = (),
+    control_values: int | None = None,
+    name: str = "unitary",
+) -> list[GateOp]:
+    """Build the cheapest ops that apply ``matrix`` exactly.
+
+    Args:
+        matrix: Square matrix on the targets, Qiskit (little-endian) index order.
+        targets: Target qubits.
+        controls: Control qubits.
+        control_values: Required control values, bit i for control i (all ones if None).
+        name: Instruction name, for error messages.
+
+    Returns:
+        One diagonal op if the matrix is diagonal (a diagonal on more than MAX_TARGETS
+        qubits becomes one op per value of the extra qubits, which act as controls), one
+        permutation op if it has one nonzero per row and column (up to two targets), one
+        dense op otherwise.
+
+    Raises:
+        UnsupportedInstructionError: A non-diagonal matrix has more than MAX_TARGETS
+            targets.
+    """
+    matrix = np.asarray(matrix, dtype=complex)
+    values = (1 << len(controls)) - 1 if control_values is None else control_values
+    nonzero = matrix != 0
+    if np.count_nonzero(nonzero) == np.count_nonzero(np.diagonal(nonzero)):
+        return _diagonal_ops(np.diagonal(matrix), targets, controls, values)
+    if (
+        len(targets) <= MAX_PERMUTATION_TARGETS
+        and (nonzero.sum(axis=0) == 1).all()
+        and (nonzero.sum(axis=1) == 1).all()
+    ):
+        rows = nonzero.argmax(axis=0)
+        phases = matrix[rows, np.arange(matrix.shape[1])]
+        permutation = tuple(int(row) for row in rows)
+        return [GateOp(OpKind.PERMUTATION, targets, phases, controls, values, permutation)]
+    if len(targets) > MAX_TARGETS:
+        raise UnsupportedInstructionError(
+            f"'{name}' acts on {len(targets)} target qubits; at most {MAX_TARGETS} are "
+            "supported for a non-diagonal matrix"
+        )
+    return [GateOp(OpKind.DENSE, targets, matrix.copy(), controls, values)]
+
+
+def _diagonal_ops(
+    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
+) -> list[GateOp]:
+    """Split a diagonal into ops of at most MAX_TARGETS targets.
+
+    The targets beyond the first MAX_TARGETS become controls: one op per value they can
+    hold, each applying the slice of the diagonal for that value.
+    """
+    if len(targets) <= MAX_TARGETS:
+        return [GateOp(OpKind.DIAGONAL, targets, diagonal.copy(), controls, values)]
+    kept, extra = targets[:MAX_TARGETS], targets[MAX_TARGETS:]
+    block = 1 << MAX_TARGETS
+    return [
+        GateOp(
+            OpKind.DIAGONAL,
+            kept,
+            diagonal[value * block : (value + 1) * block].copy(),
+            controls + extra,
+            values | (value << len(controls)),
+        )
+        for value in range(1 << len(extra))
+    ]

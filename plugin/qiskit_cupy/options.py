@@ -1,0 +1,134 @@
+"""Run options: their defaults, their documentation and their validation, in one place.
+
+Names and meanings follow Qiskit Aer wherever Aer has the same option.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from qiskit_cupy.errors import InvalidOptionError
+
+#: Streams used when ``max_parallel_experiments`` is 0 ("as many as useful").
+DEFAULT_MAX_STREAMS = 4
+
+PRECISIONS = ("double", "single")
+DEVICES = ("auto", "GPU", "CPU")
+MAX_SEED = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of ``CupySimulator.run`` and ``set_options``.
+
+    Attributes:
+        shots: Samples of each circuit's terminal measurements (Aer: ``shots``).
+        seed_simulator: Seed of the sampler; ``None`` draws one per job. With a seed,
+            every circuit of the job is sampled with it, so a circuit's counts do not
+            depend on what else the job holds (Aer: ``seed_simulator``).
+        memory: Return each shot's outcome as a hex string (Aer: ``memory``).
+        precision: ``"double"`` (complex128) or ``"single"`` (complex64) amplitudes
+            (Aer: ``precision``).
+        device: ``"GPU"``, ``"CPU"`` or ``"auto"``: the GPU when one is usable, else
+            the CPU fallback with one warning (Aer: ``device``).
+        max_parallel_experiments: Streams the job's circuits are spread over; 0 uses
+            up to DEFAULT_MAX_STREAMS (Aer: ``max_parallel_experiments``).
+        max_parallel_threads: OpenMP threads of the CPU device; 0 uses every core
+            (Aer: ``max_parallel_threads``).
+        save_statevector: Keep each circuit's final state in the result under
+            ``"statevector"``, as if the circuit ended with Aer's
+            ``save_statevector()``.
+        executor: A ``concurrent.futures.Executor`` for the host side of jobs (lowering
+            and enqueueing); ``None`` uses the backend's own single worker thread
+            (Aer: ``executor``).
+    """
+
+    shots: int = 1024
+    seed_simulator: int | None = None
+    memory: bool = False
+    precision: str = "double"
+    device: str = "auto"
+    max_parallel_experiments: int = 1
+    max_parallel_threads: int = 0
+    save_statevector: bool = False
+    executor: concurrent.futures.Executor | None = None
+
+    @property
+    def streams(self) -> int:
+        """The number of streams ``max_parallel_experiments`` asks for."""
+        return self.max_parallel_experiments or DEFAULT_MAX_STREAMS
+
+
+def option_names() -> tuple[str, ...]:
+    """Return the name of every option."""
+    return tuple(field.name for field in fields(RunOptions))
+
+
+def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidOptionError(f"{name} must be an integer, not {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and at most {maximum}"
+        raise InvalidOptionError(f"{name} must be at least {minimum}{upper}, not {value}")
+    return int(value)
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidOptionError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str):
+        for choice in choices:
+            if value.lower() == choice.lower():
+                return choice
+    raise InvalidOptionError(f"{name} must be one of {', '.join(choices)}; not {value!r}")
+
+
+def _validate(name: str, value: Any) -> Any:
+    """Check one option's value and return it in canonical form."""
+    if name == "shots":
+        return _integer(name, value, 1)
+    if name == "seed_simulator":
+        return None if value is None else _integer(name, value, 0, MAX_SEED)
+    if name in ("memory", "save_statevector"):
+        return _boolean(name, value)
+    if name == "precision":
+        return _choice(name, value, PRECISIONS)
+    if name == "device":
+        return _choice(name, value, DEVICES)
+    if name in ("max_parallel_experiments", "max_parallel_threads"):
+        return _integer(name, value, 0)
+    if value is not None and not isinstance(value, concurrent.futures.Executor):
+        raise InvalidOptionError(f"executor must be a concurrent.futures.Executor, not {value!r}")
+    return value
+
+
+def validate_options(values: Mapping[str, Any], base: RunOptions | None = None) -> RunOptions:
+    """Validate option values and merge them over ``base``.
+
+    Args:
+        values: Option names and values.
+        base: Options the values override; the defaults if None.
+
+    Returns:
+        The merged options.
+
+    Raises:
+        InvalidOptionError: An option is unknown or has a value that is not allowed.
+    """
+    known = option_names()
+    merged = dict(vars(base or RunOptions()))
+    for name, value in values.items():
+        if name not in known:
+            raise InvalidOptionError(
+                f"unknown option {name!r}; the options are: {', '.join(known)}"
+            )
+        merged[name] = _validate(name, value)
+    return RunOptions(**merged)
