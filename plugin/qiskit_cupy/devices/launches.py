@@ -95,13 +95,21 @@ def check_arguments(kernel: str, precision: str, arguments: tuple[Any, ...]) -> 
         if what == "scalar":
             if isinstance(argument, (bool, float)) or not isinstance(argument, (int, np.integer)):
                 raise CupySimulatorError(f"{kernel} argument {position} must be an integer ({cpp_type})")
+            limits = np.iinfo(dtype)
+            if not limits.min <= int(argument) <= limits.max:
+                raise CupySimulatorError(
+                    f"{kernel} argument {position} ({cpp_type}) is out of range: {argument}"
+                )
             packed.append(dtype(argument))
             continue
         wanted = np.dtype(COMPLEX_DTYPES[precision] if dtype == "T" else dtype)
-        if getattr(argument, "dtype", None) != wanted:
+        given = getattr(argument, "dtype", None)
+        # A NumPy scalar has a dtype too, but would be passed by value, not as a pointer;
+        # and None must be tested apart, since NumPy takes dtype None for float64.
+        if isinstance(argument, np.generic) or given is None or given != wanted:
             raise CupySimulatorError(
                 f"{kernel} argument {position} ({cpp_type}) needs a {wanted} array, "
-                f"the launch passes {getattr(argument, 'dtype', type(argument).__name__)}"
+                f"the launch passes a {type(argument).__name__} of dtype {given}"
             )
         packed.append(argument)
     return tuple(packed)
