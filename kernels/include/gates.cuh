@@ -29,15 +29,15 @@ struct DenseBody {
     const uindex_t base = item_base_index(local_item, op);
     uindex_t index[kDim];
     complex<T> amp[kDim];
-QC_UNROLL
+    QC_UNROLL
     for (int j = 0; j < kDim; ++j) {
       index[j] = base | deposit_bits(static_cast<uindex_t>(j), op + op::kTargets, K);
       amp[j] = state[index[j]];
     }
-QC_UNROLL
+    QC_UNROLL
     for (int r = 0; r < kDim; ++r) {
       complex<T> acc{T(0), T(0)};
-QC_UNROLL
+    QC_UNROLL
       for (int c = 0; c < kDim; ++c) {
         acc = cfma(acc, matrix[r * kDim + c], amp[c]);
       }
@@ -68,16 +68,16 @@ struct PermutationBody {
                           const complex<T>* phase) {
     constexpr int kDim = 1 << K;
     const uindex_t base = item_base_index(local_item, op);
-    uindex_t index[kDim];
+    const index_t* targets = op + op::kTargets;
     complex<T> amp[kDim];
-QC_UNROLL
+    QC_UNROLL
     for (int j = 0; j < kDim; ++j) {
-      index[j] = base | deposit_bits(static_cast<uindex_t>(j), op + op::kTargets, K);
-      amp[j] = state[index[j]];
+      amp[j] = state[base | deposit_bits(static_cast<uindex_t>(j), targets, K)];
     }
-QC_UNROLL
+    QC_UNROLL
     for (int j = 0; j < kDim; ++j) {
-      state[index[op[op::kPermutation + j]]] = cmul(phase[j], amp[j]);
+      const uindex_t image = static_cast<uindex_t>(op[op::kPermutation + j]);
+      state[base | deposit_bits(image, targets, K)] = cmul(phase[j], amp[j]);
     }
   }
 };

@@ -167,7 +167,11 @@ def _check_circuit(circuit: QuantumCircuit) -> None:
                 f"circuit '{circuit.name}': control-flow instruction '{operation.name}' is "
                 "not supported yet"
             )
-        if operation.name not in INSTRUCTION_TREATMENTS and not isinstance(operation, Gate):
+        if (
+            operation.name not in INSTRUCTION_TREATMENTS
+            and not isinstance(operation, Gate)
+            and operation.definition is None
+        ):
             raise UnsupportedInstructionError(
                 f"circuit '{circuit.name}': instruction '{operation.name}' is not supported "
                 "by the cupy simulator"

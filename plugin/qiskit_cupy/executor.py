@@ -22,9 +22,6 @@ from qiskit_cupy.program import encode_program
 #: (outcomes x chunks), as far as the state has amplitudes to split.
 PARTIAL_SUM_BITS = 16
 
-#: Label of the final state kept by the ``save_statevector`` option.
-FINAL_STATEVECTOR_LABEL = "statevector"
-
 
 @dataclass(frozen=True)
 class ExperimentRequest:
@@ -131,7 +128,7 @@ def submit_experiments(
     Raises:
         CupySimulatorError: A circuit cannot be lowered, or does not fit in memory.
     """
-    lowered = [lower_circuit(request.circuit) for request in requests]
+    lowered = [lower_circuit(request.circuit, request.save_final_state) for request in requests]
     needs = [
         required_bytes(low.num_qubits, len(low.measured_qubits), request.shots, precision)
         for low, request in zip(lowered, requests)
@@ -175,8 +172,6 @@ def _enqueue(
         else:
             segment.append(step)
     _run_segment(device, stream, states, n, segment, precision)
-    if request.save_final_state:
-        saved.append((FINAL_STATEVECTOR_LABEL, device.copy_to_host(stream, states)))
     outcomes = None
     if low.measured_qubits:
         positions = tuple(low.measured_qubits)

@@ -6,7 +6,13 @@ import cmath
 from dataclasses import dataclass, field
 
 import numpy as np
-from qiskit.circuit import ControlledGate, Gate, Instruction, QuantumCircuit
+from qiskit.circuit import (
+    ControlledGate,
+    Gate,
+    Instruction,
+    ParameterExpression,
+    QuantumCircuit,
+)
 
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
@@ -16,6 +22,9 @@ from qiskit_cupy.ops import GateOp, OpKind, ops_from_matrix
 #: (exact for gates such as CU, whose base gate omits a phase); wider ones use the
 #: base gate's matrix.
 _FULL_MATRIX_CONTROLLED_WIDTH = 6
+
+#: Label of the final state kept by the ``save_statevector`` option.
+FINAL_STATEVECTOR_LABEL = "statevector"
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,9 @@ class LoweredCircuit:
 class _Lowerer:
     """Walks a circuit (and the definitions of its composite gates) into a LoweredCircuit."""
 
-    def __init__(self, circuit: QuantumCircuit) -> None:
+    def __init__(self, circuit: QuantumCircuit, save_final_state: bool) -> None:
         self.circuit = circuit
+        self.save_final_state = save_final_state
         self.result = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
         self.global_phase = 0.0
         self.touched: set[int] = set()
@@ -65,6 +75,8 @@ class _Lowerer:
         qubits = {bit: index for index, bit in enumerate(self.circuit.qubits)}
         clbits = {bit: index for index, bit in enumerate(self.circuit.clbits)}
         self._walk(self.circuit, qubits, clbits)
+        if self.save_final_state:
+            self.result.steps.append(SaveStatevector(FINAL_STATEVECTOR_LABEL))
         self._apply_global_phase()
         return self.result
 
@@ -97,7 +109,7 @@ class _Lowerer:
             raise UnsupportedInstructionError(
                 f"control-flow instruction '{name}' is not supported yet"
             )
-        elif isinstance(operation, Gate) and operation.definition is not None:
+        elif operation.definition is not None:
             definition = operation.definition
             inner_qubits = dict(zip(definition.qubits, qubits))
             inner_clbits = dict(zip(definition.clbits, clbits))
@@ -117,7 +129,8 @@ class _Lowerer:
                 "mid-circuit measurement is not supported yet"
             )
         for parameter in gate.params:
-            _float_parameter(parameter, "parameter", gate.name)
+            if isinstance(parameter, ParameterExpression) and parameter.parameters:
+                _float_parameter(parameter, "parameter", gate.name)
         self.touched.update(qubits)
         if isinstance(gate, ControlledGate) and gate.num_ctrl_qubits > 0:
             count = gate.num_ctrl_qubits
@@ -195,11 +208,12 @@ def _controlled_block(gate: ControlledGate) -> np.ndarray:
     return full[np.ix_(rows, rows)]
 
 
-def lower_circuit(circuit: QuantumCircuit) -> LoweredCircuit:
+def lower_circuit(circuit: QuantumCircuit, save_final_state: bool = False) -> LoweredCircuit:
     """Lower a circuit into gate ops, save points and terminal measurements.
 
     Args:
         circuit: A circuit with every parameter bound.
+        save_final_state: End with a save of the state under FINAL_STATEVECTOR_LABEL.
 
     Returns:
         The lowered circuit.
@@ -208,4 +222,4 @@ def lower_circuit(circuit: QuantumCircuit) -> LoweredCircuit:
         InvalidCircuitError: A parameter is unbound.
         UnsupportedInstructionError: An instruction cannot be simulated.
     """
-    return _Lowerer(circuit).lower()
+    return _Lowerer(circuit, save_final_state).lower()

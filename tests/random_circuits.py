@@ -1,0 +1,72 @@
+"""Random circuits that use every standard gate, for tests against Statevector."""
+
+from __future__ import annotations
+
+import numpy as np
+from qiskit.circuit import QuantumCircuit
+from qiskit.circuit.library import (
+    DiagonalGate,
+    MCPhaseGate,
+    MCXGate,
+    RXXGate,
+    UGate,
+    UnitaryGate,
+    get_standard_gate_name_mapping,
+)
+from qiskit.quantum_info import random_unitary
+
+#: Standard gates that act on the state (not measure, reset, delay).
+STANDARD_GATES = {
+    name: gate
+    for name, gate in get_standard_gate_name_mapping().items()
+    if name not in ("measure", "reset", "delay")
+}
+
+
+def _standard_gate(name: str, rng: np.random.Generator):
+    gate = STANDARD_GATES[name]
+    angles = rng.uniform(-2 * np.pi, 2 * np.pi, size=len(gate.params))
+    return gate.base_class(*angles) if len(angles) else gate.base_class()
+
+
+def _extra_gate(kind: str, num_qubits: int, rng: np.random.Generator):
+    """Gates beyond the standard set: wide controls, unitaries, wide diagonals."""
+    if kind == "mcx":
+        controls = int(rng.integers(1, num_qubits))
+        return MCXGate(controls, ctrl_state=int(rng.integers(0, 1 << controls)))
+    if kind == "mcphase":
+        controls = int(rng.integers(1, num_qubits))
+        return MCPhaseGate(float(rng.uniform(-np.pi, np.pi)), controls)
+    if kind == "unitary":
+        width = int(rng.integers(1, min(num_qubits, 5) + 1))
+        return UnitaryGate(random_unitary(1 << width, seed=int(rng.integers(1 << 30))))
+    if kind == "controlled_rotation":
+        angles = rng.uniform(-np.pi, np.pi, size=3)
+        base = UGate(*angles) if num_qubits == 2 or rng.random() < 0.5 else RXXGate(angles[0])
+        controls = int(rng.integers(1, min(num_qubits - base.num_qubits, 4) + 1))
+        return base.control(controls, ctrl_state=int(rng.integers(0, 1 << controls)))
+    width = int(rng.integers(1, num_qubits + 1))
+    return DiagonalGate(list(np.exp(1j * rng.uniform(-np.pi, np.pi, size=1 << width))))
+
+
+EXTRA_KINDS = ("mcx", "mcphase", "unitary", "controlled_rotation", "diagonal")
+
+
+def random_circuit(num_qubits: int, num_gates: int, seed: int) -> QuantumCircuit:
+    """Return a circuit of random gates on random, randomly ordered qubits.
+
+    Standard gates are drawn uniformly from every one that fits; one gate in five is
+    an extra kind (multi-controlled, unitary, controlled unitary, wide diagonal).
+    """
+    rng = np.random.default_rng(seed)
+    circuit = QuantumCircuit(num_qubits, name=f"random_{num_qubits}_{seed}")
+    names = [name for name, gate in STANDARD_GATES.items() if gate.num_qubits <= num_qubits]
+    for _ in range(num_gates):
+        if num_qubits >= 2 and rng.random() < 0.2:
+            gate = _extra_gate(str(rng.choice(EXTRA_KINDS)), num_qubits, rng)
+        else:
+            gate = _standard_gate(str(rng.choice(names)), rng)
+        qubits = [int(q) for q in rng.permutation(num_qubits)[: gate.num_qubits]]
+        circuit.append(gate, qubits)
+    circuit.global_phase = float(rng.uniform(-np.pi, np.pi))
+    return circuit
