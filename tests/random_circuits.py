@@ -13,7 +13,7 @@ from qiskit.circuit.library import (
     UnitaryGate,
     get_standard_gate_name_mapping,
 )
-from qiskit.quantum_info import random_unitary
+from qiskit.quantum_info import random_clifford, random_unitary
 
 #: Standard gates that act on the state (not measure, reset, delay).
 STANDARD_GATES = {
@@ -30,7 +30,8 @@ def _standard_gate(name: str, rng: np.random.Generator):
 
 
 def _extra_gate(kind: str, num_qubits: int, rng: np.random.Generator):
-    """Gates beyond the standard set: wide controls, unitaries, wide diagonals."""
+    """Operations beyond the standard set: wide controls, unitaries, annotated operations,
+    Cliffords, wide diagonals."""
     if kind == "mcx":
         controls = int(rng.integers(1, num_qubits))
         return MCXGate(controls, ctrl_state=int(rng.integers(0, 1 << controls)))
@@ -44,19 +45,26 @@ def _extra_gate(kind: str, num_qubits: int, rng: np.random.Generator):
         angles = rng.uniform(-np.pi, np.pi, size=3)
         base = UGate(*angles) if num_qubits == 2 or rng.random() < 0.5 else RXXGate(angles[0])
         controls = int(rng.integers(1, min(num_qubits - base.num_qubits, 4) + 1))
-        return base.control(controls, ctrl_state=int(rng.integers(0, 1 << controls)))
+        state = int(rng.integers(0, 1 << controls))
+        return base.control(controls, ctrl_state=state, annotated=False)
+    if kind == "annotated":
+        base = UGate(*rng.uniform(-np.pi, np.pi, size=3)).inverse(annotated=True)
+        controls = int(rng.integers(1, min(num_qubits - 1, 3) + 1))
+        return base.control(controls, ctrl_state=int(rng.integers(0, 1 << controls)), annotated=True)
+    if kind == "clifford":
+        return random_clifford(min(num_qubits, 3), seed=int(rng.integers(1 << 30)))
     width = int(rng.integers(1, num_qubits + 1))
     return DiagonalGate(list(np.exp(1j * rng.uniform(-np.pi, np.pi, size=1 << width))))
 
 
-EXTRA_KINDS = ("mcx", "mcphase", "unitary", "controlled_rotation", "diagonal")
+EXTRA_KINDS = ("mcx", "mcphase", "unitary", "controlled_rotation", "annotated", "clifford", "diagonal")
 
 
 def random_circuit(num_qubits: int, num_gates: int, seed: int) -> QuantumCircuit:
     """Return a circuit of random gates on random, randomly ordered qubits.
 
     Standard gates are drawn uniformly from every one that fits; one gate in five is
-    an extra kind (multi-controlled, unitary, controlled unitary, wide diagonal).
+    an extra kind (see EXTRA_KINDS).
     """
     rng = np.random.default_rng(seed)
     circuit = QuantumCircuit(num_qubits, name=f"random_{num_qubits}_{seed}")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from qiskit.circuit import Gate, QuantumCircuit
+from qiskit.circuit import Gate, Instruction, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
@@ -169,6 +169,7 @@ def _check_circuit(circuit: QuantumCircuit) -> None:
             )
         if (
             operation.name not in INSTRUCTION_TREATMENTS
+            and isinstance(operation, Instruction)
             and not isinstance(operation, Gate)
             and operation.definition is None
         ):

@@ -7,12 +7,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit.circuit import (
+    AnnotatedOperation,
     ControlledGate,
+    ControlModifier,
     Gate,
     Instruction,
+    InverseModifier,
+    Operation,
     ParameterExpression,
     QuantumCircuit,
 )
+
+from qiskit.quantum_info import Operator
 
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
@@ -105,6 +111,10 @@ class _Lowerer:
             self._save_statevector(operation)
         elif treatment is Treatment.MATRIX:
             self._add_gate(operation, qubits)
+        elif isinstance(operation, AnnotatedOperation):
+            self._add_annotated(operation, qubits)
+        elif not isinstance(operation, Instruction):
+            self._add_operator(operation, qubits)
         elif name in CONTROL_FLOW_NAMES:
             raise UnsupportedInstructionError(
                 f"control-flow instruction '{name}' is not supported yet"
@@ -122,12 +132,7 @@ class _Lowerer:
             )
 
     def _add_gate(self, gate: Gate, qubits: tuple[int, ...]) -> None:
-        blocked = self.measured.intersection(qubits)
-        if blocked:
-            raise UnsupportedInstructionError(
-                f"'{gate.name}' acts on qubit {min(blocked)} after it was measured; "
-                "mid-circuit measurement is not supported yet"
-            )
+        self._check_not_measured(gate.name, qubits)
         for parameter in gate.params:
             if isinstance(parameter, ParameterExpression) and parameter.parameters:
                 _float_parameter(parameter, "parameter", gate.name)
@@ -141,6 +146,55 @@ class _Lowerer:
             )
         else:
             self.result.steps.extend(ops_from_matrix(_matrix(gate), qubits, name=gate.name))
+
+    def _add_annotated(self, operation: AnnotatedOperation, qubits: tuple[int, ...]) -> None:
+        """Apply a base operation under control, inverse and power modifiers.
+
+        Each control modifier puts its controls in front of the qubits it receives, so
+        walking the modifiers in order takes control qubits from the base backwards.
+        Inverse and power commute with control and act on the base block.
+        """
+        self._check_not_measured(operation.name, qubits)
+        self.touched.update(qubits)
+        block = Operator(operation.base_op).data
+        end = operation.num_qubits - operation.base_op.num_qubits
+        controls: list[int] = []
+        values = 0
+        for modifier in operation.modifiers:
+            if isinstance(modifier, ControlModifier):
+                start = end - modifier.num_ctrl_qubits
+                for offset, qubit in enumerate(qubits[start:end]):
+                    values |= ((modifier.ctrl_state >> offset) & 1) << len(controls)
+                    controls.append(qubit)
+                end = start
+            elif isinstance(modifier, InverseModifier):
+                block = block.conj().T
+            else:
+                block = Operator(block).power(modifier.power).data
+        targets = qubits[operation.num_qubits - operation.base_op.num_qubits :]
+        self.result.steps.extend(
+            ops_from_matrix(block, targets, tuple(controls), values, operation.name)
+        )
+
+    def _add_operator(self, operation: Operation, qubits: tuple[int, ...]) -> None:
+        """Apply an operation that is not an instruction (a Clifford, say) by its matrix."""
+        self._check_not_measured(operation.name, qubits)
+        self.touched.update(qubits)
+        try:
+            matrix = Operator(operation).data
+        except Exception as error:
+            raise UnsupportedInstructionError(
+                f"operation '{operation.name}' has no matrix the simulator can apply"
+            ) from error
+        self.result.steps.extend(ops_from_matrix(matrix, qubits, name=operation.name))
+
+    def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
+        blocked = self.measured.intersection(qubits)
+        if blocked:
+            raise UnsupportedInstructionError(
+                f"'{name}' acts on qubit {min(blocked)} after it was measured; "
+                "mid-circuit measurement is not supported yet"
+            )
 
     def _measure(self, qubit: int, clbit: int) -> None:
         if qubit not in self.measured:

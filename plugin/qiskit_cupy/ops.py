@@ -86,7 +86,9 @@ def ops_from_matrix(
         name: Instruction name, for error messages.
 
     Returns:
-        One diagonal op if the matrix is diagonal (a diagonal on more than MAX_TARGETS
+        Qubits on which the matrix acts as a control (it does not mix their values and
+        is the identity for one of them) become controls, and qubits on which it acts
+        trivially are dropped. Then: one diagonal op if the matrix is diagonal (a diagonal on more than MAX_TARGETS
         qubits becomes one op per value of the extra qubits, which act as controls), one
         permutation op if it has one nonzero per row and column (up to two targets), one
         dense op otherwise.
@@ -97,6 +99,7 @@ def ops_from_matrix(
     """
     matrix = np.asarray(matrix, dtype=complex)
     values = (1 << len(controls)) - 1 if control_values is None else control_values
+    matrix, targets, controls, values = _factor_out_controls(matrix, targets, controls, values)
     nonzero = matrix != 0
     if np.count_nonzero(nonzero) == np.count_nonzero(np.diagonal(nonzero)):
         return _diagonal_ops(np.diagonal(matrix), targets, controls, values)
@@ -115,6 +118,44 @@ def ops_from_matrix(
             "supported for a non-diagonal matrix"
         )
     return [GateOp(OpKind.DENSE, targets, matrix.copy(), controls, values)]
+
+
+#: Largest entry treated as zero, and largest deviation from one treated as one, when
+#: looking for controls in a matrix.
+_STRUCTURE_TOLERANCE = 1e-14
+
+
+def _factor_out_controls(
+    matrix: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
+) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...], int]:
+    """Move target qubits that act as controls to the controls; drop spectator qubits.
+
+    Returns:
+        The reduced matrix, the remaining targets, the controls and their values.
+    """
+    bit = 0
+    while bit < len(targets) and len(targets) > 1:
+        indices = np.arange(matrix.shape[0])
+        low = indices[(indices >> bit) & 1 == 0]
+        high = indices[(indices >> bit) & 1 == 1]
+        mixes = np.abs(matrix[np.ix_(low, high)]).max() > _STRUCTURE_TOLERANCE or (
+            np.abs(matrix[np.ix_(high, low)]).max() > _STRUCTURE_TOLERANCE
+        )
+        block_low, block_high = matrix[np.ix_(low, low)], matrix[np.ix_(high, high)]
+        identity = np.eye(len(low))
+        remaining = targets[:bit] + targets[bit + 1 :]
+        if mixes:
+            bit += 1
+        elif np.allclose(block_low, block_high, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            matrix, targets = block_low, remaining
+        elif np.allclose(block_high, identity, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            matrix, targets, controls = block_low, remaining, controls + (targets[bit],)
+        elif np.allclose(block_low, identity, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            values |= 1 << len(controls)
+            matrix, targets, controls = block_high, remaining, controls + (targets[bit],)
+        else:
+            bit += 1
+    return matrix, targets, controls, values
 
 
 def _diagonal_ops(
