@@ -61,6 +61,17 @@ class PendingRun:
     experiments: list[PendingExperiment]
     event: Event
 
+    def failure(self) -> BaseException | None:
+        """Return the first failure an event of the run reported, if any.
+
+        Each event reports the failure of the work between it and the previous event on
+        its stream, so every experiment's end event is consulted, then the job's event.
+        """
+        for event in [experiment.end for experiment in self.experiments] + [self.event]:
+            if event.done and event.error is not None:
+                return event.error
+        return None
+
 
 def chunk_bits(num_qubits: int, num_measured: int) -> int:
     """How many bits of chunks split each outcome's marginal sum; depends only on widths."""

@@ -79,10 +79,10 @@ class CupyJob(JobV1):
             return JobStatus.RUNNING if future.running() else JobStatus.QUEUED
         if future.exception() is not None:
             return JobStatus.ERROR
-        event = future.result().event
-        if not event.done:
+        run = future.result()
+        if not run.event.done:
             return JobStatus.RUNNING
-        return JobStatus.ERROR if event.error is not None else JobStatus.DONE
+        return JobStatus.ERROR if run.failure() is not None else JobStatus.DONE
 
     def cancel(self) -> bool:
         """Cancel the job if it has not started.
@@ -124,6 +124,9 @@ class CupyJob(JobV1):
             raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
         if not finished:
             raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s")
+        failure = run.failure()
+        if failure is not None:
+            raise JobError(f"job {self.job_id()} failed on the device: {failure}") from failure
         with self._result_lock:
             if self._result is None:
                 self._result = self._build_result(run)

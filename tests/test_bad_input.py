@@ -1,0 +1,166 @@
+"""Bad input gives a clear exception, never a crash or a hang, and the backend stays usable."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Instruction, Parameter
+
+from qiskit_cupy import (
+    CupySimulator,
+    CupySimulatorError,
+    DeviceUnavailableError,
+    InsufficientMemoryError,
+    InvalidCircuitError,
+    InvalidOptionError,
+    UnsupportedInstructionError,
+)
+from qiskit_cupy.devices import gpu
+from qiskit_cupy.devices.gpu import gpu_unavailable_reason
+
+
+def bell() -> QuantumCircuit:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit
+
+
+def assert_still_usable(backend: CupySimulator) -> None:
+    counts = backend.run(bell(), shots=200, seed_simulator=3).result().get_counts()
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 200
+
+
+def test_circuit_wider_than_memory(cpu_backend: CupySimulator) -> None:
+    circuit = QuantumCircuit(45)
+    circuit.h(0)
+    circuit.measure_all()
+    with pytest.raises(InsufficientMemoryError) as raised:
+        cpu_backend.run(circuit)
+    message = str(raised.value)
+    required, free = (int(number) for number in re.findall(r"(\d+) bytes", message))
+    assert required >= 16 * 2**45 and free < required
+    assert_still_usable(cpu_backend)
+
+
+def test_unsupported_instruction_is_named(cpu_backend: CupySimulator) -> None:
+    circuit = QuantumCircuit(2)
+    circuit.append(Instruction("my_opaque_op", 1, 0, []), [0])
+    with pytest.raises(UnsupportedInstructionError, match="my_opaque_op"):
+        cpu_backend.run(circuit)
+    assert_still_usable(cpu_backend)
+
+
+def test_control_flow_is_named(cpu_backend: CupySimulator) -> None:
+    circuit = QuantumCircuit(1, 1)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(0)
+    with pytest.raises(UnsupportedInstructionError, match="if_else"):
+        cpu_backend.run(circuit)
+
+
+def test_reset_after_use_is_refused_and_initial_reset_accepted(cpu_backend: CupySimulator) -> None:
+    circuit = QuantumCircuit(1, 1)
+    circuit.reset(0)
+    circuit.x(0)
+    circuit.measure(0, 0)
+    assert cpu_backend.run(circuit, shots=10).result().get_counts() == {"1": 10}
+    circuit.reset(0)
+    with pytest.raises(Exception, match="reset"):
+        cpu_backend.run(circuit).result()
+
+
+def test_unbound_parameters_are_named(cpu_backend: CupySimulator) -> None:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1)
+    circuit.rx(theta, 0)
+    with pytest.raises(InvalidCircuitError, match="theta"):
+        cpu_backend.run(circuit)
+    assert_still_usable(cpu_backend)
+
+
+@pytest.mark.parametrize("shots", [0, -5, 1.5, "100", True, None])
+def test_bad_shots(cpu_backend: CupySimulator, shots: object) -> None:
+    with pytest.raises(InvalidOptionError, match="shots"):
+        cpu_backend.run(bell(), shots=shots)
+    assert_still_usable(cpu_backend)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("precision", "quad"),
+        ("precision", 64),
+        ("device", "TPU"),
+        ("seed_simulator", -1),
+        ("seed_simulator", 2**64),
+        ("memory", "yes"),
+        ("max_parallel_experiments", -1),
+        ("max_parallel_threads", 2.0),
+        ("executor", "threads"),
+    ],
+)
+def test_bad_option_values_are_named(cpu_backend: CupySimulator, name: str, value: object) -> None:
+    with pytest.raises(InvalidOptionError, match=name):
+        cpu_backend.run(bell(), **{name: value})
+    with pytest.raises(InvalidOptionError, match=name):
+        cpu_backend.set_options(**{name: value})
+    assert_still_usable(cpu_backend)
+
+
+def test_unknown_option_lists_the_known_ones(cpu_backend: CupySimulator) -> None:
+    with pytest.raises(InvalidOptionError, match="shotz.*shots"):
+        cpu_backend.run(bell(), shotz=10)
+
+
+def test_option_names_are_case_insensitive_for_choices(cpu_backend: CupySimulator) -> None:
+    result = cpu_backend.run(bell(), device="cpu", precision="SINGLE", shots=10).result()
+    assert result.results[0].metadata["precision"] == "single"
+    assert result.results[0].metadata["device"] == "CPU"
+
+
+def test_empty_list_of_circuits(cpu_backend: CupySimulator) -> None:
+    with pytest.raises(InvalidCircuitError, match="empty"):
+        cpu_backend.run([])
+
+
+@pytest.mark.parametrize("run_input", ["OPENQASM 2.0;", 42, [bell(), "x"], {"a": bell()}])
+def test_non_circuit_input(cpu_backend: CupySimulator, run_input: object) -> None:
+    with pytest.raises(InvalidCircuitError, match="QuantumCircuit"):
+        cpu_backend.run(run_input)
+    assert_still_usable(cpu_backend)
+
+
+def test_errors_share_one_root_type() -> None:
+    for error in (InvalidOptionError, InvalidCircuitError, UnsupportedInstructionError,
+                  InsufficientMemoryError, DeviceUnavailableError):
+        assert issubclass(error, CupySimulatorError)
+
+
+@pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a usable GPU is present")
+def test_gpu_request_without_gpu_says_why() -> None:
+    with pytest.raises(DeviceUnavailableError, match="device='GPU' cannot be used: .+") as raised:
+        CupySimulator(device="GPU").run(bell())
+    assert gpu_unavailable_reason() in str(raised.value)
+
+
+@pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a usable GPU is present")
+def test_auto_falls_back_to_cpu_with_one_warning() -> None:
+    backend = CupySimulator()
+    with pytest.warns(UserWarning, match="CPU fallback") as warnings_seen:
+        first = backend.run(bell(), shots=10).result()
+        backend.run(bell(), shots=10).result()
+    assert len([w for w in warnings_seen if "CPU fallback" in str(w.message)]) == 1
+    assert first.results[0].metadata["device"] == "CPU"
+
+
+def test_missing_cupy_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert "CuPy is not installed" in gpu.gpu_unavailable_reason()
+    with pytest.raises(DeviceUnavailableError, match="CuPy is not installed"):
+        gpu.GpuDevice()
