@@ -89,14 +89,23 @@ void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_
   const index_t kind = op[o::kKind];
   const index_t k = op[o::kNumTargets];
   const index_t sorted = op[o::kNumSorted];
-  const index_t max_targets = kind == o::kPermutationKind ? o::kMaxPermutationTargets : o::kMaxTargets;
-  require(kind == o::kDense || kind == o::kDiagonal || kind == o::kPermutationKind, "unknown op kind");
+  const index_t max_targets = kind == o::kPermutationKind ? o::kMaxPermutationTargets
+                              : kind == o::kWideDiagonal   ? o::kMaxWideTargets
+                                                           : o::kMaxTargets;
+  require(kind == o::kDense || kind == o::kDiagonal || kind == o::kPermutationKind ||
+              kind == o::kWideDiagonal,
+          "unknown op kind");
   require(k >= 1 && k <= max_targets, "op has an unsupported number of targets");
   require(sorted >= 0 && sorted <= num_qubits && sorted <= o::kPermutation - o::kSorted,
           "op has more sorted positions than qubits");
+  index_t mask = 0;
   for (index_t j = 0; j < k; ++j) {
     require(op[o::kTargets + j] >= 0 && op[o::kTargets + j] < num_qubits, "op target out of range");
+    require(kind != o::kWideDiagonal || j == 0 || op[o::kTargets + j] > op[o::kTargets + j - 1],
+            "wide diagonal targets must be ascending");
+    mask |= index_t{1} << op[o::kTargets + j];
   }
+  require(kind != o::kWideDiagonal || op[o::kTargetMask] == mask, "target mask does not match targets");
   for (index_t j = 0; j < sorted; ++j) {
     require(op[o::kSorted + j] >= 0 && op[o::kSorted + j] < num_qubits, "op position out of range");
     require(j == 0 || op[o::kSorted + j] > op[o::kSorted + j - 1], "op positions must be sorted");
@@ -157,6 +166,9 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
         break;
       case qc::op::kDiagonal:
         run_op_of_size<T, qc::DiagonalBody>(state_data, num_qubits, batch, op, op_data, num_threads);
+        break;
+      case qc::op::kWideDiagonal:
+        run_op<qc::WideDiagonalBody<T>>(state_data, num_qubits, batch, op, op_data, num_threads);
         break;
       default:
         run_op_of_size<T, qc::PermutationBody>(state_data, num_qubits, batch, op, op_data, num_threads);

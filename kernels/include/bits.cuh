@@ -3,6 +3,10 @@
 
 #include "portable.cuh"
 
+#if !defined(__CUDACC__) && defined(__BMI2__)
+#include <immintrin.h>
+#endif
+
 namespace qc {
 
 // Inserts a zero bit at each of `count` positions (sorted ascending) into `i`.
@@ -32,6 +36,20 @@ QC_HD uindex_t gather_bits(uindex_t index, const index_t* positions, int count) 
     out |= ((index >> positions[b]) & 1) << b;
   }
   return out;
+}
+
+// Collects the bits of `index` under `mask` into the low bits of the result, lowest
+// first; `ascending` lists the mask's `count` positions in increasing order. One BMI2
+// instruction on hosts that have it, a loop elsewhere.
+QC_HD uindex_t extract_bits(uindex_t index, uindex_t mask, const index_t* ascending, int count) {
+#if !defined(__CUDACC__) && defined(__BMI2__)
+  (void)ascending;
+  (void)count;
+  return _pext_u64(index, mask);
+#else
+  (void)mask;
+  return gather_bits(index, ascending, count);
+#endif
 }
 
 }  // namespace qc

@@ -58,6 +58,20 @@ struct DiagonalBody {
   }
 };
 
+// Diagonal on a number of ascending targets known only at run time (up to
+// kMaxWideTargets): the fused diagonal runs of a program, such as a QFT stage.
+// Sorted positions: controls only. One item owns one amplitude.
+template <typename T>
+struct WideDiagonalBody {
+  static QC_HD void apply(complex<T>* state, uindex_t local_item, const index_t* op,
+                          const complex<T>* diagonal) {
+    const uindex_t index = item_base_index(local_item, op);
+    const uindex_t entry = extract_bits(index, static_cast<uindex_t>(op[op::kTargetMask]),
+                                        op + op::kTargets, static_cast<int>(op[op::kNumTargets]));
+    state[index] = cmul(diagonal[entry], state[index]);
+  }
+};
+
 // Monomial matrix (a permutation with a phase per column) on K targets with any
 // controls: X, Y, CX, SWAP, iSWAP and their controlled forms. Sorted positions:
 // targets and controls. Input basis state j moves to op[kPermutation + j], times

@@ -18,18 +18,21 @@ constexpr index_t kNumSorted = 2;        // how many positions are in the sorted
 constexpr index_t kDataOffset = 3;       // first complex element of the op's data
 constexpr index_t kDataBatchStride = 4;  // complex elements between batch entries (0: shared)
 constexpr index_t kControlValue = 5;     // required values of the control bits, in place
-constexpr index_t kTargets = 6;          // kMaxTargets target positions, matrix bit order
-constexpr index_t kSorted = 11;          // up to 64 sorted qubit positions
-constexpr index_t kPermutation = 75;     // permutation kinds: image of each basis state
-constexpr index_t kOpWidth = 80;
+constexpr index_t kTargetMask = 6;       // bit mask of the targets (wide diagonals)
+constexpr index_t kTargets = 7;          // up to kMaxWideTargets target positions, matrix bit order
+constexpr index_t kSorted = 23;          // up to 64 sorted qubit positions
+constexpr index_t kPermutation = 87;     // permutation kinds: image of each basis state
+constexpr index_t kOpWidth = 96;
 
 constexpr index_t kMaxTargets = 5;
 constexpr index_t kMaxPermutationTargets = 2;
+constexpr index_t kMaxWideTargets = 16;
 
 // Kinds.
 constexpr index_t kDense = 0;        // data: 2^k x 2^k row-major matrix
 constexpr index_t kDiagonal = 1;     // data: 2^k diagonal entries
 constexpr index_t kPermutationKind = 2;  // data: 2^k phases, one per input basis state
+constexpr index_t kWideDiagonal = 3;  // data: 2^k diagonal entries; targets ascending, k at run time
 
 }  // namespace op
 }  // namespace qc

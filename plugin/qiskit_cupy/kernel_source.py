@@ -35,12 +35,15 @@ CUPY_ADDED_OPTIONS: tuple[str, ...] = ("-ftz=true", "--device-as-default-executi
 #: C++ scalar type of each precision.
 PRECISION_TYPES: dict[str, str] = {"double": "double", "single": "float"}
 
-#: The gate body of each op kind name in ``op_layout.cuh``.
+#: The gate body of each op kind name in ``op_layout.cuh`` templated on size K.
 GATE_BODIES: dict[str, str] = {
     "kDense": "qc::DenseBody",
     "kDiagonal": "qc::DiagonalBody",
     "kPermutationKind": "qc::PermutationBody",
 }
+
+#: The gate body of each op kind whose size is known only at run time.
+RUNTIME_SIZE_BODIES: dict[str, str] = {"kWideDiagonal": "qc::WideDiagonalBody"}
 
 _LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"[^"]+"\s*$', re.MULTILINE)
 _PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\s*$", re.MULTILINE)
@@ -93,13 +96,15 @@ def apply_op_kernel(kind_name: str, num_targets: int, precision: str) -> str:
 
     Args:
         kind_name: The op kind's constant name in ``op_layout.cuh`` (``kDense``...).
-        num_targets: Number of target qubits of the op.
+        num_targets: Number of target qubits of the op (ignored by run-time-size kinds).
         precision: ``"double"`` or ``"single"``.
 
     Returns:
         The C++ name expression of the kernel.
     """
     scalar = PRECISION_TYPES[precision]
+    if kind_name in RUNTIME_SIZE_BODIES:
+        return f"qc_apply_op<{RUNTIME_SIZE_BODIES[kind_name]}<{scalar}>, {scalar}>"
     return f"qc_apply_op<{GATE_BODIES[kind_name]}<{scalar}, {num_targets}>, {scalar}>"
 
 
@@ -142,5 +147,6 @@ def name_expressions(precision: str) -> tuple[str, ...]:
             else OP_LAYOUT["kMaxTargets"]
         )
         names.extend(apply_op_kernel(kind_name, k, precision) for k in range(1, largest + 1))
+    names.extend(apply_op_kernel(kind_name, 0, precision) for kind_name in RUNTIME_SIZE_BODIES)
     names.extend(PLAIN_KERNELS)
     return tuple(names)

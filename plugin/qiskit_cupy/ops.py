@@ -17,6 +17,8 @@ from qiskit_cupy.errors import UnsupportedInstructionError
 MAX_TARGETS = 5
 #: Largest number of targets of a permutation op (kMaxPermutationTargets).
 MAX_PERMUTATION_TARGETS = 2
+#: Largest number of targets of a wide diagonal op (kMaxWideTargets).
+MAX_WIDE_TARGETS = 16
 
 
 class OpKind(enum.Enum):
@@ -25,6 +27,7 @@ class OpKind(enum.Enum):
     DENSE = "dense"
     DIAGONAL = "diagonal"
     PERMUTATION = "permutation"
+    WIDE_DIAGONAL = "wide_diagonal"
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,8 +37,9 @@ class GateOp:
     Attributes:
         kind: How ``data`` is read.
         targets: Target qubits; target j is bit j of the matrix index (Qiskit order).
-        data: The 2^k x 2^k matrix (dense), its 2^k diagonal (diagonal), or the phase of
-            each input basis state (permutation).
+        data: The 2^k x 2^k matrix (dense), its 2^k diagonal (diagonal and wide
+            diagonal, whose targets are ascending), or the phase of each input basis
+            state (permutation).
         controls: Control qubits, disjoint from the targets.
         control_values: Bit i is the value control i must hold.
         permutation: For permutation ops, the image of each input basis state.
@@ -61,7 +65,7 @@ class GateOp:
         """
         if self.kind is OpKind.DENSE:
             return self.data
-        if self.kind is OpKind.DIAGONAL:
+        if self.kind in (OpKind.DIAGONAL, OpKind.WIDE_DIAGONAL):
             return np.diag(self.data)
         dim = len(self.permutation)
         matrix = np.zeros((dim, dim), dtype=complex)
@@ -99,10 +103,11 @@ def ops_from_matrix(
     """
     matrix = np.asarray(matrix, dtype=complex)
     values = (1 << len(controls)) - 1 if control_values is None else control_values
+    nonzero = np.abs(matrix) > _STRUCTURE_TOLERANCE
+    if np.count_nonzero(nonzero) == np.count_nonzero(np.diagonal(nonzero)):
+        return diagonal_ops(np.diagonal(matrix), targets, controls, values)
     matrix, targets, controls, values = _factor_out_controls(matrix, targets, controls, values)
     nonzero = matrix != 0
-    if np.count_nonzero(nonzero) == np.count_nonzero(np.diagonal(nonzero)):
-        return _diagonal_ops(np.diagonal(matrix), targets, controls, values)
     if (
         len(targets) <= MAX_PERMUTATION_TARGETS
         and (nonzero.sum(axis=0) == 1).all()
@@ -158,21 +163,38 @@ def _factor_out_controls(
     return matrix, targets, controls, values
 
 
-def _diagonal_ops(
-    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
+def diagonal_ops(
+    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...] = (), values: int = 0
 ) -> list[GateOp]:
-    """Split a diagonal into ops of at most MAX_TARGETS targets.
+    """Build the ops that multiply amplitudes by a diagonal.
 
-    The targets beyond the first MAX_TARGETS become controls: one op per value they can
-    hold, each applying the slice of the diagonal for that value.
+    Spectator qubits are dropped and qubits on which the diagonal is one for one value
+    become controls. Up to MAX_TARGETS remaining targets give a diagonal op, up to
+    MAX_WIDE_TARGETS a wide diagonal op (targets ascending); beyond that, the highest
+    targets act as controls of one wide op per value they can hold.
+
+    Args:
+        diagonal: The 2^k diagonal entries; bit j of an entry's index is targets[j].
+        targets: Target qubits.
+        controls: Control qubits.
+        values: Required control values, bit i for control i.
+
+    Returns:
+        The ops, which commute with each other.
     """
+    diagonal, targets, controls, values = _factor_diagonal(
+        np.asarray(diagonal, dtype=complex), targets, controls, values
+    )
     if len(targets) <= MAX_TARGETS:
-        return [GateOp(OpKind.DIAGONAL, targets, diagonal.copy(), controls, values)]
-    kept, extra = targets[:MAX_TARGETS], targets[MAX_TARGETS:]
-    block = 1 << MAX_TARGETS
+        return [GateOp(OpKind.DIAGONAL, targets, diagonal, controls, values)]
+    diagonal, targets = _ascending(diagonal, targets)
+    if len(targets) <= MAX_WIDE_TARGETS:
+        return [GateOp(OpKind.WIDE_DIAGONAL, targets, diagonal, controls, values)]
+    kept, extra = targets[:MAX_WIDE_TARGETS], targets[MAX_WIDE_TARGETS:]
+    block = 1 << MAX_WIDE_TARGETS
     return [
         GateOp(
-            OpKind.DIAGONAL,
+            OpKind.WIDE_DIAGONAL,
             kept,
             diagonal[value * block : (value + 1) * block].copy(),
             controls + extra,
@@ -180,3 +202,33 @@ def _diagonal_ops(
         )
         for value in range(1 << len(extra))
     ]
+
+
+def _factor_diagonal(
+    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
+) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...], int]:
+    """Drop spectator targets of a diagonal and move control-like targets to controls."""
+    bit = 0
+    while bit < len(targets) and len(targets) > 1:
+        pairs = diagonal.reshape(-1, 2, 1 << bit)
+        low, high = pairs[:, 0, :].ravel(), pairs[:, 1, :].ravel()
+        remaining = targets[:bit] + targets[bit + 1 :]
+        if np.allclose(low, high, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            diagonal, targets = low, remaining
+        elif np.allclose(high, 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            diagonal, targets, controls = low, remaining, controls + (targets[bit],)
+        elif np.allclose(low, 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            values |= 1 << len(controls)
+            diagonal, targets, controls = high, remaining, controls + (targets[bit],)
+        else:
+            bit += 1
+    return diagonal, targets, controls, values
+
+
+def _ascending(diagonal: np.ndarray, targets: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Reorder a diagonal's entries so that its targets are ascending."""
+    count = len(targets)
+    order = sorted(range(count), key=lambda bit: targets[bit])
+    tensor = diagonal.reshape((2,) * count)
+    axes = [count - 1 - order[count - 1 - axis] for axis in range(count)]
+    return tensor.transpose(axes).reshape(-1), tuple(targets[bit] for bit in order)

@@ -32,6 +32,7 @@ KIND_CODES: dict[OpKind, int] = {
     OpKind.DENSE: OP_LAYOUT["kDense"],
     OpKind.DIAGONAL: OP_LAYOUT["kDiagonal"],
     OpKind.PERMUTATION: OP_LAYOUT["kPermutationKind"],
+    OpKind.WIDE_DIAGONAL: OP_LAYOUT["kWideDiagonal"],
 }
 
 #: The op_layout.cuh constant name of each OpKind, which names its kernel body.
@@ -39,6 +40,7 @@ KIND_NAMES: dict[OpKind, str] = {
     OpKind.DENSE: "kDense",
     OpKind.DIAGONAL: "kDiagonal",
     OpKind.PERMUTATION: "kPermutationKind",
+    OpKind.WIDE_DIAGONAL: "kWideDiagonal",
 }
 
 
@@ -71,7 +73,8 @@ def sorted_positions(op: GateOp) -> tuple[int, ...]:
     Dense and permutation items own every amplitude the matrix mixes, so their targets
     and controls are fixed; a diagonal item owns one amplitude, so only controls are.
     """
-    fixed = op.controls if op.kind is OpKind.DIAGONAL else op.controls + op.targets
+    diagonal = op.kind in (OpKind.DIAGONAL, OpKind.WIDE_DIAGONAL)
+    fixed = op.controls if diagonal else op.controls + op.targets
     return tuple(sorted(fixed))
 
 
@@ -97,6 +100,7 @@ def encode_program(ops: Sequence[GateOp]) -> EncodedProgram:
         row[layout["kControlValue"]] = sum(
             ((op.control_values >> i) & 1) << qubit for i, qubit in enumerate(op.controls)
         )
+        row[layout["kTargetMask"]] = sum(1 << qubit for qubit in op.targets)
         row[layout["kTargets"] : layout["kTargets"] + len(op.targets)] = op.targets
         row[layout["kSorted"] : layout["kSorted"] + len(positions)] = positions
         if op.kind is OpKind.PERMUTATION:
