@@ -17,6 +17,7 @@ from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
+from qiskit_cupy.fusion import Fuser, FusionSettings
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
@@ -45,6 +46,7 @@ class CupySimulator(BackendV2):
         self._target = build_target("qiskit-cupy statevector simulator")
         self._run_options = RunOptions()
         self._devices: dict[tuple[str, int], Device] = {}
+        self._fusers: dict[FusionSettings, Fuser] = {}
         self._host_executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="qiskit-cupy-host"
         )
@@ -86,6 +88,12 @@ class CupySimulator(BackendV2):
             self._devices[key] = select_device(options.device, options.max_parallel_threads)
         return self._devices[key]
 
+    def _fuser(self, settings: FusionSettings) -> Fuser:
+        """Return the fuser of these settings; it keeps its plan cache across runs."""
+        if settings not in self._fusers:
+            self._fusers[settings] = Fuser(settings)
+        return self._fusers[settings]
+
     def run(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
     ) -> CupyJob:
@@ -124,7 +132,12 @@ class CupySimulator(BackendV2):
             self,
             job_id,
             functools.partial(
-                submit_experiments, device, requests, run_options.precision, run_options.streams
+                submit_experiments,
+                device,
+                requests,
+                run_options.precision,
+                run_options.streams,
+                self._fuser(run_options.fusion),
             ),
             functools.partial(
                 build_result, self.name, self.backend_version, job_id, memory=run_options.memory

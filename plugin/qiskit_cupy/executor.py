@@ -14,6 +14,7 @@ from qiskit.circuit import QuantumCircuit
 
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, Event, HostCopy, Stream
 from qiskit_cupy.errors import InsufficientMemoryError
+from qiskit_cupy.fusion import Fuser
 from qiskit_cupy.lowering import LoweredCircuit, SaveStatevector, lower_circuit
 from qiskit_cupy.ops import GateOp
 from qiskit_cupy.program import encode_program
@@ -50,6 +51,7 @@ class PendingExperiment:
     end: Event
     outcomes: HostCopy | None = None
     saved_states: list[tuple[str, HostCopy]] = field(default_factory=list)
+    num_ops: int = 0
 
 
 @dataclass
@@ -119,6 +121,7 @@ def submit_experiments(
     requests: Sequence[ExperimentRequest],
     precision: str,
     max_streams: int,
+    fuser: Fuser,
 ) -> PendingRun:
     """Lower every circuit, then enqueue all of their work; return without waiting.
 
@@ -132,6 +135,7 @@ def submit_experiments(
         requests: The experiments.
         precision: ``"double"`` or ``"single"``.
         max_streams: Most streams to spread the experiments over.
+        fuser: Fuses each program before it is encoded.
 
     Returns:
         The pending run.
@@ -154,7 +158,7 @@ def submit_experiments(
     for index, (request, low) in enumerate(zip(requests, lowered)):
         stream = streams[index % count]
         states = buffers[index % count][: 1 << low.num_qubits]
-        experiments.append(_enqueue(device, stream, states, request, low, precision))
+        experiments.append(_enqueue(device, stream, states, request, low, precision, fuser))
     stream_events = [device.record_event(stream) for stream in streams[1:]]
     for event in stream_events:
         device.wait_event(streams[0], event)
@@ -168,6 +172,7 @@ def _enqueue(
     request: ExperimentRequest,
     low: LoweredCircuit,
     precision: str,
+    fuser: Fuser,
 ) -> PendingExperiment:
     """Enqueue one experiment: prepare, run each segment, keep saves, sample."""
     n = low.num_qubits
@@ -175,14 +180,15 @@ def _enqueue(
     device.set_zero_state(stream, states, n, 1)
     saved: list[tuple[str, HostCopy]] = []
     segment: list[GateOp] = []
+    num_ops = 0
     for step in low.steps:
         if isinstance(step, SaveStatevector):
-            _run_segment(device, stream, states, n, segment, precision)
+            num_ops += _run_segment(device, stream, states, n, segment, precision, fuser)
             segment = []
             saved.append((step.label, device.copy_to_host(stream, states)))
         else:
             segment.append(step)
-    _run_segment(device, stream, states, n, segment, precision)
+    num_ops += _run_segment(device, stream, states, n, segment, precision, fuser)
     outcomes = None
     if low.measured_qubits:
         positions = tuple(low.measured_qubits)
@@ -193,7 +199,7 @@ def _enqueue(
         drawn = device.sample(stream, cumulative, len(positions), request.shots, seeds)
         outcomes = device.copy_to_host(stream, drawn)
     end = device.record_event(stream)
-    return PendingExperiment(request, low, start, end, outcomes, saved)
+    return PendingExperiment(request, low, start, end, outcomes, saved, num_ops)
 
 
 def _run_segment(
@@ -203,7 +209,13 @@ def _run_segment(
     num_qubits: int,
     ops: list[GateOp],
     precision: str,
-) -> None:
-    if ops:
-        program = device.upload_program(stream, encode_program(ops), precision)
-        device.run_program(stream, states, num_qubits, 1, program)
+    fuser: Fuser,
+) -> int:
+    """Fuse, encode, upload and enqueue one run of ops; return how many ops ran."""
+    if not ops:
+        return 0
+    itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
+    fused = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
+    program = device.upload_program(stream, encode_program(fused), precision)
+    device.run_program(stream, states, num_qubits, 1, program)
+    return len(fused)

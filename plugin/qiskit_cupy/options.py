@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from qiskit_cupy.errors import InvalidOptionError
+from qiskit_cupy.fusion import FusionSettings
 
 #: Streams used when ``max_parallel_experiments`` is 0 ("as many as useful").
 DEFAULT_MAX_STREAMS = 4
@@ -19,6 +20,8 @@ DEFAULT_MAX_STREAMS = 4
 PRECISIONS = ("double", "single")
 DEVICES = ("auto", "GPU", "CPU")
 MAX_SEED = 2**64 - 1
+#: Largest dense block the kernels apply (kMaxTargets in op_layout.cuh).
+MAX_FUSED_QUBITS = 5
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class RunOptions:
         executor: A ``concurrent.futures.Executor`` for the host side of jobs (lowering
             and enqueueing); ``None`` uses the backend's own single worker thread
             (Aer: ``executor``).
+        fusion_enable: Fuse consecutive gates into larger dense or diagonal blocks
+            (Aer: ``fusion_enable``).
+        fusion_max_qubits: Largest dense block fusion may build, 1 to 5; a cost model
+            picks the best size up to this (Aer: ``fusion_max_qubits``).
+        fusion_threshold: Fuse only circuits of at least this many qubits, where the
+            saved passes outweigh the planning (Aer: ``fusion_threshold``).
     """
 
     shots: int = 1024
@@ -56,6 +65,14 @@ class RunOptions:
     max_parallel_threads: int = 0
     save_statevector: bool = False
     executor: concurrent.futures.Executor | None = None
+    fusion_enable: bool = True
+    fusion_max_qubits: int = 5
+    fusion_threshold: int = 14
+
+    @property
+    def fusion(self) -> FusionSettings:
+        """The fusion options, as the fuser takes them."""
+        return FusionSettings(self.fusion_enable, self.fusion_max_qubits, self.fusion_threshold)
 
     @property
     def streams(self) -> int:
@@ -97,7 +114,7 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1)
     if name == "seed_simulator":
         return None if value is None else _integer(name, value, 0, MAX_SEED)
-    if name in ("memory", "save_statevector"):
+    if name in ("memory", "save_statevector", "fusion_enable"):
         return _boolean(name, value)
     if name == "precision":
         return _choice(name, value, PRECISIONS)
@@ -105,6 +122,10 @@ def _validate(name: str, value: Any) -> Any:
         return _choice(name, value, DEVICES)
     if name in ("max_parallel_experiments", "max_parallel_threads"):
         return _integer(name, value, 0)
+    if name == "fusion_max_qubits":
+        return _integer(name, value, 1, MAX_FUSED_QUBITS)
+    if name == "fusion_threshold":
+        return _integer(name, value, 1)
     if value is not None and not isinstance(value, concurrent.futures.Executor):
         raise InvalidOptionError(f"executor must be a concurrent.futures.Executor, not {value!r}")
     return value

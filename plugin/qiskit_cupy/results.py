@@ -86,7 +86,7 @@ def experiment_result(experiment: PendingExperiment, run: PendingRun, memory: bo
             "precision": run.precision,
             "method": "statevector",
             "num_qubits": lowered.num_qubits,
-            "num_ops": len(lowered.gate_ops),
+            "num_ops": experiment.num_ops,
             "measured_qubits": list(lowered.measured_qubits),
         },
     )

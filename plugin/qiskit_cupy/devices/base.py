@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qiskit_cupy.fusion import Roofline
 from qiskit_cupy.program import EncodedProgram
 
 #: An array that lives on a device (a NumPy array on the CPU, a CuPy array on the GPU).
@@ -86,6 +87,10 @@ class Device(ABC):
     @abstractmethod
     def streams(self, count: int) -> list[Stream]:
         """Return ``count`` streams from the device's pool (created on first use)."""
+
+    @abstractmethod
+    def roofline(self, precision: str) -> Roofline:
+        """The device's bandwidth, flop rate and per-op cost, for the fusion cost model."""
 
     @abstractmethod
     def free_memory(self) -> int:

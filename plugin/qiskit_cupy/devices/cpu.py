@@ -15,6 +15,7 @@ import numpy as np
 from qiskit_cupy import _cpu
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
+from qiskit_cupy.fusion import Roofline
 from qiskit_cupy.program import EncodedProgram
 
 
@@ -31,6 +32,16 @@ class CpuProgram:
 
     rows: np.ndarray
     data: np.ndarray
+
+
+#: The CPU extension's roofline for the fusion cost model, per precision: copy bandwidth
+#: and the flop rate of its dense kernels as measured on a 2-core development machine
+#: (``qiskit-cupy bench`` measures both). Fixed constants, not run-time measurements,
+#: so that the same circuit always fuses, and therefore samples, the same way.
+CPU_ROOFLINES: dict[str, Roofline] = {
+    "double": Roofline(bandwidth=8e9, flop_rate=5e9, launch_seconds=2e-5),
+    "single": Roofline(bandwidth=8e9, flop_rate=2e9, launch_seconds=2e-5),
+}
 
 
 def available_memory() -> int:
@@ -68,6 +79,9 @@ class CpuDevice(Device):
         while len(self._pool) < count:
             self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
         return self._pool[:count]
+
+    def roofline(self, precision: str) -> Roofline:
+        return CPU_ROOFLINES[precision]
 
     def free_memory(self) -> int:
         return available_memory()

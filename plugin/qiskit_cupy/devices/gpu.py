@@ -19,6 +19,7 @@ import numpy as np
 from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
 from qiskit_cupy.errors import DeviceUnavailableError
+from qiskit_cupy.fusion import Roofline
 from qiskit_cupy.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.program import KIND_NAMES, EncodedProgram
 
@@ -161,6 +162,19 @@ class GpuDevice(Device):
             while len(self._pool) < count:
                 self._pool.append(self._cupy.cuda.Stream(non_blocking=True))
         return self._pool[:count]
+
+    def roofline(self, precision: str) -> Roofline:
+        """Peak bandwidth and flop rate from the device's properties.
+
+        Bandwidth = 2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes
+        x multiprocessors x clock, divided by the single/double ratio for doubles.
+        """
+        properties = self._cupy.cuda.runtime.getDeviceProperties(self._device.id)
+        bandwidth = 2.0 * properties["memoryClockRate"] * 1e3 * properties["memoryBusWidth"] / 8
+        single = 2.0 * 128 * properties["multiProcessorCount"] * properties["clockRate"] * 1e3
+        ratio = properties.get("singleToDoublePrecisionPerfRatio", 2) or 2
+        flop_rate = single if precision == "single" else single / ratio
+        return Roofline(bandwidth=bandwidth, flop_rate=flop_rate, launch_seconds=3e-6)
 
     def free_memory(self) -> int:
         with self._device:
