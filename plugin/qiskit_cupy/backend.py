@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from qiskit.circuit import Gate, Instruction, QuantumCircuit
+from qiskit.circuit import Gate, Instruction, Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
-from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
+from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError, UnsupportedInstructionError
 from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
 from qiskit_cupy.fusion import Fuser, FusionSettings
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
@@ -115,18 +115,22 @@ class CupySimulator(BackendV2):
         """
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
-        for circuit in circuits:
-            _check_circuit(circuit)
+        bindings = _parameter_values(circuits, run_options.parameter_binds)
+        for circuit, values in zip(circuits, bindings):
+            _check_circuit(circuit, bound=values is not None)
         device = self.device(run_options)
+        requests = _requests(circuits, bindings, run_options)
         widest = max(
-            required_bytes(c.num_qubits, _count_measured(c), run_options.shots, run_options.precision)
-            for c in circuits
+            required_bytes(
+                request.circuit.num_qubits,
+                _count_measured(request.circuit),
+                request.shots,
+                run_options.precision,
+                request.batch,
+            )
+            for request in requests
         )
         usable_streams(device, widest, 1)
-        requests = [
-            ExperimentRequest(circuit, run_options.shots, seed, run_options.save_statevector)
-            for circuit, seed in zip(circuits, _seeds(run_options.seed_simulator, len(circuits)))
-        ]
         job_id = str(uuid.uuid4())
         job = CupyJob(
             self,
@@ -165,13 +169,13 @@ def _circuit_list(run_input: Any) -> list[QuantumCircuit]:
     return list(circuits)
 
 
-def _check_circuit(circuit: QuantumCircuit) -> None:
+def _check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
     """Reject unbound parameters and instructions that cannot run, naming them."""
-    if circuit.parameters:
+    if circuit.parameters and not bound:
         names = ", ".join(sorted(parameter.name for parameter in circuit.parameters))
         raise InvalidCircuitError(
             f"circuit '{circuit.name}' has unbound parameters ({names}); bind them with "
-            "QuantumCircuit.assign_parameters before running it"
+            "QuantumCircuit.assign_parameters or the parameter_binds option before running it"
         )
     for instruction in circuit.data:
         operation = instruction.operation
@@ -202,8 +206,82 @@ def _count_measured(circuit: QuantumCircuit) -> int:
     return len(measured)
 
 
+def _parameter_values(
+    circuits: list[QuantumCircuit], parameter_binds: list[dict] | None
+) -> list[dict[Parameter, np.ndarray] | None]:
+    """Check ``parameter_binds`` against the circuits; return each circuit's value arrays.
+
+    Raises:
+        InvalidOptionError: The binds do not match the circuits or their parameters.
+    """
+    if parameter_binds is None:
+        return [None] * len(circuits)
+    if len(parameter_binds) != len(circuits):
+        raise InvalidOptionError(
+            f"parameter_binds has {len(parameter_binds)} entries for {len(circuits)} "
+            "circuits; give one dict per circuit"
+        )
+    values_per_circuit: list[dict[Parameter, np.ndarray] | None] = []
+    for circuit, bind in zip(circuits, parameter_binds):
+        if not circuit.parameters and not bind:
+            values_per_circuit.append(None)
+            continue
+        unknown = [str(key) for key in bind if key not in circuit.parameters]
+        missing = sorted(p.name for p in circuit.parameters if p not in bind)
+        if unknown or missing:
+            raise InvalidOptionError(
+                f"parameter_binds for circuit '{circuit.name}' must bind exactly its "
+                f"parameters; unknown: {unknown or 'none'}, missing: {missing or 'none'}"
+            )
+        arrays = {key: np.atleast_1d(np.asarray(value, dtype=float)) for key, value in bind.items()}
+        lengths = {array.shape for array in arrays.values()}
+        if len(lengths) != 1 or len(next(iter(lengths))) != 1 or next(iter(lengths))[0] == 0:
+            raise InvalidOptionError(
+                f"parameter_binds for circuit '{circuit.name}' must give every parameter "
+                "the same number (at least one) of values"
+            )
+        values_per_circuit.append(arrays)
+    return values_per_circuit
+
+
+#: Most amplitudes one batch of bound states may hold; larger binds are split.
+MAX_BATCH_AMPLITUDES = 1 << 24
+
+
+def _requests(
+    circuits: list[QuantumCircuit],
+    bindings: list[dict[Parameter, np.ndarray] | None],
+    options: RunOptions,
+) -> list[ExperimentRequest]:
+    """One request per unbound circuit, and per batch of bindings of a bound one."""
+    sizes = [1 if values is None else len(next(iter(values.values()))) for values in bindings]
+    seeds = _seeds(options.seed_simulator, sum(sizes))
+    requests = []
+    first = 0
+    for circuit, values, size in zip(circuits, bindings, sizes):
+        if values is None:
+            requests.append(
+                ExperimentRequest(circuit, options.shots, (seeds[first],), options.save_statevector)
+            )
+        else:
+            step = max(1, MAX_BATCH_AMPLITUDES >> circuit.num_qubits)
+            for start in range(0, size, step):
+                stop = min(size, start + step)
+                requests.append(
+                    ExperimentRequest(
+                        circuit,
+                        options.shots,
+                        tuple(seeds[first + start : first + stop]),
+                        options.save_statevector,
+                        {key: array[start:stop] for key, array in values.items()},
+                    )
+                )
+        first += size
+    return requests
+
+
 def _seeds(seed_simulator: int | None, count: int) -> list[int]:
-    """Seed each circuit: all with ``seed_simulator`` if given, else a fresh job seed + index."""
+    """Seed each experiment: all with ``seed_simulator`` if given, else a job seed + index."""
     if seed_simulator is not None:
         return [seed_simulator] * count
     base = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0])

@@ -37,6 +37,8 @@ import numpy as np
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import QFTGate, efficient_su2
 
+from qiskit_cupy.backend import CupySimulator
+from qiskit_cupy.devices.gpu import gpu_unavailable_reason
 from qiskit_cupy.options import PRECISIONS
 
 #: Seed of the random circuits, the ansatz parameters and every simulator's sampler.
@@ -194,7 +196,8 @@ def parse_qubits(text: str) -> tuple[int, ...]:
             raise ValueError(f"{item!r} is neither a width nor start:stop[:step]") from None
         if len(bounds) > 3 or (len(bounds) == 3 and bounds[2] < 1):
             raise ValueError(f"{item!r}: write start:stop or start:stop:step with step >= 1")
-        start, stop, step = (bounds + bounds[-1:] + [1])[:3]
+        start, stop = bounds[0], bounds[min(1, len(bounds) - 1)]
+        step = bounds[2] if len(bounds) == 3 else 1
         widths.update(range(start, stop + 1, step))
     if not widths or min(widths) < 1:
         raise ValueError(f"{text!r}: give widths of at least 1 qubit")
@@ -354,6 +357,12 @@ class Simulator:
     timer: Timer
     precisions: tuple[str, ...] = PRECISIONS
 
+    def precision_note(self, precision: str) -> str | None:
+        """Say why this simulator cannot simulate at ``precision``, or return None."""
+        if precision in self.precisions:
+            return None
+        return f"{self.name} simulates in {' and '.join(self.precisions)} precision only"
+
 
 def wall_time(run: Run) -> tuple[float, RunOutput]:
     """Time a run with the host clock.
@@ -393,9 +402,7 @@ def cuda_event_time(run: Run) -> tuple[float, RunOutput]:
 
 
 @functools.cache
-def _cupy_backend(device: str, precision: str) -> Any:
-    from qiskit_cupy.backend import CupySimulator
-
+def _cupy_backend(device: str, precision: str) -> CupySimulator:
     return CupySimulator(device=device, precision=precision, seed_simulator=SEED)
 
 
@@ -447,8 +454,9 @@ def _qsim_setting(max_fused_gate_size: int) -> Setting:
         def run() -> RunOutput:
             histogram = simulator.run(program, repetitions=shots).histogram(key="m")
             # cirq puts the first measured qubit in the highest bit; Qiskit rightmost.
-            return RunOutput({format(value, f"0{width}b")[::-1]: count
-                              for value, count in histogram.items()})
+            return RunOutput(
+                {format(value, f"0{width}b")[::-1]: count for value, count in histogram.items()}
+            )
 
         return run
 
@@ -466,9 +474,7 @@ def _missing(module: str, distribution: str) -> Callable[[], str | None]:
     return reason
 
 
-def _gpu_unavailable_reason() -> str | None:
-    from qiskit_cupy.devices.gpu import gpu_unavailable_reason
-
+def _no_gpu_reason() -> str | None:
     reason = gpu_unavailable_reason()
     return None if reason is None else f"no GPU: {reason}"
 
@@ -477,7 +483,7 @@ def _gpu_unavailable_reason() -> str | None:
 SIMULATORS: dict[str, Simulator] = {
     simulator.name: simulator
     for simulator in (
-        Simulator("cupy-gpu", (_cupy_setting("GPU"),), _gpu_unavailable_reason, cuda_event_time),
+        Simulator("cupy-gpu", (_cupy_setting("GPU"),), _no_gpu_reason, cuda_event_time),
         Simulator("cupy-cpu", (_cupy_setting("CPU"),), lambda: None, wall_time),
         Simulator(
             "aer", (_aer_setting(True), _aer_setting(False)), _missing("qiskit_aer", "qiskit-aer"),
@@ -489,8 +495,6 @@ SIMULATORS: dict[str, Simulator] = {
         ),
     )
 }
-#: The simulators that are qiskit-cupy; the others are its peers.
-CUPY_SIMULATORS = ("cupy-gpu", "cupy-cpu")
 
 
 # ---------------------------------------------------------------- machine
@@ -692,8 +696,8 @@ def _time_setting(
     median = statistics.median(samples)
     measurement.setting_seconds[setting.label] = median
     if best is None or median < best:
-        measurement.seconds, measurement.setting, measurement.samples = median, setting.label, samples
-        measurement.num_ops = output.num_ops
+        measurement.seconds, measurement.setting = median, setting.label
+        measurement.samples, measurement.num_ops = samples, output.num_ops
 
 
 def measure(
@@ -717,8 +721,9 @@ def measure(
     if unavailable is not None:
         measurement.note = unavailable
         return measurement
-    if precision not in simulator.precisions:
-        measurement.note = f"{simulator.name} simulates in {'/'.join(simulator.precisions)} only"
+    precision_note = simulator.precision_note(precision)
+    if precision_note is not None:
+        measurement.note = precision_note
         return measurement
     for setting in simulator.settings:
         try:
@@ -797,7 +802,7 @@ def run_benchmark(
         cores=os.cpu_count() or 1,
         memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         bandwidth=bandwidth,
-        gpu=unavailable.get("cupy-gpu", _gpu_unavailable_reason()),
+        gpu=gpu_unavailable_reason(),
         load_before=load_before,
         load_after=os.getloadavg()[0],
         versions=_versions(),
@@ -810,7 +815,7 @@ def _progress_line(measurement: Measurement, elapsed: float) -> str:
     what = (
         f"{measurement.seconds:.4g} s ({measurement.setting})"
         if measurement.seconds is not None
-        else f"not measured ({measurement.note})"
+        else f"not measured ({_short(measurement.note)})"
     )
     return (
         f"[{elapsed:7.1f} s] {measurement.circuit} {measurement.qubits} {measurement.precision} "
@@ -863,8 +868,10 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
             row = asdict(measurement)
             row["state_bytes"] = state_bytes(measurement.qubits, measurement.precision)
             args = (measurement.qubits, measurement.precision)
-            if measurement.simulator == "cupy-cpu" and measurement.seconds is not None:
-                limit = pass_seconds(measurement.num_ops or 0, *args, bandwidth)
+            if measurement.simulator == "cupy-cpu" and None not in (
+                measurement.seconds, measurement.num_ops
+            ):
+                limit = pass_seconds(measurement.num_ops, *args, bandwidth)
                 row["bandwidth_limit_seconds"] = limit
                 row["bandwidth_fraction"] = limit / measurement.seconds
             if measurement.simulator == "cupy-gpu" and num_ops is not None:
@@ -902,16 +909,19 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
     peers = _ratio_peers(report)
     model = "cupy-gpu" in report.config.simulators
     headings = ["circuit", "qubits", "precision", "simulator", "setting", "time [s]"]
-    headings += [f"÷{peer}" for peer in peers] + ["BW fraction"]
+    headings += [f"time/{peer}" for peer in peers] + ["BW fraction"]
     headings += ["H100 model [s]"] if model else []
     rows = []
     for row in derived_rows(report):
         seconds = row["seconds"]
-        time_text = f"{seconds:.4g}" if seconds is not None else f"not measured ({_short(row['note'])})"
+        time_text = (
+            f"{seconds:.4g}" if seconds is not None else f"not measured ({_short(row['note'])})"
+        )
         cells = [row["circuit"], str(row["qubits"]), row["precision"], row["simulator"],
                  row["setting"] or "-", time_text]
         cells += [_number(row.get(f"ratio_{peer}"), "{:.2f}") for peer in peers]
-        cells.append(_number(row.get("bandwidth_fraction"), "{:.1%}"))
+        fraction = row.get("bandwidth_fraction")
+        cells.append("-" if fraction is None else f"{100 * fraction:.2g}%")
         if model:
             cells.append(_number(row.get("h100_model_seconds"), "{:.3g}"))
         rows.append(cells)
@@ -935,7 +945,7 @@ def notes(report: BenchReport) -> list[str]:
     lines = [
         f"time: median of {report.config.repeat} run(s) after one warm-up, circuit in, "
         f"counts out ({report.config.shots} shots); each peer's best setting is shown.",
-        "÷peer: this time divided by the peer's time (below 1: faster than the peer).",
+        "time/peer: this time divided by the peer's time (below 1: faster than the peer).",
         f"BW fraction: num_ops x 2 x state bytes / {bandwidth.best / 1e9:.1f} GB/s "
         "(measured here) divided by the time: 100% would be one full-bandwidth pass per op.",
     ]
@@ -952,30 +962,41 @@ def notes(report: BenchReport) -> list[str]:
 
 
 def write_csv(report: BenchReport, path: Path) -> None:
-    """Write one CSV row per measurement with its derived figures (no samples).
+    """Write one CSV row per measurement with its derived figures.
 
     Args:
         report: The report.
         path: The file to write.
     """
-    rows = derived_rows(report)
+    rows = [
+        {key: _csv_value(value) for key, value in row.items()} for row in derived_rows(report)
+    ]
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    columns = [column for column in columns if not isinstance(rows[0].get(column), (list, dict))]
     with open(path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, columns, extrasaction="ignore")
+        writer = csv.DictWriter(stream, columns)
         writer.writeheader()
         writer.writerows(rows)
 
 
-def write_json(report: BenchReport, path: Path) -> None:
-    """Write everything: configuration, machine, and each measurement with its samples.
+def _csv_value(value: Any) -> Any:
+    """A value for a CSV cell: lists joined by ``;``, mappings as ``key=value; ...``."""
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{key}={item}" for key, item in value.items())
+    return value
+
+
+def write_json(report: BenchReport, path: Path, command: str) -> None:
+    """Write everything: command, machine, and each measurement with its samples.
 
     Args:
         report: The report.
         path: The file to write.
+        command: The exact command that produced it.
     """
     document = {
-        "command": report.config.command(),
+        "command": command,
         "config": asdict(report.config),
         "machine": asdict(report.machine),
         "bandwidth_bytes_per_second": report.machine.bandwidth.best,
@@ -1005,6 +1026,7 @@ def write_plot(report: BenchReport, path: Path) -> None:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rows = derived_rows(report)
     circuits = report.config.circuits
@@ -1016,26 +1038,28 @@ def write_plot(report: BenchReport, path: Path) -> None:
     for axis, circuit in zip(axes, circuits):
         for simulator in report.config.simulators:
             for precision in report.config.precisions:
-                style = "-" if precision == "double" else "--"
+                marker = "o" if precision == "double" else "s"
                 for key, label, line in (
-                    ("seconds", f"{simulator} {precision}", style),
+                    ("seconds", f"{simulator} {precision}", "-" if marker == "o" else "--"),
                     ("h100_model_seconds", f"H100 {precision} (model, not measured)", ":"),
                 ):
                     points = [(row["qubits"], row[key]) for row in rows
                               if (row["circuit"], row["simulator"], row["precision"])
                               == (circuit, simulator, precision) and row.get(key) is not None]
                     if points:
-                        axis.plot(*zip(*points), line, marker="o" if line == "-" else "s",
-                                  markersize=3, color=colors[simulator], label=label)
+                        axis.plot(*zip(*points), line, marker=marker, markersize=3,
+                                  color=colors[simulator], label=label)
         axis.set_title(circuit)
         axis.set_xlabel("qubits")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("seconds (run to counts)")
         axis.set_yscale("log")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)
     for axis in axes[len(circuits):]:
         axis.set_visible(False)
-    figure.suptitle(f"qiskit-cupy bench on {report.machine.cpu_model} ({report.machine.cores} cores)")
+    machine = report.machine
+    figure.suptitle(f"qiskit-cupy bench on {machine.cpu_model} ({machine.cores} cores)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -1066,9 +1090,23 @@ def write_markdown(report: BenchReport, path: Path, command: str, plot: Path | N
     """
     machine = report.machine
     bandwidth = machine.bandwidth
+    bandwidth_text = (
+        f"{bandwidth.best / 1e9:.1f} GB/s: best of an in-place update "
+        f"({bandwidth.update / 1e9:.1f} GB/s) and a copy ({bandwidth.copy / 1e9:.1f} GB/s) "
+        f"of {BANDWIDTH_BYTES >> 20} MiB with numpy on {bandwidth.threads} threads, "
+        "bytes read + written"
+    )
+    load = f"{machine.load_before:.2f} at the start, {machine.load_after:.2f} at the end"
     versions = ", ".join(f"{name} {version}" for name, version in machine.versions.items())
-    gpu = "usable (GPU times taken with CUDA events after synchronizing)" if machine.gpu is None \
-        else f"none usable here: {machine.gpu}"
+    if machine.gpu is None:
+        gpu = "usable: cupy-gpu times are taken with CUDA events after synchronizing"
+        gpu_method = "cupy-gpu is timed with CUDA events around the run, after synchronizing"
+    else:
+        gpu = f"none usable here: {machine.gpu}"
+        gpu_method = (
+            "no GPU is usable on this machine, so cupy-gpu is not measured (the rows say "
+            "why); no GPU time is ever estimated in its place"
+        )
     image = "" if plot is None else (
         f"\n![time against qubits per circuit]({os.path.relpath(plot, path.parent)})\n"
     )
@@ -1086,9 +1124,9 @@ started {machine.started} ({report.seconds / 60:.1f} minutes).
 |---|---|
 | CPU | {machine.cpu_model}, {machine.cores} logical cores |
 | Memory | {machine.memory_bytes / 2**30:.1f} GiB |
-| Memory bandwidth (measured in the run) | {bandwidth.best / 1e9:.1f} GB/s: best of an in-place update ({bandwidth.update / 1e9:.1f} GB/s) and a copy ({bandwidth.copy / 1e9:.1f} GB/s) of {BANDWIDTH_BYTES >> 20} MiB with numpy on {bandwidth.threads} threads, bytes read + written |
+| Memory bandwidth (measured in the run) | {bandwidth_text} |
 | GPU | {gpu} |
-| 1-minute load average | {machine.load_before:.2f} at the start, {machine.load_after:.2f} at the end |
+| 1-minute load average | {load} |
 | Software | {versions} |
 
 ## Command
@@ -1114,12 +1152,11 @@ started {machine.started} ({report.seconds / 60:.1f} minutes).
   {report.config.repeat} run(s) after one warm-up. A peer setting whose warm-up is over
   {PRUNE_FACTOR:g}x the best median so far (and over {PRUNE_MIN_SECONDS:g} s) is not timed
   further; the JSON output lists every setting's time.
-- **÷peer**: the row's time divided by the peer's time (below 1: faster than the peer).
+- **time/peer**: the row's time divided by the peer's time (below 1: faster than the peer).
 - **BW fraction** (cupy-cpu): the bandwidth limit, `num_ops x 2 x state bytes /
   measured bandwidth` (`num_ops` from the result metadata: one pass reading and writing
   every amplitude per op), divided by the measured time.
-- **GPU column**: no GPU is measured unless one is usable on the machine that runs the
-  command; here the cupy-gpu rows say why not.
+- **GPU (the cupy-gpu rows)**: {gpu_method}.
 - **H100 model [s]**: a MODEL, not a measurement: `num_ops x 2 x state bytes /
   {H100_BANDWIDTH / 1e12:.2f} TB/s` (H100 SXM, HBM3 peak), with state bytes = 2^n x 16
   (double) or 8 (single) and `num_ops` from the qiskit-cupy run. It leaves out kernel

@@ -8,12 +8,15 @@ code. A new subcommand is one more such function.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeAlias
 
-from qiskit_cupy import nvrtc_check
+from qiskit_cupy import bench, nvrtc_check
 from qiskit_cupy.errors import CupySimulatorError
+from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.version import __version__
 
 #: The object ``add_subparsers`` returns, to which each command adds its parser.
@@ -157,8 +160,140 @@ def _add_kernels_command(commands: Subcommands) -> None:
     check.set_defaults(run=_kernels_check)
 
 
+def _qubits(text: str) -> tuple[int, ...]:
+    """The argparse type of ``--qubits``: :func:`bench.parse_qubits` with argparse's error."""
+    try:
+        return bench.parse_qubits(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    """The argparse type of a count of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _bench(arguments: argparse.Namespace) -> int:
+    """Run ``bench``: measure, print the table, write the raw results, plot and page.
+
+    Args:
+        arguments: The parsed options of ``bench``.
+
+    Returns:
+        0 when every measurement that could run did, 1 when one failed or an output
+        cannot be written.
+    """
+    plot = arguments.plot
+    missing_plotter = bench.plot_unavailable_reason()
+    if missing_plotter is not None:
+        if plot is not None:
+            print(f"qiskit-cupy bench: FAILED: --plot: {missing_plotter}", file=sys.stderr)
+            return 1
+        print(f"qiskit-cupy bench: no plot: {missing_plotter}", file=sys.stderr)
+    elif plot is None:
+        plot = arguments.output_dir / "bench.png"
+    config = bench.BenchConfig(
+        circuits=arguments.circuits,
+        qubits=arguments.qubits,
+        precisions=arguments.precision,
+        simulators=arguments.simulators,
+        repeat=arguments.repeat,
+        shots=arguments.shots,
+    )
+    outputs = [f"--output-dir {shlex.quote(str(arguments.output_dir))}"]
+    outputs += [f"--plot {shlex.quote(str(arguments.plot))}"] if arguments.plot else []
+    outputs += [f"--markdown {shlex.quote(str(arguments.markdown))}"] if arguments.markdown else []
+    command = config.command(outputs)
+    arguments.output_dir.mkdir(parents=True, exist_ok=True)
+    report = bench.run_benchmark(config, progress=lambda line: print(line, file=sys.stderr))
+    headings, rows = bench.table(report)
+    print(format_table(rows, headings))
+    print()
+    print("\n".join(bench.notes(report)))
+    bench.write_csv(report, arguments.output_dir / "bench.csv")
+    bench.write_json(report, arguments.output_dir / "bench.json", command)
+    written = [arguments.output_dir / "bench.csv", arguments.output_dir / "bench.json"]
+    if plot is not None:
+        bench.write_plot(report, plot)
+        written.append(plot)
+    if arguments.markdown:
+        bench.write_markdown(report, arguments.markdown, command, plot)
+        written.append(arguments.markdown)
+    print(f"wrote {', '.join(map(str, written))}")
+    failed = [m for m in report.measurements if m.failures]
+    for measurement in failed:
+        print(
+            f"qiskit-cupy bench: {measurement.simulator} failed on {measurement.circuit} "
+            f"{measurement.qubits} {measurement.precision}: {measurement.failures}",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def _add_bench_command(commands: Subcommands) -> None:
+    """Add ``bench`` (qiskit-cupy against its peers) to the command line.
+
+    Args:
+        commands: The top-level subcommands.
+    """
+    parser = commands.add_parser(
+        "bench",
+        help="benchmark qiskit-cupy (GPU, CPU fallback) against Qiskit Aer and qsim",
+        description=(
+            "Run the same circuits on qiskit-cupy's GPU (where one is usable) and CPU "
+            "fallback, Qiskit Aer and qsim (where installed); print times, ratios to each "
+            "peer and each CPU-fallback time as a fraction of the memory-bandwidth limit "
+            "measured in the run; write CSV and JSON results, a PNG plot and optionally a "
+            "Markdown report."
+        ),
+    )
+    parser.add_argument(
+        "--circuits", type=_choices(tuple(bench.CIRCUITS)), default=tuple(bench.CIRCUITS),
+        help=f"comma-separated circuits (default: {','.join(bench.CIRCUITS)})",
+    )
+    parser.add_argument(
+        "--qubits", type=_qubits, default=bench.BenchConfig.qubits,
+        help="widths: a list and/or inclusive start:stop[:step] ranges, e.g. 4:26:2 or 4,6,10 "
+        f"(default: {bench.format_qubits(bench.BenchConfig.qubits)})",
+    )
+    parser.add_argument(
+        "--precision", type=_choices(PRECISIONS), default=PRECISIONS,
+        help=f"comma-separated precisions (default: {','.join(PRECISIONS)})",
+    )
+    parser.add_argument(
+        "--simulators", type=_choices(tuple(bench.SIMULATORS)), default=tuple(bench.SIMULATORS),
+        help=f"comma-separated simulators (default: {','.join(bench.SIMULATORS)}); the "
+        "unavailable ones are reported as not measured",
+    )
+    parser.add_argument(
+        "--repeat", type=_positive, default=bench.BenchConfig.repeat,
+        help="timed runs after the warm-up; the median counts "
+        f"(default: {bench.BenchConfig.repeat})",
+    )
+    parser.add_argument(
+        "--shots", type=_positive, default=bench.BenchConfig.shots,
+        help=f"shots of each run (default: {bench.BenchConfig.shots})",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("bench-results"),
+        help="where bench.csv, bench.json and (by default) bench.png go (default: bench-results)",
+    )
+    parser.add_argument(
+        "--plot", type=Path, default=None,
+        help="the PNG plot of time against qubits "
+        "(default: OUTPUT_DIR/bench.png when matplotlib is installed)",
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=None,
+        help="also write a Markdown report (machine, command, table, plot) here",
+    )
+    parser.set_defaults(run=_bench)
+
+
 #: The functions that each add one subcommand (setting its ``run``) to the command line.
-COMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_kernels_command,)
+COMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_kernels_command, _add_bench_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

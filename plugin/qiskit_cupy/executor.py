@@ -2,21 +2,27 @@
 
 It speaks only the Device interface (``devices/base.py``): it never imports CuPy or the
 C++ extension, so everything here runs, and is tested, the same way on either device.
+
+An experiment request is one circuit run on a batch of one or more states: a batch
+holds the same circuit under several parameter bindings, laid out contiguously in one
+buffer, so that each kernel launch serves the whole batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import Parameter, QuantumCircuit
 
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, Event, HostCopy, Stream
 from qiskit_cupy.errors import InsufficientMemoryError
 from qiskit_cupy.fusion import Fuser
 from qiskit_cupy.lowering import LoweredCircuit, SaveStatevector, lower_circuit
 from qiskit_cupy.ops import GateOp
+from qiskit_cupy.parametric import evaluate_expressions
 from qiskit_cupy.program import encode_program
 
 #: Marginal probabilities are summed in at least 2**PARTIAL_SUM_BITS parallel pieces
@@ -26,19 +32,27 @@ PARTIAL_SUM_BITS = 16
 
 @dataclass(frozen=True)
 class ExperimentRequest:
-    """One circuit to run and how.
+    """One circuit to run on a batch of states, and how.
 
     Attributes:
-        circuit: The circuit, every parameter bound.
-        shots: Number of samples of its terminal measurements.
-        seed: Seed of its sampler.
+        circuit: The circuit; its parameters are bound, or bound per batch entry by
+            ``parameter_values``.
+        shots: Samples of its terminal measurements, per batch entry.
+        seeds: Seed of each batch entry's sampler; its length is the batch size.
         save_final_state: Keep the final state under ``"statevector"``.
+        parameter_values: Each circuit parameter's value per batch entry, or None.
     """
 
     circuit: QuantumCircuit
     shots: int
-    seed: int
+    seeds: tuple[int, ...]
     save_final_state: bool = False
+    parameter_values: Mapping[Parameter, np.ndarray] | None = None
+
+    @property
+    def batch(self) -> int:
+        """Number of states the experiment runs on."""
+        return len(self.seeds)
 
 
 @dataclass
@@ -80,25 +94,28 @@ def chunk_bits(num_qubits: int, num_measured: int) -> int:
     return max(0, min(num_qubits - num_measured, PARTIAL_SUM_BITS - num_measured))
 
 
-def required_bytes(num_qubits: int, num_measured: int, shots: int, precision: str) -> int:
-    """Device bytes one stream needs for a circuit: state, probabilities, samples.
+def required_bytes(
+    num_qubits: int, num_measured: int, shots: int, precision: str, batch: int = 1
+) -> int:
+    """Device bytes one stream needs for a circuit: states, probabilities, samples.
 
     Args:
         num_qubits: Width of the state.
         num_measured: Number of distinct measured qubits (0 if none).
-        shots: Number of samples.
+        shots: Number of samples per state.
         precision: ``"double"`` or ``"single"``.
+        batch: Number of states.
 
     Returns:
         An upper bound on the bytes allocated while the circuit runs.
     """
-    state = np.dtype(COMPLEX_DTYPES[precision]).itemsize << num_qubits
+    state = batch * (np.dtype(COMPLEX_DTYPES[precision]).itemsize << num_qubits)
     if num_measured == 0:
         return state
-    outcomes = 1 << num_measured
+    outcomes = batch << num_measured
     partials = outcomes << chunk_bits(num_qubits, num_measured)
     sums = outcomes if partials != outcomes else 0
-    return state + 8 * (partials + 2 * sums + outcomes) + 8 * shots
+    return state + 8 * (partials + 2 * sums + outcomes) + 8 * batch * shots
 
 
 def usable_streams(device: Device, per_stream_bytes: int, wanted: int) -> int:
@@ -125,10 +142,10 @@ def submit_experiments(
 ) -> PendingRun:
     """Lower every circuit, then enqueue all of their work; return without waiting.
 
-    Circuits are spread round-robin over up to ``max_streams`` streams; each stream
-    reuses one state buffer for its circuits. After each stream's last kernel an event
-    is recorded, the first stream waits on them all, and the job's event is recorded
-    there.
+    Experiments are spread round-robin over up to ``max_streams`` streams; each stream
+    reuses one state buffer for its experiments. After each stream's last kernel an
+    event is recorded, the first stream waits on them all, and the job's event is
+    recorded there.
 
     Args:
         device: Where to run.
@@ -143,26 +160,52 @@ def submit_experiments(
     Raises:
         CupySimulatorError: A circuit cannot be lowered, or does not fit in memory.
     """
-    lowered = [lower_circuit(request.circuit, request.save_final_state) for request in requests]
+    lowered = [
+        lower_circuit(
+            request.circuit, request.save_final_state, request.parameter_values is not None
+        )
+        for request in requests
+    ]
     needs = [
-        required_bytes(low.num_qubits, len(low.measured_qubits), request.shots, precision)
+        required_bytes(low.num_qubits, len(low.measured_qubits), request.shots, precision,
+                       request.batch)
         for low, request in zip(lowered, requests)
     ]
     count = usable_streams(device, max(needs), min(max_streams, len(requests)))
     streams = device.streams(count)
     buffers = []
-    for index, stream in enumerate(streams):
-        widest = max(low.num_qubits for low in lowered[index::count])
-        buffers.append(device.allocate_states(widest, 1, precision))
+    for index in range(count):
+        assigned = zip(requests[index::count], lowered[index::count])
+        largest = max(request.batch << low.num_qubits for request, low in assigned)
+        buffers.append(device.allocate_states(largest, precision))
     experiments = []
     for index, (request, low) in enumerate(zip(requests, lowered)):
-        stream = streams[index % count]
-        states = buffers[index % count][: 1 << low.num_qubits]
-        experiments.append(_enqueue(device, stream, states, request, low, precision, fuser))
+        states = buffers[index % count][: request.batch << low.num_qubits]
+        experiments.append(
+            _enqueue(device, streams[index % count], states, request, low, precision, fuser)
+        )
     stream_events = [device.record_event(stream) for stream in streams[1:]]
     for event in stream_events:
         device.wait_event(streams[0], event)
     return PendingRun(device, precision, experiments, device.record_event(streams[0]))
+
+
+def bound_steps(low: LoweredCircuit, request: ExperimentRequest) -> list[GateOp | SaveStatevector]:
+    """Return the lowered steps with each parametric op's data for every batch entry.
+
+    A parametric op's data gains a leading batch axis; other ops keep data shared by the
+    batch.
+    """
+    if request.parameter_values is None:
+        return list(low.steps)
+    steps = list(low.steps)
+    for index, parametric in low.parametric.items():
+        values = evaluate_expressions(parametric.expressions, request.parameter_values, request.batch)
+        matrices = parametric.family.flat_matrices(values)
+        op = steps[index]
+        data = matrices[:, op.source]
+        steps[index] = dataclasses.replace(op, data=data[0] if request.batch == 1 else data)
+    return steps
 
 
 def _enqueue(
@@ -175,27 +218,27 @@ def _enqueue(
     fuser: Fuser,
 ) -> PendingExperiment:
     """Enqueue one experiment: prepare, run each segment, keep saves, sample."""
-    n = low.num_qubits
+    n, batch = low.num_qubits, request.batch
     start = device.record_event(stream)
-    device.set_zero_state(stream, states, n, 1)
+    device.set_zero_state(stream, states, n, batch)
     saved: list[tuple[str, HostCopy]] = []
     segment: list[GateOp] = []
     num_ops = 0
-    for step in low.steps:
+    for step in bound_steps(low, request):
         if isinstance(step, SaveStatevector):
-            num_ops += _run_segment(device, stream, states, n, segment, precision, fuser)
+            num_ops += _run_segment(device, stream, states, n, batch, segment, precision, fuser)
             segment = []
             saved.append((step.label, device.copy_to_host(stream, states)))
         else:
             segment.append(step)
-    num_ops += _run_segment(device, stream, states, n, segment, precision, fuser)
+    num_ops += _run_segment(device, stream, states, n, batch, segment, precision, fuser)
     outcomes = None
     if low.measured_qubits:
         positions = tuple(low.measured_qubits)
         cumulative = device.cumulative_probabilities(
-            stream, states, n, 1, positions, chunk_bits(n, len(positions))
+            stream, states, n, batch, positions, chunk_bits(n, len(positions))
         )
-        seeds = np.array([request.seed], dtype=np.uint64)
+        seeds = np.array(request.seeds, dtype=np.uint64)
         drawn = device.sample(stream, cumulative, len(positions), request.shots, seeds)
         outcomes = device.copy_to_host(stream, drawn)
     end = device.record_event(stream)
@@ -207,15 +250,21 @@ def _run_segment(
     stream: Stream,
     states: object,
     num_qubits: int,
+    batch: int,
     ops: list[GateOp],
     precision: str,
     fuser: Fuser,
 ) -> int:
-    """Fuse, encode, upload and enqueue one run of ops; return how many ops ran."""
+    """Fuse, encode, upload and enqueue one run of ops; return how many ops ran.
+
+    Batches with per-entry data are not fused: a fused block would have to be built
+    for every entry.
+    """
     if not ops:
         return 0
-    itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
-    fused = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
-    program = device.upload_program(stream, encode_program(fused), precision)
-    device.run_program(stream, states, num_qubits, 1, program)
-    return len(fused)
+    if batch == 1:
+        itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
+        ops = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
+    program = device.upload_program(stream, encode_program(ops, batch), precision)
+    device.run_program(stream, states, num_qubits, batch, program)
+    return len(ops)

@@ -18,11 +18,13 @@ from qiskit.circuit import (
     QuantumCircuit,
 )
 
+from qiskit.circuit.library import GlobalPhaseGate
 from qiskit.quantum_info import Operator
 
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.ops import GateOp, OpKind, ops_from_matrix
+from qiskit_cupy.parametric import MatrixFamily, matrix_family
 
 #: Controlled gates up to this width take their target block from their full matrix
 #: (exact for gates such as CU, whose base gate omits a phase); wider ones use the
@@ -40,6 +42,18 @@ class SaveStatevector:
     label: str
 
 
+@dataclass(frozen=True)
+class ParametricData:
+    """How to compute a parametric op's data for any parameter values.
+
+    The op's data is ``family.flat_matrices(values)[:, op.source]`` where ``values``
+    are ``expressions`` evaluated for the bound circuit parameters.
+    """
+
+    family: MatrixFamily
+    expressions: tuple
+
+
 @dataclass
 class LoweredCircuit:
     """A circuit as the executor runs it.
@@ -52,6 +66,8 @@ class LoweredCircuit:
             of a sampled outcome is the value of ``measured_qubits[t]``.
         clbit_sources: For each measured clbit, the index into ``measured_qubits`` of
             the qubit whose value it holds (the last measurement into it wins).
+        parametric: For each step that depends on circuit parameters (when lowered
+            with ``allow_parameters``), how to compute its data.
     """
 
     num_qubits: int
@@ -59,6 +75,7 @@ class LoweredCircuit:
     steps: list[GateOp | SaveStatevector] = field(default_factory=list)
     measured_qubits: list[int] = field(default_factory=list)
     clbit_sources: dict[int, int] = field(default_factory=dict)
+    parametric: dict[int, ParametricData] = field(default_factory=dict)
 
     @property
     def gate_ops(self) -> list[GateOp]:
@@ -69,9 +86,11 @@ class LoweredCircuit:
 class _Lowerer:
     """Walks a circuit (and the definitions of its composite gates) into a LoweredCircuit."""
 
-    def __init__(self, circuit: QuantumCircuit, save_final_state: bool) -> None:
+    def __init__(self, circuit: QuantumCircuit, save_final_state: bool, allow_parameters: bool) -> None:
         self.circuit = circuit
         self.save_final_state = save_final_state
+        self.allow_parameters = allow_parameters
+        self.phase_terms: list[ParameterExpression] = []
         self.result = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
         self.global_phase = 0.0
         self.touched: set[int] = set()
@@ -87,7 +106,7 @@ class _Lowerer:
         return self.result
 
     def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
-        self.global_phase += _float_parameter(circuit.global_phase, "global phase", circuit.name)
+        self._add_phase(circuit.global_phase, "global phase", circuit.name)
         for instruction in circuit.data:
             operation = instruction.operation
             qubit_indices = tuple(qubits[bit] for bit in instruction.qubits)
@@ -106,7 +125,7 @@ class _Lowerer:
         elif treatment is Treatment.RESET:
             self._reset(qubits[0])
         elif treatment is Treatment.GLOBAL_PHASE:
-            self.global_phase += _float_parameter(operation.params[0], "phase", name)
+            self._add_phase(operation.params[0], "phase", name)
         elif treatment is Treatment.SAVE_STATEVECTOR:
             self._save_statevector(operation)
         elif treatment is Treatment.MATRIX:
@@ -131,21 +150,38 @@ class _Lowerer:
                 f"instruction '{name}' is not supported by the cupy simulator"
             )
 
+    def _add_phase(self, value: object, what: str, name: str) -> None:
+        if self.allow_parameters and _is_parametric(value):
+            self.phase_terms.append(value)  # type: ignore[arg-type]
+        else:
+            self.global_phase += _float_parameter(value, what, name)
+
     def _add_gate(self, gate: Gate, qubits: tuple[int, ...]) -> None:
         self._check_not_measured(gate.name, qubits)
-        for parameter in gate.params:
-            if isinstance(parameter, ParameterExpression) and parameter.parameters:
-                _float_parameter(parameter, "parameter", gate.name)
+        parametric = any(_is_parametric(parameter) for parameter in gate.params)
+        if parametric and not self.allow_parameters:
+            unbound = next(p for p in gate.params if _is_parametric(p))
+            _float_parameter(unbound, "parameter", gate.name)
         self.touched.update(qubits)
         if isinstance(gate, ControlledGate) and gate.num_ctrl_qubits > 0:
             count = gate.num_ctrl_qubits
             controls, targets = qubits[:count], qubits[count:]
-            block = _controlled_block(gate)
-            self.result.steps.extend(
-                ops_from_matrix(block, targets, controls, gate.ctrl_state, gate.name)
-            )
+            family_gate = gate.base_gate if gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH else gate
+            matrix = _probe_matrix(family_gate) if parametric else _matrix(family_gate)
+            rows = _controlled_rows(gate) if family_gate is gate else None
+            source = np.arange(matrix.size).reshape(matrix.shape)
+            if rows is not None:
+                matrix, source = matrix[np.ix_(rows, rows)], source[np.ix_(rows, rows)]
+            ops = ops_from_matrix(matrix, targets, controls, gate.ctrl_state, gate.name, source)
         else:
-            self.result.steps.extend(ops_from_matrix(_matrix(gate), qubits, name=gate.name))
+            family_gate = gate
+            matrix = _probe_matrix(gate) if parametric else _matrix(gate)
+            ops = ops_from_matrix(matrix, qubits, name=gate.name)
+        if parametric:
+            data = ParametricData(matrix_family(family_gate), tuple(family_gate.params))
+            for offset in range(len(ops)):
+                self.result.parametric[len(self.result.steps) + offset] = data
+        self.result.steps.extend(ops)
 
     def _add_annotated(self, operation: AnnotatedOperation, qubits: tuple[int, ...]) -> None:
         """Apply a base operation under control, inverse and power modifiers.
@@ -220,11 +256,38 @@ class _Lowerer:
     def _apply_global_phase(self) -> None:
         """Apply the accumulated global phase first, when a saved state can show it."""
         saves = any(isinstance(step, SaveStatevector) for step in self.result.steps)
-        phase = cmath.exp(1j * self.global_phase)
-        if saves and self.result.num_qubits > 0 and not np.isclose(phase, 1.0, rtol=0, atol=1e-15):
-            self.result.steps.insert(
-                0, GateOp(OpKind.DIAGONAL, (0,), np.array([phase, phase], dtype=complex))
-            )
+        if not saves or self.result.num_qubits == 0:
+            return
+        if self.phase_terms:
+            total = sum(self.phase_terms[1:], self.phase_terms[0]) + self.global_phase
+            family_gate = GlobalPhaseGate(total)
+            phase = _probe_matrix(family_gate)[0, 0]
+        else:
+            phase = cmath.exp(1j * self.global_phase)
+            if np.isclose(phase, 1.0, rtol=0, atol=1e-15):
+                return
+        op = GateOp(OpKind.DIAGONAL, (0,), np.array([phase, phase]), source=np.zeros(2, dtype=np.int64))
+        self.result.steps.insert(0, op)
+        self.result.parametric = {index + 1: data for index, data in self.result.parametric.items()}
+        if self.phase_terms:
+            self.result.parametric[0] = ParametricData(matrix_family(family_gate), (total,))
+
+
+def _is_parametric(value: object) -> bool:
+    """Whether a gate parameter still depends on unbound circuit parameters."""
+    return isinstance(value, ParameterExpression) and bool(value.parameters)
+
+
+def _probe_matrix(gate: Gate) -> np.ndarray:
+    """The matrix of a parametric gate at generic parameter values.
+
+    Structure found at generic values (which entries vanish, which qubits act as
+    controls) holds for all values of an analytic family except on a set of measure
+    zero, which the op's dense or diagonal form still covers exactly.
+    """
+    family = matrix_family(gate)
+    probe = np.random.default_rng(len(gate.params)).uniform(0.5, 2.5, size=(1, len(gate.params)))
+    return family.flat_matrices(probe)[0].reshape(family.shape)
 
 
 def _float_parameter(value: object, what: str, name: str) -> float:
@@ -252,22 +315,22 @@ def _matrix(gate: Gate) -> np.ndarray:
         ) from error
 
 
-def _controlled_block(gate: ControlledGate) -> np.ndarray:
-    """Return the matrix a controlled gate applies to its targets when its controls hold."""
-    if gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
-        return _matrix(gate.base_gate)
-    full = _matrix(gate)
+def _controlled_rows(gate: ControlledGate) -> list[int]:
+    """Indices of a controlled gate's matrix where its controls hold their values."""
     count = gate.num_ctrl_qubits
-    rows = [gate.ctrl_state | (j << count) for j in range(1 << (gate.num_qubits - count))]
-    return full[np.ix_(rows, rows)]
+    return [gate.ctrl_state | (j << count) for j in range(1 << (gate.num_qubits - count))]
 
 
-def lower_circuit(circuit: QuantumCircuit, save_final_state: bool = False) -> LoweredCircuit:
+def lower_circuit(
+    circuit: QuantumCircuit, save_final_state: bool = False, allow_parameters: bool = False
+) -> LoweredCircuit:
     """Lower a circuit into gate ops, save points and terminal measurements.
 
     Args:
         circuit: A circuit with every parameter bound.
         save_final_state: End with a save of the state under FINAL_STATEVECTOR_LABEL.
+        allow_parameters: Accept unbound parameters: their ops hold data for generic
+            values and ``parametric`` says how to compute it for any values.
 
     Returns:
         The lowered circuit.
@@ -276,4 +339,4 @@ def lower_circuit(circuit: QuantumCircuit, save_final_state: bool = False) -> Lo
         InvalidCircuitError: A parameter is unbound.
         UnsupportedInstructionError: An instruction cannot be simulated.
     """
-    return _Lowerer(circuit, save_final_state).lower()
+    return _Lowerer(circuit, save_final_state, allow_parameters).lower()

@@ -43,6 +43,9 @@ class GateOp:
         controls: Control qubits, disjoint from the targets.
         control_values: Bit i is the value control i must hold.
         permutation: For permutation ops, the image of each input basis state.
+        source: Where each entry of ``data`` came from in the matrix it was built
+            from (flat indices), so that the same op can be rebuilt for other parameter
+            values without repeating the analysis.
     """
 
     kind: OpKind
@@ -51,6 +54,7 @@ class GateOp:
     controls: tuple[int, ...] = ()
     control_values: int = 0
     permutation: tuple[int, ...] = field(default=())
+    source: np.ndarray | None = None
 
     @property
     def qubits(self) -> tuple[int, ...]:
@@ -79,8 +83,15 @@ def ops_from_matrix(
     controls: tuple[int, ...] = (),
     control_values: int | None = None,
     name: str = "unitary",
+    source: np.ndarray | None = None,
 ) -> list[GateOp]:
     """Build the cheapest ops that apply ``matrix`` exactly.
+
+    Qubits on which the matrix acts as a control (it does not mix their values and is
+    the identity for one of them) become controls, and qubits on which it acts
+    trivially are dropped. Then: diagonal ops if the matrix is diagonal (see
+    :func:`diagonal_ops`), one permutation op if it has one nonzero per row and column
+    (up to two targets), one dense op otherwise.
 
     Args:
         matrix: Square matrix on the targets, Qiskit (little-endian) index order.
@@ -88,25 +99,27 @@ def ops_from_matrix(
         controls: Control qubits.
         control_values: Required control values, bit i for control i (all ones if None).
         name: Instruction name, for error messages.
+        source: For each matrix entry, where it comes from (an index into some other
+            array); each op's ``source`` then says where each of its data entries comes
+            from. Defaults to the entries' flat indices in ``matrix``.
 
     Returns:
-        Qubits on which the matrix acts as a control (it does not mix their values and
-        is the identity for one of them) become controls, and qubits on which it acts
-        trivially are dropped. Then: one diagonal op if the matrix is diagonal (a diagonal on more than MAX_TARGETS
-        qubits becomes one op per value of the extra qubits, which act as controls), one
-        permutation op if it has one nonzero per row and column (up to two targets), one
-        dense op otherwise.
+        The ops.
 
     Raises:
         UnsupportedInstructionError: A non-diagonal matrix has more than MAX_TARGETS
             targets.
     """
     matrix = np.asarray(matrix, dtype=complex)
+    if source is None:
+        source = np.arange(matrix.size).reshape(matrix.shape)
     values = (1 << len(controls)) - 1 if control_values is None else control_values
     nonzero = np.abs(matrix) > _STRUCTURE_TOLERANCE
     if np.count_nonzero(nonzero) == np.count_nonzero(np.diagonal(nonzero)):
-        return diagonal_ops(np.diagonal(matrix), targets, controls, values)
-    matrix, targets, controls, values = _factor_out_controls(matrix, targets, controls, values)
+        return diagonal_ops(np.diagonal(matrix), targets, controls, values, np.diagonal(source))
+    matrix, source, targets, controls, values = _factor_out_controls(
+        matrix, source, targets, controls, values
+    )
     nonzero = matrix != 0
     if (
         len(targets) <= MAX_PERMUTATION_TARGETS
@@ -114,15 +127,18 @@ def ops_from_matrix(
         and (nonzero.sum(axis=1) == 1).all()
     ):
         rows = nonzero.argmax(axis=0)
-        phases = matrix[rows, np.arange(matrix.shape[1])]
+        columns = np.arange(matrix.shape[1])
         permutation = tuple(int(row) for row in rows)
-        return [GateOp(OpKind.PERMUTATION, targets, phases, controls, values, permutation)]
+        return [
+            GateOp(OpKind.PERMUTATION, targets, matrix[rows, columns], controls, values,
+                   permutation, source[rows, columns])
+        ]
     if len(targets) > MAX_TARGETS:
         raise UnsupportedInstructionError(
             f"'{name}' acts on {len(targets)} target qubits; at most {MAX_TARGETS} are "
             "supported for a non-diagonal matrix"
         )
-    return [GateOp(OpKind.DENSE, targets, matrix.copy(), controls, values)]
+    return [GateOp(OpKind.DENSE, targets, matrix.copy(), controls, values, (), source.copy())]
 
 
 #: Largest entry treated as zero, and largest deviation from one treated as one, when
@@ -131,12 +147,17 @@ _STRUCTURE_TOLERANCE = 1e-14
 
 
 def _factor_out_controls(
-    matrix: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
-) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...], int]:
+    matrix: np.ndarray,
+    source: np.ndarray,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    values: int,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], tuple[int, ...], int]:
     """Move target qubits that act as controls to the controls; drop spectator qubits.
 
     Returns:
-        The reduced matrix, the remaining targets, the controls and their values.
+        The reduced matrix and its sources, the remaining targets, the controls and
+        their values.
     """
     bit = 0
     while bit < len(targets) and len(targets) > 1:
@@ -149,22 +170,29 @@ def _factor_out_controls(
         block_low, block_high = matrix[np.ix_(low, low)], matrix[np.ix_(high, high)]
         identity = np.eye(len(low))
         remaining = targets[:bit] + targets[bit + 1 :]
+        kept = None
         if mixes:
             bit += 1
         elif np.allclose(block_low, block_high, rtol=0, atol=_STRUCTURE_TOLERANCE):
-            matrix, targets = block_low, remaining
+            kept, targets = low, remaining
         elif np.allclose(block_high, identity, rtol=0, atol=_STRUCTURE_TOLERANCE):
-            matrix, targets, controls = block_low, remaining, controls + (targets[bit],)
+            kept, targets, controls = low, remaining, controls + (targets[bit],)
         elif np.allclose(block_low, identity, rtol=0, atol=_STRUCTURE_TOLERANCE):
             values |= 1 << len(controls)
-            matrix, targets, controls = block_high, remaining, controls + (targets[bit],)
+            kept, targets, controls = high, remaining, controls + (targets[bit],)
         else:
             bit += 1
-    return matrix, targets, controls, values
+        if kept is not None:
+            matrix, source = matrix[np.ix_(kept, kept)], source[np.ix_(kept, kept)]
+    return matrix, source, targets, controls, values
 
 
 def diagonal_ops(
-    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...] = (), values: int = 0
+    diagonal: np.ndarray,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...] = (),
+    values: int = 0,
+    source: np.ndarray | None = None,
 ) -> list[GateOp]:
     """Build the ops that multiply amplitudes by a diagonal.
 
@@ -178,18 +206,24 @@ def diagonal_ops(
         targets: Target qubits.
         controls: Control qubits.
         values: Required control values, bit i for control i.
+        source: Where each entry comes from (see :func:`ops_from_matrix`); defaults to
+            the entries' indices.
 
     Returns:
         The ops, which commute with each other.
     """
-    diagonal, targets, controls, values = _factor_diagonal(
-        np.asarray(diagonal, dtype=complex), targets, controls, values
+    diagonal = np.asarray(diagonal, dtype=complex)
+    source = np.arange(diagonal.size) if source is None else source
+    diagonal, source, targets, controls, values = _factor_diagonal(
+        diagonal, source, targets, controls, values
     )
     if len(targets) <= MAX_TARGETS:
-        return [GateOp(OpKind.DIAGONAL, targets, diagonal, controls, values)]
-    diagonal, targets = _ascending(diagonal, targets)
+        return [GateOp(OpKind.DIAGONAL, targets, diagonal, controls, values, (), source)]
+    order = _ascending_order(targets)
+    diagonal, source = diagonal[order], source[order]
+    targets = tuple(sorted(targets))
     if len(targets) <= MAX_WIDE_TARGETS:
-        return [GateOp(OpKind.WIDE_DIAGONAL, targets, diagonal, controls, values)]
+        return [GateOp(OpKind.WIDE_DIAGONAL, targets, diagonal, controls, values, (), source)]
     kept, extra = targets[:MAX_WIDE_TARGETS], targets[MAX_WIDE_TARGETS:]
     block = 1 << MAX_WIDE_TARGETS
     return [
@@ -199,36 +233,52 @@ def diagonal_ops(
             diagonal[value * block : (value + 1) * block].copy(),
             controls + extra,
             values | (value << len(controls)),
+            (),
+            source[value * block : (value + 1) * block].copy(),
         )
         for value in range(1 << len(extra))
     ]
 
 
 def _factor_diagonal(
-    diagonal: np.ndarray, targets: tuple[int, ...], controls: tuple[int, ...], values: int
-) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...], int]:
+    diagonal: np.ndarray,
+    source: np.ndarray,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    values: int,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], tuple[int, ...], int]:
     """Drop spectator targets of a diagonal and move control-like targets to controls."""
     bit = 0
     while bit < len(targets) and len(targets) > 1:
-        pairs = diagonal.reshape(-1, 2, 1 << bit)
-        low, high = pairs[:, 0, :].ravel(), pairs[:, 1, :].ravel()
+        indices = np.arange(diagonal.size)
+        low = indices[(indices >> bit) & 1 == 0]
+        high = indices[(indices >> bit) & 1 == 1]
         remaining = targets[:bit] + targets[bit + 1 :]
-        if np.allclose(low, high, rtol=0, atol=_STRUCTURE_TOLERANCE):
-            diagonal, targets = low, remaining
-        elif np.allclose(high, 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
-            diagonal, targets, controls = low, remaining, controls + (targets[bit],)
-        elif np.allclose(low, 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
+        kept = None
+        if np.allclose(diagonal[low], diagonal[high], rtol=0, atol=_STRUCTURE_TOLERANCE):
+            kept, targets = low, remaining
+        elif np.allclose(diagonal[high], 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
+            kept, targets, controls = low, remaining, controls + (targets[bit],)
+        elif np.allclose(diagonal[low], 1, rtol=0, atol=_STRUCTURE_TOLERANCE):
             values |= 1 << len(controls)
-            diagonal, targets, controls = high, remaining, controls + (targets[bit],)
+            kept, targets, controls = high, remaining, controls + (targets[bit],)
         else:
             bit += 1
-    return diagonal, targets, controls, values
+        if kept is not None:
+            diagonal, source = diagonal[kept], source[kept]
+    return diagonal, source, targets, controls, values
 
 
-def _ascending(diagonal: np.ndarray, targets: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Reorder a diagonal's entries so that its targets are ascending."""
+def _ascending_order(targets: tuple[int, ...]) -> np.ndarray:
+    """The entry order that makes a diagonal's targets ascending.
+
+    Entry j' of the reordered diagonal is entry ``order[j']`` of the original, where
+    bit b' of j' is the value of the b'-th smallest target.
+    """
     count = len(targets)
-    order = sorted(range(count), key=lambda bit: targets[bit])
-    tensor = diagonal.reshape((2,) * count)
-    axes = [count - 1 - order[count - 1 - axis] for axis in range(count)]
-    return tensor.transpose(axes).reshape(-1), tuple(targets[bit] for bit in order)
+    ranked = sorted(range(count), key=lambda bit: targets[bit])
+    indices = np.arange(1 << count)
+    order = np.zeros(1 << count, dtype=np.int64)
+    for new_bit, old_bit in enumerate(ranked):
+        order |= ((indices >> new_bit) & 1) << old_bit
+    return order

@@ -54,6 +54,9 @@ class RunOptions:
             picks the best size up to this (Aer: ``fusion_max_qubits``).
         fusion_threshold: Fuse only circuits of at least this many qubits, where the
             saved passes outweigh the planning (Aer: ``fusion_threshold``).
+        parameter_binds: One dict per circuit mapping each of its Parameters to a list
+            of values; circuit i then runs once per value index, all of them as one
+            batch of states sharing every kernel launch (Aer: ``parameter_binds``).
     """
 
     shots: int = 1024
@@ -68,6 +71,7 @@ class RunOptions:
     fusion_enable: bool = True
     fusion_max_qubits: int = 5
     fusion_threshold: int = 14
+    parameter_binds: list[dict] | None = None
 
     @property
     def fusion(self) -> FusionSettings:
@@ -126,6 +130,15 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1, MAX_FUSED_QUBITS)
     if name == "fusion_threshold":
         return _integer(name, value, 1)
+    if name == "parameter_binds":
+        if value is not None and not (
+            isinstance(value, (list, tuple)) and all(isinstance(b, Mapping) for b in value)
+        ):
+            raise InvalidOptionError(
+                "parameter_binds must be a list with one dict per circuit, mapping each "
+                f"Parameter to a list of values; not {value!r}"
+            )
+        return None if value is None else list(value)
     if value is not None and not isinstance(value, concurrent.futures.Executor):
         raise InvalidOptionError(f"executor must be a concurrent.futures.Executor, not {value!r}")
     return value

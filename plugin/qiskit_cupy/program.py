@@ -78,11 +78,20 @@ def sorted_positions(op: GateOp) -> tuple[int, ...]:
     return tuple(sorted(fixed))
 
 
-def encode_program(ops: Sequence[GateOp]) -> EncodedProgram:
+def data_entries(op: GateOp) -> int:
+    """Complex entries of one state's data of ``op``: 4^k for dense, 2^k otherwise."""
+    return 1 << (2 * len(op.targets) if op.kind is OpKind.DENSE else len(op.targets))
+
+
+def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
     """Encode ops into one row each and one shared data buffer.
+
+    An op whose data holds ``batch`` times its entries (one set per state of a batch,
+    leading axis) gets a data batch stride; other ops' data is shared by the batch.
 
     Args:
         ops: The ops, in the order they apply.
+        batch: Number of states the program runs on.
 
     Returns:
         The encoded program.
@@ -107,6 +116,11 @@ def encode_program(ops: Sequence[GateOp]) -> EncodedProgram:
             first = layout["kPermutation"]
             row[first : first + len(op.permutation)] = op.permutation
         flat = np.ascontiguousarray(op.data, dtype=np.complex128).ravel()
+        entries = data_entries(op)
+        if flat.size != entries:
+            if flat.size != batch * entries:
+                raise ValueError(f"op data has {flat.size} entries, not {entries} or {batch}x that")
+            row[layout["kDataBatchStride"]] = entries
         chunks.append(flat)
         offset += flat.size
     data = np.concatenate(chunks) if chunks else np.zeros(1, dtype=np.complex128)

@@ -9,6 +9,7 @@ from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from qiskit_cupy.executor import PendingExperiment, PendingRun
+from qiskit_cupy.parametric import evaluate_expressions
 
 
 def clbit_value(outcome: int, clbit_sources: dict[int, int]) -> int:
@@ -49,7 +50,7 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory
     return data
 
 
-def circuit_header(circuit: QuantumCircuit) -> dict:
+def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict:
     """Return the experiment header ``Result`` uses to format counts and memory."""
     return {
         "name": circuit.name,
@@ -59,28 +60,34 @@ def circuit_header(circuit: QuantumCircuit) -> dict:
         "qubit_labels": [[qreg.name, j] for qreg in circuit.qregs for j in range(qreg.size)],
         "clbit_labels": [[creg.name, j] for creg in circuit.cregs for j in range(creg.size)],
         "memory_slots": circuit.num_clbits,
-        "global_phase": float(circuit.global_phase),
+        "global_phase": global_phase,
         "metadata": circuit.metadata if circuit.metadata is not None else {},
     }
 
 
-def experiment_result(experiment: PendingExperiment, run: PendingRun, memory: bool) -> ExperimentResult:
-    """Build one experiment's result; its stream must have passed its end event."""
+def experiment_results(
+    experiment: PendingExperiment, run: PendingRun, memory: bool
+) -> list[ExperimentResult]:
+    """Build the results of one experiment, one per batch entry.
+
+    The experiment's stream must have passed its end event. Entries of a batch share
+    its kernel launches, so each reports the batch's device time.
+    """
     request, lowered = experiment.request, experiment.lowered
-    data: dict = {}
-    if experiment.outcomes is not None:
-        data.update(measurement_data(experiment.outcomes.array, lowered.clbit_sources, memory))
-    for label, copy in experiment.saved_states:
-        data[label] = Statevector(np.asarray(copy.array, dtype=np.complex128))
-    return ExperimentResult(
-        shots=request.shots,
-        success=True,
-        data=ExperimentResultData(**data),
-        status="DONE",
-        seed_simulator=request.seed,
-        header=circuit_header(request.circuit),
-        time_taken=experiment.end.elapsed_since(experiment.start),
-        metadata={
+    size = 1 << lowered.num_qubits
+    seconds = experiment.end.elapsed_since(experiment.start)
+    values = request.parameter_values or {}
+    phases = evaluate_expressions([request.circuit.global_phase], values, request.batch)[:, 0]
+    results = []
+    for entry, seed in enumerate(request.seeds):
+        data: dict = {}
+        if experiment.outcomes is not None:
+            outcomes = experiment.outcomes.array[entry]
+            data.update(measurement_data(outcomes, lowered.clbit_sources, memory))
+        for label, copy in experiment.saved_states:
+            amplitudes = copy.array[entry * size : (entry + 1) * size]
+            data[label] = Statevector(np.asarray(amplitudes, dtype=np.complex128))
+        metadata = {
             "device": run.device.name,
             "device_description": run.device.description,
             "precision": run.precision,
@@ -88,8 +95,26 @@ def experiment_result(experiment: PendingExperiment, run: PendingRun, memory: bo
             "num_qubits": lowered.num_qubits,
             "num_ops": experiment.num_ops,
             "measured_qubits": list(lowered.measured_qubits),
-        },
-    )
+            "batch_size": request.batch,
+        }
+        if request.parameter_values is not None:
+            metadata["parameter_binds"] = {
+                parameter.name: float(values[entry])
+                for parameter, values in request.parameter_values.items()
+            }
+        results.append(
+            ExperimentResult(
+                shots=request.shots,
+                success=True,
+                data=ExperimentResultData(**data),
+                status="DONE",
+                seed_simulator=seed,
+                header=circuit_header(request.circuit, float(phases[entry])),
+                time_taken=seconds,
+                metadata=metadata,
+            )
+        )
+    return results
 
 
 def build_result(
@@ -105,9 +130,12 @@ def build_result(
         memory: Include per-shot memory.
 
     Returns:
-        The Result, one ExperimentResult per circuit, in input order.
+        The Result, one ExperimentResult per circuit and parameter binding, in input
+        order.
     """
-    results = [experiment_result(experiment, run, memory) for experiment in run.experiments]
+    results = [
+        result for experiment in run.experiments for result in experiment_results(experiment, run, memory)
+    ]
     first = run.experiments[0].start
     return Result(
         backend_name=backend_name,

@@ -97,8 +97,8 @@ class Device(ABC):
         """Bytes the device can allocate now."""
 
     @abstractmethod
-    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> DeviceArray:
-        """Allocate (without initializing) ``batch`` states of ``num_qubits`` qubits."""
+    def allocate_states(self, amplitudes: int, precision: str) -> DeviceArray:
+        """Allocate (without initializing) room for ``amplitudes`` amplitudes."""
 
     @abstractmethod
     def set_zero_state(

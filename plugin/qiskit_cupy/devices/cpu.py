@@ -86,8 +86,8 @@ class CpuDevice(Device):
     def free_memory(self) -> int:
         return available_memory()
 
-    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> np.ndarray:
-        return np.empty(batch << num_qubits, dtype=COMPLEX_DTYPES[precision])
+    def allocate_states(self, amplitudes: int, precision: str) -> np.ndarray:
+        return np.empty(amplitudes, dtype=COMPLEX_DTYPES[precision])
 
     def set_zero_state(
         self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int

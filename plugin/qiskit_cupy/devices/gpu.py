@@ -182,9 +182,9 @@ class GpuDevice(Device):
         pool = self._cupy.get_default_memory_pool()
         return int(free + pool.free_bytes())
 
-    def allocate_states(self, num_qubits: int, batch: int, precision: str) -> Any:
+    def allocate_states(self, amplitudes: int, precision: str) -> Any:
         with self._device:
-            return self._cupy.empty(batch << num_qubits, dtype=COMPLEX_DTYPES[precision])
+            return self._cupy.empty(amplitudes, dtype=COMPLEX_DTYPES[precision])
 
     def set_zero_state(self, stream: Any, states: Any, num_qubits: int, batch: int) -> None:
         precision = _precision_of(states)
