@@ -35,6 +35,6 @@ def select_device(requested: str, num_threads: int = 0) -> Device:
     if reason is None:
         return GpuDevice()
     warnings.warn(
-        f"qiskit-cupy runs on the CPU fallback: {reason}", CpuFallbackWarning, stacklevel=3
+        f"qiskit-cupy runs on the CPU fallback: {reason}", CpuFallbackWarning, stacklevel=4
     )
     return CpuDevice(num_threads)
