@@ -123,27 +123,70 @@ void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_
           "op data out of range");
 }
 
-template <typename Body, typename T>
-void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-            const qc::complex<T>* data, int num_threads) {
-  const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
-  parallel_items(items, num_threads, [&](uindex_t item) {
-    qc::apply_op_item<Body>(states, num_qubits, item, op, data);
-  });
-}
-
-template <typename T, template <typename, int> class Body>
-void run_op_of_size(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-                    const qc::complex<T>* data, int num_threads) {
+// Calls visitor.template visit<Body>() with the gate body of op's kind and size.
+template <typename T, template <typename, int> class Body, typename Visitor>
+void visit_sized_body(const index_t* op, Visitor& visitor) {
   switch (op[qc::op::kNumTargets]) {
-    case 1: run_op<Body<T, 1>>(states, num_qubits, batch, op, data, num_threads); break;
-    case 2: run_op<Body<T, 2>>(states, num_qubits, batch, op, data, num_threads); break;
-    case 3: run_op<Body<T, 3>>(states, num_qubits, batch, op, data, num_threads); break;
-    case 4: run_op<Body<T, 4>>(states, num_qubits, batch, op, data, num_threads); break;
-    case 5: run_op<Body<T, 5>>(states, num_qubits, batch, op, data, num_threads); break;
+    case 1: visitor.template visit<Body<T, 1>>(); break;
+    case 2: visitor.template visit<Body<T, 2>>(); break;
+    case 3: visitor.template visit<Body<T, 3>>(); break;
+    case 4: visitor.template visit<Body<T, 4>>(); break;
+    case 5: visitor.template visit<Body<T, 5>>(); break;
     default: throw std::invalid_argument("op has an unsupported number of targets");
   }
 }
+
+template <typename T, typename Visitor>
+void visit_body(const index_t* op, Visitor& visitor) {
+  switch (op[qc::op::kKind]) {
+    case qc::op::kDense: visit_sized_body<T, qc::DenseBody>(op, visitor); break;
+    case qc::op::kDiagonal: visit_sized_body<T, qc::DiagonalBody>(op, visitor); break;
+    case qc::op::kWideDiagonal: visitor.template visit<qc::WideDiagonalBody<T>>(); break;
+    default: visit_sized_body<T, qc::PermutationBody>(op, visitor); break;
+  }
+}
+
+// Applies one op to every item of a batch, items spread over threads.
+template <typename T>
+struct ParallelOp {
+  qc::complex<T>* states;
+  int num_qubits;
+  index_t batch;
+  const index_t* op;
+  const qc::complex<T>* data;
+  int num_threads;
+
+  template <typename Body>
+  void visit() const {
+    const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
+    parallel_items(items, num_threads, [&](uindex_t item) {
+      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    });
+  }
+};
+
+// Applies one op to the items of one batch entry, on the calling thread.
+template <typename T>
+struct EntryOp {
+  qc::complex<T>* states;
+  int num_qubits;
+  index_t entry;
+  const index_t* op;
+  const qc::complex<T>* data;
+
+  template <typename Body>
+  void visit() const {
+    const int free_bits = num_qubits - static_cast<int>(op[qc::op::kNumSorted]);
+    const uindex_t first = static_cast<uindex_t>(entry) << free_bits;
+    for (uindex_t item = first; item < first + (uindex_t{1} << free_bits); ++item) {
+      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    }
+  }
+};
+
+// States up to this size run a whole program per thread, one batch entry at a time,
+// while they stay in the core's cache; larger ones run each op across all threads.
+constexpr size_t kCacheResidentStateBytes = size_t{1} << 18;
 
 // Runs a whole program (one op per row of `ops`) on a batch of states in one call.
 template <typename T>
@@ -151,29 +194,29 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
                  ConstComplexArray<T> data, int num_threads) {
   check_num_qubits(num_qubits, states.size(), batch);
   require(ops.shape(1) == static_cast<size_t>(qc::op::kOpWidth), "ops must have kOpWidth columns");
-  const size_t num_ops = ops.shape(0);
-  for (size_t i = 0; i < num_ops; ++i) {
+  const index_t num_ops = static_cast<index_t>(ops.shape(0));
+  for (index_t i = 0; i < num_ops; ++i) {
     check_op(ops.data() + i * qc::op::kOpWidth, num_qubits, batch, data.size());
   }
   nb::gil_scoped_release release;
   qc::complex<T>* state_data = as_qc(states.data());
   const qc::complex<T>* op_data = as_qc(data.data());
-  for (size_t i = 0; i < num_ops; ++i) {
-    const qc::index_t* op = ops.data() + i * qc::op::kOpWidth;
-    switch (op[qc::op::kKind]) {
-      case qc::op::kDense:
-        run_op_of_size<T, qc::DenseBody>(state_data, num_qubits, batch, op, op_data, num_threads);
-        break;
-      case qc::op::kDiagonal:
-        run_op_of_size<T, qc::DiagonalBody>(state_data, num_qubits, batch, op, op_data, num_threads);
-        break;
-      case qc::op::kWideDiagonal:
-        run_op<qc::WideDiagonalBody<T>>(state_data, num_qubits, batch, op, op_data, num_threads);
-        break;
-      default:
-        run_op_of_size<T, qc::PermutationBody>(state_data, num_qubits, batch, op, op_data, num_threads);
-        break;
+  const qc::index_t* rows = ops.data();
+  if (batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes) {
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (index_t entry = 0; entry < batch; ++entry) {
+      for (index_t i = 0; i < num_ops; ++i) {
+        const EntryOp<T> apply{state_data, num_qubits, entry, rows + i * qc::op::kOpWidth, op_data};
+        visit_body<T>(rows + i * qc::op::kOpWidth, apply);
+      }
     }
+    return;
+  }
+  for (index_t i = 0; i < num_ops; ++i) {
+    const ParallelOp<T> apply{state_data, num_qubits, batch, rows + i * qc::op::kOpWidth, op_data,
+                              num_threads};
+    visit_body<T>(rows + i * qc::op::kOpWidth, apply);
   }
 }
 

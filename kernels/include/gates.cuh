@@ -75,7 +75,8 @@ struct WideDiagonalBody {
 // Monomial matrix (a permutation with a phase per column) on K targets with any
 // controls: X, Y, CX, SWAP, iSWAP and their controlled forms. Sorted positions:
 // targets and controls. Input basis state j moves to op[kPermutation + j], times
-// phase[j].
+// phase[j] when the op is phased; a pure permutation (X, CX, SWAP) only moves
+// amplitudes, with no arithmetic.
 template <typename T, int K>
 struct PermutationBody {
   static QC_HD void apply(complex<T>* state, uindex_t local_item, const index_t* op,
@@ -88,10 +89,11 @@ struct PermutationBody {
     for (int j = 0; j < kDim; ++j) {
       amp[j] = state[base | deposit_bits(static_cast<uindex_t>(j), targets, K)];
     }
+    const bool phased = op[op::kPhased] != 0;
     QC_UNROLL
     for (int j = 0; j < kDim; ++j) {
       const uindex_t image = static_cast<uindex_t>(op[op::kPermutation + j]);
-      state[base | deposit_bits(image, targets, K)] = cmul(phase[j], amp[j]);
+      state[base | deposit_bits(image, targets, K)] = phased ? cmul(phase[j], amp[j]) : amp[j];
     }
   }
 };

@@ -22,6 +22,7 @@ constexpr index_t kTargetMask = 6;       // bit mask of the targets (wide diagon
 constexpr index_t kTargets = 7;          // up to kMaxWideTargets target positions, matrix bit order
 constexpr index_t kSorted = 23;          // up to 64 sorted qubit positions
 constexpr index_t kPermutation = 87;     // permutation kinds: image of each basis state
+constexpr index_t kPhased = 91;          // permutation kinds: 1 if any phase differs from 1
 constexpr index_t kOpWidth = 96;
 
 constexpr index_t kMaxTargets = 5;

@@ -115,6 +115,7 @@ def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
         if op.kind is OpKind.PERMUTATION:
             first = layout["kPermutation"]
             row[first : first + len(op.permutation)] = op.permutation
+            row[layout["kPhased"]] = int(not np.all(op.data == 1))
         flat = np.ascontiguousarray(op.data, dtype=np.complex128).ravel()
         entries = data_entries(op)
         if flat.size != entries:

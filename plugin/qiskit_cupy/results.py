@@ -12,20 +12,25 @@ from qiskit_cupy.executor import PendingExperiment, PendingRun
 from qiskit_cupy.parametric import evaluate_expressions
 
 
-def clbit_value(outcome: int, clbit_sources: dict[int, int]) -> int:
-    """Return the classical register value a sampled outcome writes.
+def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[int]:
+    """Return the classical register value each sampled outcome writes.
 
     Args:
-        outcome: Sampled outcome; bit t is the value of the t-th measured qubit.
+        outcomes: Sampled outcomes; bit t is the value of the t-th measured qubit.
         clbit_sources: Measured clbit -> index of the measured qubit it holds.
 
     Returns:
-        The integer whose bit c is clbit c.
+        For each outcome, the integer whose bit c is clbit c.
     """
-    value = 0
+    if clbit_sources and max(clbit_sources) >= 63:
+        return [
+            sum(((int(outcome) >> source) & 1) << clbit for clbit, source in clbit_sources.items())
+            for outcome in outcomes
+        ]
+    values = np.zeros(len(outcomes), dtype=np.int64)
     for clbit, source in clbit_sources.items():
-        value |= ((outcome >> source) & 1) << clbit
-    return value
+        values |= ((outcomes >> source) & 1) << clbit
+    return values.tolist()
 
 
 def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory: bool) -> dict:
@@ -40,13 +45,13 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory
         ``{"counts": {...}}``, with ``"memory": [...]`` when asked.
     """
     distinct, inverse, frequency = np.unique(outcomes, return_inverse=True, return_counts=True)
-    labels = [hex(clbit_value(int(outcome), clbit_sources)) for outcome in distinct]
+    labels = [hex(value) for value in clbit_values(distinct, clbit_sources)]
     counts: dict[str, int] = {}
-    for label, count in zip(labels, frequency):
-        counts[label] = counts.get(label, 0) + int(count)
+    for label, count in zip(labels, frequency.tolist()):
+        counts[label] = counts.get(label, 0) + count
     data: dict = {"counts": counts}
     if memory:
-        data["memory"] = [labels[index] for index in inverse.ravel()]
+        data["memory"] = [labels[index] for index in inverse.ravel().tolist()]
     return data
 
 
