@@ -61,6 +61,10 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "num_measured": NUM_MEASURED, "chunk_bits": CHUNK_BITS,
             "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)), "precision": precision,
         },
+        "probabilities": {
+            "states": states(precision), "num_items": BATCH << NUM_QUBITS,
+            "out": np.zeros(BATCH << NUM_QUBITS), "precision": precision,
+        },
         "reduce_partials": {
             "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)),
             "num_sums": BATCH << NUM_MEASURED, "chunk_bits": CHUNK_BITS,
@@ -80,7 +84,9 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
     return function(**{**well_typed(builder, precision), **changes})
 
 
-BUILDERS = ("set_zero_state", "apply_op", "marginal_partials", "reduce_partials", "sample")
+BUILDERS = (
+    "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample"
+)
 PRECISIONS = ("double", "single")
 
 
@@ -144,6 +150,7 @@ def test_launch_arguments_match_the_signature(builder: str, precision: str) -> N
     [
         ("set_zero_state", "states", 2),
         ("marginal_partials", "partials", 2),
+        ("probabilities", "out", 1),
         ("reduce_partials", "sums", 1),
         ("sample", "outcomes", 2),
     ],
@@ -153,6 +160,7 @@ def test_items_cover_the_output_exactly(builder: str, output: str, position: int
     size = {
         "states": BATCH << NUM_QUBITS,
         "partials": BATCH << (NUM_MEASURED + CHUNK_BITS),
+        "out": BATCH << NUM_QUBITS,
         "sums": BATCH << NUM_MEASURED,
         "outcomes": BATCH * SHOTS,
     }[output]

@@ -256,6 +256,16 @@ void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, Inde
   });
 }
 
+template <typename T>
+void probabilities(StateArray<T> states, DoubleArray out, int num_threads) {
+  require(out.size() == states.size(), "probabilities must have one entry per amplitude");
+  nb::gil_scoped_release release;
+  const qc::complex<T>* state_data = as_qc(states.data());
+  double* result = out.data();
+  parallel_items(static_cast<index_t>(states.size()), num_threads,
+                 [&](uindex_t item) { result[item] = qc::probability(state_data, item); });
+}
+
 void reduce_partials(ConstDoubleArray partials, int chunk_bits, DoubleArray sums, int num_threads) {
   require(chunk_bits >= 0 && chunk_bits < 63, "chunk_bits out of range");
   require(static_cast<uindex_t>(partials.size()) == (static_cast<uindex_t>(sums.size()) << chunk_bits),
@@ -295,6 +305,8 @@ void bind_precision(nb::module_& module) {
              nb::arg("batch"), nb::arg("positions"), nb::arg("sorted_positions"),
              nb::arg("chunk_bits"), nb::arg("partials"), nb::arg("num_threads"),
              "Chunked partial sums of the marginal probabilities of `positions`.");
+  module.def("probabilities", &probabilities<T>, nb::arg("states"), nb::arg("probabilities"),
+             nb::arg("num_threads"), "|amplitude|^2 of every amplitude of a batch of states.");
 }
 
 }  // namespace

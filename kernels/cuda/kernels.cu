@@ -44,6 +44,15 @@ __global__ void qc_marginal_partials(const qc::complex<T>* states, int num_qubit
   }
 }
 
+template <typename T>
+__global__ void qc_probabilities(const qc::complex<T>* states, long long num_items,
+                                 double* probabilities) {
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    probabilities[item] = qc::probability(states, item);
+  }
+}
+
 __global__ void qc_reduce_partials(const double* partials, long long num_items, int chunk_bits,
                                    double* sums) {
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);

@@ -34,6 +34,13 @@ QC_HD double marginal_partial(const complex<T>* states, int num_qubits, uindex_t
   return sum;
 }
 
+// Probability of amplitude `item` of a batch of states: the marginal distribution when
+// every qubit is measured in order, without the index arithmetic of marginal_partial.
+template <typename T>
+QC_HD double probability(const complex<T>* states, uindex_t item) {
+  return static_cast<double>(cnorm(states[item]));
+}
+
 // Sum of the 2^chunk_bits partials of output `item`, in order.
 QC_HD double reduce_partials(const double* partials, uindex_t item, int chunk_bits) {
   const double* first = partials + (item << chunk_bits);

@@ -235,9 +235,13 @@ def _enqueue(
     outcomes = None
     if low.measured_qubits:
         positions = tuple(low.measured_qubits)
-        cumulative = device.cumulative_probabilities(
-            stream, states, n, batch, positions, chunk_bits(n, len(positions))
-        )
+        if positions == tuple(range(n)):
+            distribution = device.probabilities(stream, states, n, batch)
+        else:
+            distribution = device.marginal_probabilities(
+                stream, states, n, batch, positions, chunk_bits(n, len(positions))
+            )
+        cumulative = device.cumulative_sum(stream, distribution)
         seeds = np.array(request.seeds, dtype=np.uint64)
         drawn = device.sample(stream, cumulative, len(positions), request.shots, seeds)
         outcomes = device.copy_to_host(stream, drawn)

@@ -125,7 +125,7 @@ def precision_kernel(name: str, precision: str) -> str:
 PLAIN_KERNELS: tuple[str, ...] = ("qc_reduce_partials", "qc_sample")
 
 #: Kernel templates instantiated on precision alone.
-PRECISION_KERNELS: tuple[str, ...] = ("qc_set_zero_state", "qc_marginal_partials")
+PRECISION_KERNELS: tuple[str, ...] = ("qc_set_zero_state", "qc_marginal_partials", "qc_probabilities")
 
 
 def name_expressions(precision: str) -> tuple[str, ...]:

@@ -124,7 +124,18 @@ class Device(ABC):
         """Enqueue every op of a program, in order, with no host synchronization."""
 
     @abstractmethod
-    def cumulative_probabilities(
+    def probabilities(
+        self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int
+    ) -> DeviceArray:
+        """Enqueue |amplitude|^2 of every amplitude: the distribution of measuring all
+        qubits in order.
+
+        Returns:
+            float64 array of shape (batch, 2**num_qubits).
+        """
+
+    @abstractmethod
+    def marginal_probabilities(
         self,
         stream: Stream,
         states: DeviceArray,
@@ -133,11 +144,15 @@ class Device(ABC):
         positions: tuple[int, ...],
         chunk_bits: int,
     ) -> DeviceArray:
-        """Enqueue the cumulative marginal distribution of ``positions``, per state.
+        """Enqueue the marginal distribution of ``positions``, per state.
 
         Returns:
             float64 array of shape (batch, 2**len(positions)).
         """
+
+    @abstractmethod
+    def cumulative_sum(self, stream: Stream, rows: DeviceArray) -> DeviceArray:
+        """Enqueue the running sum along each row, in place."""
 
     @abstractmethod
     def sample(

@@ -113,7 +113,14 @@ class CpuDevice(Device):
             )
         )
 
-    def cumulative_probabilities(
+    def probabilities(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
+    ) -> np.ndarray:
+        out = np.empty(batch << num_qubits, dtype=np.float64)
+        stream.enqueue(lambda: _cpu.probabilities(states, out, self.num_threads))
+        return out.reshape(batch, -1)
+
+    def marginal_probabilities(
         self,
         stream: CpuStream,
         states: DeviceArray,
@@ -135,11 +142,13 @@ class CpuDevice(Device):
             )
             if chunk_bits:
                 _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
-            cumulative = sums.reshape(batch, -1)
-            np.cumsum(cumulative, axis=1, out=cumulative)
 
         stream.enqueue(compute)
         return sums.reshape(batch, -1)
+
+    def cumulative_sum(self, stream: CpuStream, rows: np.ndarray) -> np.ndarray:
+        stream.enqueue(lambda: np.cumsum(rows, axis=1, out=rows))
+        return rows
 
     def sample(
         self,

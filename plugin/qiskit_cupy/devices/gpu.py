@@ -208,7 +208,14 @@ class GpuDevice(Device):
             )
             self._run(stream, launch, precision)
 
-    def cumulative_probabilities(
+    def probabilities(self, stream: Any, states: Any, num_qubits: int, batch: int) -> Any:
+        precision = _precision_of(states)
+        with self._device, stream:
+            out = self._cupy.empty(batch << num_qubits, dtype=np.float64)
+        self._run(stream, launches.probabilities(states, batch << num_qubits, out, precision), precision)
+        return out.reshape(batch, -1)
+
+    def marginal_probabilities(
         self,
         stream: Any,
         states: Any,
@@ -232,7 +239,11 @@ class GpuDevice(Device):
                 sums = cupy.empty(batch << measured, dtype=np.float64)
                 self._run(stream, launches.reduce_partials(
                     partials, batch << measured, chunk_bits, sums), precision)
-            return cupy.cumsum(sums.reshape(batch, -1), axis=1)
+            return sums.reshape(batch, -1)
+
+    def cumulative_sum(self, stream: Any, rows: Any) -> Any:
+        with self._device, stream:
+            return self._cupy.cumsum(rows, axis=1, out=rows)
 
     def sample(
         self, stream: Any, cumulative: Any, num_measured: int, shots: int, seeds: np.ndarray

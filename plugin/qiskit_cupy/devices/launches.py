@@ -161,6 +161,12 @@ def marginal_partials(
                    chunk_bits, partials)
 
 
+def probabilities(states: Any, num_items: int, out: Any, precision: str) -> Launch:
+    """The launch of |amplitude|^2 for every amplitude of a batch of states."""
+    return _launch(precision_kernel("qc_probabilities", precision), num_items, precision,
+                   states, num_items, out)
+
+
 def reduce_partials(partials: Any, num_sums: int, chunk_bits: int, sums: Any) -> Launch:
     """The launch that adds each run of 2**chunk_bits partials."""
     return _launch("qc_reduce_partials", num_sums, "double", partials, num_sums, chunk_bits, sums)
