@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -284,5 +285,5 @@ def _seeds(seed_simulator: int | None, count: int) -> list[int]:
     """Seed each experiment: all with ``seed_simulator`` if given, else a job seed + index."""
     if seed_simulator is not None:
         return [seed_simulator] * count
-    base = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0])
+    base = int.from_bytes(os.urandom(8), "little")
     return [(base + index) & MAX_SEED for index in range(count)]

@@ -118,12 +118,18 @@ def required_bytes(
     return state + 8 * (partials + 2 * sums + outcomes) + 8 * batch * shots
 
 
+#: Below this many bytes per stream, memory is not queried: no device runs short of it.
+SMALL_ALLOCATION_BYTES = 1 << 26
+
+
 def usable_streams(device: Device, per_stream_bytes: int, wanted: int) -> int:
     """Return how many streams can each hold ``per_stream_bytes`` at once (at most ``wanted``).
 
     Raises:
         InsufficientMemoryError: Not even one stream fits; the message gives both sizes.
     """
+    if per_stream_bytes * wanted <= SMALL_ALLOCATION_BYTES:
+        return wanted
     free = device.free_memory()
     if per_stream_bytes > free:
         raise InsufficientMemoryError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cmath
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,12 +19,12 @@ from qiskit.circuit import (
     QuantumCircuit,
 )
 
-from qiskit.circuit.library import GlobalPhaseGate
+from qiskit.circuit.library import GlobalPhaseGate, get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator
 
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
-from qiskit_cupy.ops import GateOp, OpKind, ops_from_matrix
+from qiskit_cupy.ops import GateOp, OpKind, ascending_order, ops_from_matrix
 from qiskit_cupy.parametric import MatrixFamily, matrix_family
 
 #: Controlled gates up to this width take their target block from their full matrix
@@ -163,25 +164,36 @@ class _Lowerer:
             unbound = next(p for p in gate.params if _is_parametric(p))
             _float_parameter(unbound, "parameter", gate.name)
         self.touched.update(qubits)
+        key = None if parametric else _gate_key(gate)
+        if key is not None and key in _GATE_OPS:
+            self.result.steps.extend(_on_qubits(op, qubits) for op in _GATE_OPS[key])
+            return
+        ops = self._gate_ops(gate, tuple(range(gate.num_qubits)), parametric)
+        if key is not None:
+            if len(_GATE_OPS) >= _GATE_CACHE_SIZE:
+                _GATE_OPS.clear()
+            _GATE_OPS[key] = ops
+        if parametric:
+            data = ParametricData(matrix_family(_family_gate(gate)), tuple(_family_gate(gate).params))
+            for offset in range(len(ops)):
+                self.result.parametric[len(self.result.steps) + offset] = data
+        self.result.steps.extend(_on_qubits(op, qubits) for op in ops)
+
+    @staticmethod
+    def _gate_ops(gate: Gate, qubits: tuple[int, ...], parametric: bool) -> list[GateOp]:
+        """The ops of a gate on ``qubits``, at generic values if it is parametric."""
         if isinstance(gate, ControlledGate) and gate.num_ctrl_qubits > 0:
             count = gate.num_ctrl_qubits
             controls, targets = qubits[:count], qubits[count:]
-            family_gate = gate.base_gate if gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH else gate
+            family_gate = _family_gate(gate)
             matrix = _probe_matrix(family_gate) if parametric else _matrix(family_gate)
             rows = _controlled_rows(gate) if family_gate is gate else None
             source = np.arange(matrix.size).reshape(matrix.shape)
             if rows is not None:
                 matrix, source = matrix[np.ix_(rows, rows)], source[np.ix_(rows, rows)]
-            ops = ops_from_matrix(matrix, targets, controls, gate.ctrl_state, gate.name, source)
-        else:
-            family_gate = gate
-            matrix = _probe_matrix(gate) if parametric else _matrix(gate)
-            ops = ops_from_matrix(matrix, qubits, name=gate.name)
-        if parametric:
-            data = ParametricData(matrix_family(family_gate), tuple(family_gate.params))
-            for offset in range(len(ops)):
-                self.result.parametric[len(self.result.steps) + offset] = data
-        self.result.steps.extend(ops)
+            return ops_from_matrix(matrix, targets, controls, gate.ctrl_state, gate.name, source)
+        matrix = _probe_matrix(gate) if parametric else _matrix(gate)
+        return ops_from_matrix(matrix, qubits, name=gate.name)
 
     def _add_annotated(self, operation: AnnotatedOperation, qubits: tuple[int, ...]) -> None:
         """Apply a base operation under control, inverse and power modifiers.
@@ -271,6 +283,48 @@ class _Lowerer:
         self.result.parametric = {index + 1: data for index, data in self.result.parametric.items()}
         if self.phase_terms:
             self.result.parametric[0] = ParametricData(matrix_family(family_gate), (total,))
+
+
+#: Ops of bound gates on qubits 0..k-1, by gate kind and parameter values.
+_GATE_OPS: dict[tuple, list[GateOp]] = {}
+_GATE_CACHE_SIZE = 4096
+
+
+#: The class of each standard gate: only these are cached, since their name, control
+#: state and parameters determine their matrix.
+_STANDARD_TYPES: dict[str, type] = {
+    name: type(gate) for name, gate in get_standard_gate_name_mapping().items()
+}
+
+
+def _gate_key(gate: Gate) -> tuple | None:
+    """A cache key for a standard gate with numeric parameters, else None."""
+    if _STANDARD_TYPES.get(gate.name) is not type(gate):
+        return None
+    if not all(isinstance(parameter, (int, float)) for parameter in gate.params):
+        return None
+    return (type(gate), gate.name, gate.num_qubits, getattr(gate, "ctrl_state", None),
+            tuple(gate.params))
+
+
+def _on_qubits(op: GateOp, qubits: tuple[int, ...]) -> GateOp:
+    """Move an op from qubits 0..k-1 to ``qubits``, keeping wide diagonal targets ascending."""
+    targets = tuple(qubits[q] for q in op.targets)
+    controls = tuple(qubits[q] for q in op.controls)
+    if op.kind is not OpKind.WIDE_DIAGONAL:
+        return dataclasses.replace(op, targets=targets, controls=controls)
+    order = ascending_order(targets)
+    source = None if op.source is None else op.source[order]
+    return dataclasses.replace(
+        op, targets=tuple(sorted(targets)), controls=controls, data=op.data[order], source=source
+    )
+
+
+def _family_gate(gate: Gate) -> Gate:
+    """The gate whose matrix family lowering evaluates: a wide controlled gate's base."""
+    if isinstance(gate, ControlledGate) and gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
+        return gate.base_gate
+    return gate
 
 
 def _is_parametric(value: object) -> bool:

@@ -219,7 +219,7 @@ def diagonal_ops(
     )
     if len(targets) <= MAX_TARGETS:
         return [GateOp(OpKind.DIAGONAL, targets, diagonal, controls, values, (), source)]
-    order = _ascending_order(targets)
+    order = ascending_order(targets)
     diagonal, source = diagonal[order], source[order]
     targets = tuple(sorted(targets))
     if len(targets) <= MAX_WIDE_TARGETS:
@@ -269,7 +269,7 @@ def _factor_diagonal(
     return diagonal, source, targets, controls, values
 
 
-def _ascending_order(targets: tuple[int, ...]) -> np.ndarray:
+def ascending_order(targets: tuple[int, ...]) -> np.ndarray:
     """The entry order that makes a diagonal's targets ascending.
 
     Entry j' of the reordered diagonal is entry ``order[j']`` of the original, where
