@@ -87,3 +87,21 @@ def test_unseeded_jobs_differ_and_report_their_seed(backend) -> None:
     replay = backend.run(circuit, shots=100, memory=True,
                          seed_simulator=first.results[0].seed_simulator).result()
     assert replay.get_memory() == first.get_memory()
+
+
+def test_trailing_swaps_become_relabelings_with_the_same_distribution(backend) -> None:
+    from qiskit_cupy.lowering import lower_circuit
+
+    body = random_circuit(6, 24, seed=42)
+    circuit = body.copy()
+    circuit.swap(0, 5)
+    circuit.swap(1, 3)
+    circuit.swap(0, 3)
+    measured = circuit.copy()
+    measured.measure_all()
+    assert len(lower_circuit(measured).gate_ops) == len(lower_circuit(body).gate_ops)
+    shots = 20_000
+    counts = backend.run(measured, shots=shots, seed_simulator=8).result().get_counts()
+    assert_counts_follow(counts, Statevector(circuit).probabilities_dict(), shots)
+    state = backend.run(circuit, save_statevector=True).result().get_statevector()
+    np.testing.assert_allclose(state.data, Statevector(circuit).data, atol=1e-12)

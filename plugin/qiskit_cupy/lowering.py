@@ -103,6 +103,7 @@ class _Lowerer:
         self._walk(self.circuit, qubits, clbits)
         if self.save_final_state:
             self.result.steps.append(SaveStatevector(FINAL_STATEVECTOR_LABEL))
+        self._relabel_trailing_swaps()
         self._apply_global_phase()
         return self.result
 
@@ -265,6 +266,21 @@ class _Lowerer:
         label = getattr(operation, "label", None) or "statevector"
         self.result.steps.append(SaveStatevector(label))
 
+    def _relabel_trailing_swaps(self) -> None:
+        """Drop the swaps that end the program and measure the swapped qubits instead.
+
+        A swap of a and b followed only by measurements is the same as measuring b where
+        a is measured and a where b is: a relabeling, free, instead of a pass over the
+        state (QFT circuits end with n/2 of them).
+        """
+        steps, measured = self.result.steps, self.result.measured_qubits
+        while steps and _is_plain_swap(steps[-1]) and len(steps) - 1 not in self.result.parametric:
+            first, second = steps.pop().targets
+            measured[:] = [
+                second if qubit == first else first if qubit == second else qubit
+                for qubit in measured
+            ]
+
     def _apply_global_phase(self) -> None:
         """Apply the accumulated global phase first, when a saved state can show it."""
         saves = any(isinstance(step, SaveStatevector) for step in self.result.steps)
@@ -325,6 +341,17 @@ def _family_gate(gate: Gate) -> Gate:
     if isinstance(gate, ControlledGate) and gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
         return gate.base_gate
     return gate
+
+
+def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
+    """Whether a step is an uncontrolled SWAP of two qubits."""
+    return (
+        isinstance(step, GateOp)
+        and step.kind is OpKind.PERMUTATION
+        and not step.controls
+        and step.permutation == (0, 2, 1, 3)
+        and bool(np.all(step.data == 1))
+    )
 
 
 def _is_parametric(value: object) -> bool:
