@@ -129,6 +129,7 @@ class GpuDevice(Device):
         self._cupy = cupy
         self._device = cupy.cuda.Device(device_id)
         self._pool: list[Any] = []
+        self._staged: list[tuple[Any, np.ndarray]] = []
         attributes = self._device.attributes
         self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
 
@@ -190,10 +191,28 @@ class GpuDevice(Device):
         precision = _precision_of(states)
         self._run(stream, launches.set_zero_state(states, num_qubits, batch, precision), precision)
 
+    def _upload(self, stream: Any, host: np.ndarray) -> Any:
+        """Copy a host array to the device asynchronously, through pinned memory.
+
+        A copy from pageable memory would block the host until the stream reaches it;
+        the pinned staging buffer is kept until an event after the copy completes.
+        """
+        import cupyx
+
+        self._staged = [(event, buffer) for event, buffer in self._staged if not event.done]
+        with self._device:
+            pinned = cupyx.empty_pinned(host.shape, dtype=host.dtype)
+            pinned[...] = host
+            device_array = self._cupy.empty(host.shape, dtype=host.dtype)
+            device_array.set(pinned, stream=stream)
+            event = self._cupy.cuda.Event(block=False, disable_timing=True)
+            event.record(stream)
+        self._staged.append((event, pinned))
+        return device_array
+
     def upload_program(self, stream: Any, program: EncodedProgram, precision: str) -> GpuProgram:
-        with self._device, stream:
-            rows = self._cupy.asarray(program.rows)
-            data = self._cupy.asarray(program.data.astype(COMPLEX_DTYPES[precision]))
+        rows = self._upload(stream, program.rows)
+        data = self._upload(stream, program.data.astype(COMPLEX_DTYPES[precision]))
         return GpuProgram(rows, data, program)
 
     def run_program(
@@ -227,9 +246,9 @@ class GpuDevice(Device):
         cupy = self._cupy
         precision = _precision_of(states)
         measured = len(positions)
+        position_array = self._upload(stream, np.asarray(positions, dtype=np.int64))
+        sorted_array = self._upload(stream, np.sort(np.asarray(positions, dtype=np.int64)))
         with self._device, stream:
-            position_array = cupy.asarray(np.asarray(positions, dtype=np.int64))
-            sorted_array = cupy.asarray(np.sort(np.asarray(positions, dtype=np.int64)))
             partials = cupy.empty(batch << (measured + chunk_bits), dtype=np.float64)
             self._run(stream, launches.marginal_partials(
                 states, num_qubits, batch, position_array, sorted_array, measured, chunk_bits,
@@ -250,8 +269,8 @@ class GpuDevice(Device):
     ) -> Any:
         cupy = self._cupy
         batch = len(seeds)
+        seed_array = self._upload(stream, np.asarray(seeds, dtype=np.uint64))
         with self._device, stream:
-            seed_array = cupy.asarray(np.asarray(seeds, dtype=np.uint64))
             outcomes = cupy.empty((batch, shots), dtype=np.int64)
         self._run(stream, launches.sample(
             cumulative.reshape(-1), num_measured, batch, shots, seed_array, outcomes.reshape(-1)),
