@@ -9,7 +9,6 @@ module of the package that runs only where a GPU exists; keep it thin.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +129,7 @@ class GpuDevice(Device):
         self._device = cupy.cuda.Device(device_id)
         self._pool: list[Any] = []
         self._staged: list[tuple[Any, np.ndarray]] = []
+        self._modules: dict[str, Any] = {}
         attributes = self._device.attributes
         self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
 
@@ -141,14 +141,16 @@ class GpuDevice(Device):
         name = name.decode() if isinstance(name, bytes) else name
         return f"{name} (sm_{self._device.compute_capability})"
 
-    @functools.cache
     def _module(self, precision: str) -> Any:
-        with self._device:
-            return self._cupy.RawModule(
-                code=cuda_source(),
-                options=NVRTC_OPTIONS,
-                name_expressions=name_expressions(precision),
-            )
+        """The compiled kernels of one precision (compiled on first use, cached by CuPy)."""
+        if precision not in self._modules:
+            with self._device:
+                self._modules[precision] = self._cupy.RawModule(
+                    code=cuda_source(),
+                    options=NVRTC_OPTIONS,
+                    name_expressions=name_expressions(precision),
+                )
+        return self._modules[precision]
 
     def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
         if launch.num_items == 0:
