@@ -170,12 +170,15 @@ class GpuDevice(Device):
         """Peak bandwidth and flop rate from the device's properties.
 
         Bandwidth = 2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes
-        x multiprocessors x clock, divided by the single/double ratio for doubles.
+        x multiprocessors x clock, divided by the single/double ratio for doubles. These
+        are peaks, from ``cudaDeviceGetAttribute``; the cost model only compares them.
         """
-        properties = self._cupy.cuda.runtime.getDeviceProperties(self._device.id)
-        bandwidth = 2.0 * properties["memoryClockRate"] * 1e3 * properties["memoryBusWidth"] / 8
-        single = 2.0 * 128 * properties["multiProcessorCount"] * properties["clockRate"] * 1e3
-        ratio = properties.get("singleToDoublePrecisionPerfRatio", 2) or 2
+        attributes = self._device.attributes
+        memory_clock_khz = attributes["MemoryClockRate"]
+        bus_bits = attributes["GlobalMemoryBusWidth"]
+        bandwidth = 2.0 * memory_clock_khz * 1e3 * bus_bits / 8
+        single = 2.0 * 128 * attributes["MultiProcessorCount"] * attributes["ClockRate"] * 1e3
+        ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2
         flop_rate = single if precision == "single" else single / ratio
         return Roofline(bandwidth=bandwidth, flop_rate=flop_rate, launch_seconds=3e-6)
 
