@@ -180,10 +180,10 @@ def submit_experiments(
     count = usable_streams(device, max(needs), min(max_streams, len(requests)))
     streams = device.streams(count)
     buffers = []
-    for index in range(count):
+    for index, stream in enumerate(streams):
         assigned = zip(requests[index::count], lowered[index::count])
         largest = max(request.batch << low.num_qubits for request, low in assigned)
-        buffers.append(device.allocate_states(largest, precision))
+        buffers.append(device.allocate_states(stream, largest, precision))
     experiments = []
     for index, (request, low) in enumerate(zip(requests, lowered)):
         states = buffers[index % count][: request.batch << low.num_qubits]

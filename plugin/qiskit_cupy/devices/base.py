@@ -97,8 +97,12 @@ class Device(ABC):
         """Bytes the device can allocate now."""
 
     @abstractmethod
-    def allocate_states(self, amplitudes: int, precision: str) -> DeviceArray:
-        """Allocate (without initializing) room for ``amplitudes`` amplitudes."""
+    def allocate_states(self, stream: Stream, amplitudes: int, precision: str) -> DeviceArray:
+        """Return room (not initialized) for ``amplitudes`` amplitudes, used on ``stream``.
+
+        The memory may be reused by later work on the same stream (as CuPy's pool does),
+        which stream order makes safe.
+        """
 
     @abstractmethod
     def set_zero_state(

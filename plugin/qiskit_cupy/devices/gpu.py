@@ -188,8 +188,8 @@ class GpuDevice(Device):
         pool = self._cupy.get_default_memory_pool()
         return int(free + pool.free_bytes())
 
-    def allocate_states(self, amplitudes: int, precision: str) -> Any:
-        with self._device:
+    def allocate_states(self, stream: Any, amplitudes: int, precision: str) -> Any:
+        with self._device, stream:
             return self._cupy.empty(amplitudes, dtype=COMPLEX_DTYPES[precision])
 
     def set_zero_state(self, stream: Any, states: Any, num_qubits: int, batch: int) -> None:
