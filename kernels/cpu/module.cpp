@@ -123,66 +123,194 @@ void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_
           "op data out of range");
 }
 
-// Calls visitor.template visit<Body>() with the gate body of op's kind and size.
-template <typename T, template <typename, int> class Body, typename Visitor>
-void visit_sized_body(const index_t* op, Visitor& visitor) {
-  switch (op[qc::op::kNumTargets]) {
-    case 1: visitor.template visit<Body<T, 1>>(); break;
-    case 2: visitor.template visit<Body<T, 2>>(); break;
-    case 3: visitor.template visit<Body<T, 3>>(); break;
-    case 4: visitor.template visit<Body<T, 4>>(); break;
-    case 5: visitor.template visit<Body<T, 5>>(); break;
-    default: throw std::invalid_argument("op has an unsupported number of targets");
-  }
-}
+// Op launchers. Local items below an op's lowest sorted position map to consecutive
+// amplitudes, so items are handed to the bodies in runs of up to 2^kMaxRunBits: the
+// bit insertion, target offsets and a split copy of the op's data are computed once
+// per run (or once per op), and each body's loop over a run runs in SIMD lanes. An op
+// whose lowest sorted position is low (a low target or control) has runs too short
+// to vectorize: its items go in tiles of 2^TileBits items at arbitrary positions, which
+// the dense body transposes so that the SIMD lanes run across items.
+constexpr int kMaxRunBits = 10;
+constexpr int kMinRunBits = 3;
 
-template <typename T, typename Visitor>
-void visit_body(const index_t* op, Visitor& visitor) {
-  switch (op[qc::op::kKind]) {
-    case qc::op::kDense: visit_sized_body<T, qc::DenseBody>(op, visitor); break;
-    case qc::op::kDiagonal: visit_sized_body<T, qc::DiagonalBody>(op, visitor); break;
-    case qc::op::kWideDiagonal: visitor.template visit<qc::WideDiagonalBody<T>>(); break;
-    default: visit_sized_body<T, qc::PermutationBody>(op, visitor); break;
-  }
-}
+// SIMD width the CPU extension is compiled for, in bytes.
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
 
-// Applies one op to every item of a batch, items spread over threads.
-template <typename T>
-struct ParallelOp {
-  qc::complex<T>* states;
-  int num_qubits;
-  index_t batch;
-  const index_t* op;
-  const qc::complex<T>* data;
-  int num_threads;
+constexpr int log2_of(int value) { return value <= 1 ? 0 : 1 + log2_of(value / 2); }
 
-  template <typename Body>
-  void visit() const {
-    const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
-    parallel_items(items, num_threads, [&](uindex_t item) {
-      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
-    });
-  }
-};
-
-// Applies one op to the items of one batch entry, on the calling thread.
-template <typename T>
-struct EntryOp {
-  qc::complex<T>* states;
-  int num_qubits;
-  index_t entry;
-  const index_t* op;
-  const qc::complex<T>* data;
-
-  template <typename Body>
-  void visit() const {
-    const int free_bits = num_qubits - static_cast<int>(op[qc::op::kNumSorted]);
-    const uindex_t first = static_cast<uindex_t>(entry) << free_bits;
-    for (uindex_t item = first; item < first + (uindex_t{1} << free_bits); ++item) {
-      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+// Calls run(state, base, count, entries) over the items of one op, on a batch of states,
+// in runs of 2^b consecutive items (min_run_bits <= b <= kMaxRunBits), or, when the op's
+// lowest sorted position is below min_run_bits, tile(state, bases, entries) over tiles
+// of 2^TileBits items. `entries` is the op's data for the state's batch entry as
+// SplitEntries<T, N>.
+template <typename T, int N, int TileBits, typename Run, typename Tile>
+void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+               const qc::complex<T>* data, int num_threads, int min_run_bits, const Run& run,
+               const Tile& tile) {
+  namespace o = qc::op;
+  constexpr int kTileItems = 1 << TileBits;
+  const int num_sorted = static_cast<int>(op[o::kNumSorted]);
+  const int free_bits = num_qubits - num_sorted;
+  const int lowest = num_sorted > 0 ? static_cast<int>(op[o::kSorted]) : num_qubits;
+  const index_t items = batch << free_bits;
+  const int threads = items >= kMinParallelItems ? resolve_threads(num_threads) : 1;
+  const bool use_runs = lowest >= min_run_bits || free_bits < TileBits;
+  const int group_bits = use_runs ? (lowest < kMaxRunBits ? lowest : kMaxRunBits) : TileBits;
+  const int groups_bits = free_bits - group_bits;  // groups per batch entry, log2
+  const index_t groups = batch << groups_bits;
+  const uindex_t group_mask = (uindex_t{1} << groups_bits) - 1;
+  const index_t stride = op[o::kDataBatchStride];
+  const qc::complex<T>* first_data = data + op[o::kDataOffset];
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    qc::SplitEntries<T, N> entries;
+    index_t loaded = -1;
+#pragma omp for schedule(static)
+    for (index_t group = 0; group < groups; ++group) {
+      const index_t entry = group >> groups_bits;
+      const index_t key = stride == 0 ? 0 : entry;
+      if (key != loaded) {
+        entries.load(first_data + key * stride);
+        loaded = key;
+      }
+      qc::complex<T>* state = states + (static_cast<uindex_t>(entry) << num_qubits);
+      const uindex_t first_item = (static_cast<uindex_t>(group) & group_mask) << group_bits;
+      if (use_runs) {
+        run(state, qc::item_base_index(first_item, op), uindex_t{1} << group_bits, entries);
+      } else {
+        uindex_t bases[kTileItems];
+        for (int w = 0; w < kTileItems; ++w) {
+          bases[w] = qc::item_base_index(first_item + w, op);
+        }
+        tile(state, bases, entries);
+      }
     }
   }
-};
+}
+
+template <typename T, int K>
+void run_dense(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+               const qc::complex<T>* data, int num_threads) {
+  using Body = qc::DenseBody<T, K>;
+  using Entries = qc::SplitEntries<T, Body::kEntries>;
+  // Tiles of W items, one SIMD vector wide, mixed R rows at a time (2R accumulators).
+  constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
+  constexpr int R = Body::kDim < 4 ? Body::kDim : 4;
+  constexpr int kTileBits = log2_of(W);
+  uindex_t offsets[Body::kDim];
+  qc::target_offsets<K>(op, offsets);
+  const auto tile = [&](qc::complex<T>* state, const uindex_t* bases, const Entries& matrix) {
+    Body::template apply_tile<R, W>(state, 0, bases, offsets, matrix);
+  };
+  if (K <= 2) {
+    // Memory-bound: one pass over each run, the whole matrix per amplitude group.
+    launch_op<T, Body::kEntries, kTileBits>(
+        states, num_qubits, batch, op, data, num_threads, kMinRunBits,
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& matrix) {
+          Body::apply_run(state, base, count, offsets, matrix);
+        },
+        tile);
+  } else {
+    launch_op<T, Body::kEntries, kTileBits>(
+        states, num_qubits, batch, op, data, num_threads, kTileBits,
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& matrix) {
+          if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
+            Body::apply_run(state, base, count, offsets, matrix);
+            return;
+          }
+          for (uindex_t first = 0; first < count; first += W) {
+            Body::template apply_tile<R, W>(state, base + first, nullptr, offsets, matrix);
+          }
+        },
+        tile);
+  }
+}
+
+template <typename T, int K>
+void run_diagonal(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                  const qc::complex<T>* data, int num_threads) {
+  using Body = qc::DiagonalBody<T, K>;
+  using Entries = qc::SplitEntries<T, Body::kEntries>;
+  qc::index_t targets[K];
+  for (int j = 0; j < K; ++j) {
+    targets[j] = op[qc::op::kTargets + j];
+  }
+  launch_op<T, Body::kEntries, 3>(
+      states, num_qubits, batch, op, data, num_threads, kMinRunBits,
+      [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& diagonal) {
+        Body::apply_run(state, base, count, targets, diagonal);
+      },
+      [&](qc::complex<T>* state, const uindex_t* bases, const Entries& diagonal) {
+        for (int w = 0; w < 8; ++w) {
+          Body::apply_run(state, bases[w], 1, targets, diagonal);
+        }
+      });
+}
+
+template <typename T, int K>
+void run_permutation(qc::complex<T>* states, int num_qubits, index_t batch,
+                     const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
+  using Body = qc::PermutationBody<T, K>;
+  using Entries = qc::SplitEntries<T, Body::kEntries>;
+  uindex_t offsets[Body::kDim];
+  uindex_t images[Body::kDim];
+  qc::target_offsets<K>(op, offsets);
+  Body::image_offsets(op, images);
+  const bool phased = op[qc::op::kPhased] != 0;
+  launch_op<T, Body::kEntries, 3>(
+      states, num_qubits, batch, op, data, num_threads, kMinRunBits,
+      [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& phase) {
+        Body::apply_run(state, base, count, offsets, images, phase, phased);
+      },
+      [&](qc::complex<T>* state, const uindex_t* bases, const Entries& phase) {
+        for (int w = 0; w < 8; ++w) {
+          Body::apply_run(state, bases[w], 1, offsets, images, phase, phased);
+        }
+      });
+}
+
+template <typename T>
+void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+            const qc::complex<T>* data, int num_threads) {
+  namespace o = qc::op;
+  const index_t kind = op[o::kKind];
+  const index_t k = op[o::kNumTargets];
+  if (kind == o::kDense) {
+    switch (k) {
+      case 1: run_dense<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
+      case 2: run_dense<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
+      case 3: run_dense<T, 3>(states, num_qubits, batch, op, data, num_threads); return;
+      case 4: run_dense<T, 4>(states, num_qubits, batch, op, data, num_threads); return;
+      case 5: run_dense<T, 5>(states, num_qubits, batch, op, data, num_threads); return;
+    }
+  } else if (kind == o::kDiagonal) {
+    switch (k) {
+      case 1: run_diagonal<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
+      case 2: run_diagonal<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
+      case 3: run_diagonal<T, 3>(states, num_qubits, batch, op, data, num_threads); return;
+      case 4: run_diagonal<T, 4>(states, num_qubits, batch, op, data, num_threads); return;
+      case 5: run_diagonal<T, 5>(states, num_qubits, batch, op, data, num_threads); return;
+    }
+  } else if (kind == o::kPermutationKind) {
+    switch (k) {
+      case 1: run_permutation<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
+      case 2: run_permutation<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
+    }
+  } else if (kind == o::kWideDiagonal) {
+    const index_t items = batch << (num_qubits - op[o::kNumSorted]);
+    parallel_items(items, num_threads, [&](uindex_t item) {
+      qc::apply_op_item<qc::WideDiagonalBody<T>>(states, num_qubits, item, op, data);
+    });
+    return;
+  }
+  throw std::invalid_argument("op has an unsupported kind or number of targets");
+}
 
 // States up to this size run a whole program per thread, one batch entry at a time,
 // while they stay in the core's cache; larger ones run each op across all threads.
@@ -207,16 +335,15 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (index_t entry = 0; entry < batch; ++entry) {
       for (index_t i = 0; i < num_ops; ++i) {
-        const EntryOp<T> apply{state_data, num_qubits, entry, rows + i * qc::op::kOpWidth, op_data};
-        visit_body<T>(rows + i * qc::op::kOpWidth, apply);
+        const qc::index_t* op = rows + i * qc::op::kOpWidth;
+        run_op<T>(state_data + (static_cast<uindex_t>(entry) << num_qubits), num_qubits, 1, op,
+                  op_data + entry * op[qc::op::kDataBatchStride], 1);
       }
     }
     return;
   }
   for (index_t i = 0; i < num_ops; ++i) {
-    const ParallelOp<T> apply{state_data, num_qubits, batch, rows + i * qc::op::kOpWidth, op_data,
-                              num_threads};
-    visit_body<T>(rows + i * qc::op::kOpWidth, apply);
+    run_op<T>(state_data, num_qubits, batch, rows + i * qc::op::kOpWidth, op_data, num_threads);
   }
 }
 
