@@ -57,7 +57,13 @@ class ExperimentRequest:
 
 @dataclass
 class PendingExperiment:
-    """An experiment whose work is enqueued; its host copies fill as the stream runs."""
+    """An experiment whose work is enqueued; its host copies fill as the stream runs.
+
+    ``clbit_bits`` maps each measured clbit to the bit of a sampled outcome that holds
+    it: outcomes index the full distribution (bit q is qubit q) when every qubit is
+    measured, in whatever order, and the marginal one (bit t is the t-th measured
+    qubit) otherwise.
+    """
 
     request: ExperimentRequest
     lowered: LoweredCircuit
@@ -66,6 +72,7 @@ class PendingExperiment:
     outcomes: HostCopy | None = None
     saved_states: list[tuple[str, HostCopy]] = field(default_factory=list)
     num_ops: int = 0
+    clbit_bits: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -239,20 +246,24 @@ def _enqueue(
             segment.append(step)
     num_ops += _run_segment(device, stream, states, n, batch, segment, precision, fuser)
     outcomes = None
+    outcome_bits: tuple[int, ...] = ()
     if low.measured_qubits:
         positions = tuple(low.measured_qubits)
-        if positions == tuple(range(n)):
+        if sorted(positions) == list(range(n)):
             distribution = device.probabilities(stream, states, n, batch)
+            outcome_bits = positions
         else:
             distribution = device.marginal_probabilities(
                 stream, states, n, batch, positions, chunk_bits(n, len(positions))
             )
+            outcome_bits = tuple(range(len(positions)))
         cumulative = device.cumulative_sum(stream, distribution)
         seeds = np.array(request.seeds, dtype=np.uint64)
         drawn = device.sample(stream, cumulative, len(positions), request.shots, seeds)
         outcomes = device.copy_to_host(stream, drawn)
     end = device.record_event(stream)
-    return PendingExperiment(request, low, start, end, outcomes, saved, num_ops)
+    clbit_bits = {clbit: outcome_bits[source] for clbit, source in low.clbit_sources.items()}
+    return PendingExperiment(request, low, start, end, outcomes, saved, num_ops, clbit_bits)
 
 
 def _run_segment(

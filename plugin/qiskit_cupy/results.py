@@ -16,8 +16,8 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     """Return the classical register value each sampled outcome writes.
 
     Args:
-        outcomes: Sampled outcomes; bit t is the value of the t-th measured qubit.
-        clbit_sources: Measured clbit -> index of the measured qubit it holds.
+        outcomes: Sampled outcomes.
+        clbit_sources: Measured clbit -> the outcome bit it holds.
 
     Returns:
         For each outcome, the integer whose bit c is clbit c.
@@ -38,7 +38,7 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory
 
     Args:
         outcomes: int64 sampled outcomes, one per shot.
-        clbit_sources: Measured clbit -> index of the measured qubit it holds.
+        clbit_sources: Measured clbit -> the outcome bit it holds.
         memory: Also return the per-shot list.
 
     Returns:
@@ -88,7 +88,7 @@ def experiment_results(
         data: dict = {}
         if experiment.outcomes is not None:
             outcomes = experiment.outcomes.array[entry]
-            data.update(measurement_data(outcomes, lowered.clbit_sources, memory))
+            data.update(measurement_data(outcomes, experiment.clbit_bits, memory))
         for label, copy in experiment.saved_states:
             amplitudes = copy.array[entry * size : (entry + 1) * size]
             data[label] = Statevector(np.asarray(amplitudes, dtype=np.complex128))
