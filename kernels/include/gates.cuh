@@ -295,26 +295,12 @@ struct PermutationBody {
   static constexpr int kEntries = 1 << K;
 
   // images[j]: the offset of the image of basis state j, offsets[op[kPermutation + j]].
-  // An unphased op (X, CX, SWAP) only moves amplitudes.
+  // An unphased op (X, CX, SWAP) only moves amplitudes (the compiler unswitches the
+  // loop on `phased`).
   template <typename Phases>
   static QC_HD void apply_run(complex<T>* state, uindex_t base, uindex_t count,
                               const uindex_t* offsets, const uindex_t* images,
                               const Phases& phase, bool phased) {
-    if (!phased) {
-      QC_SIMD
-      for (uindex_t r = 0; r < count; ++r) {
-        complex<T> amp[kDim];
-        QC_UNROLL
-        for (int j = 0; j < kDim; ++j) {
-          amp[j] = state[base + r + offsets[j]];
-        }
-        QC_UNROLL
-        for (int j = 0; j < kDim; ++j) {
-          state[base + r + images[j]] = amp[j];
-        }
-      }
-      return;
-    }
     QC_SIMD
     for (uindex_t r = 0; r < count; ++r) {
       complex<T> amp[kDim];
@@ -327,7 +313,8 @@ struct PermutationBody {
         const T p_re = phase.real(j);
         const T p_im = phase.imag(j);
         state[base + r + images[j]] =
-            complex<T>{p_re * amp[j].re - p_im * amp[j].im, p_re * amp[j].im + p_im * amp[j].re};
+            phased ? complex<T>{p_re * amp[j].re - p_im * amp[j].im, p_re * amp[j].im + p_im * amp[j].re}
+                   : amp[j];
       }
     }
   }
