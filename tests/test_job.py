@@ -151,3 +151,30 @@ def test_time_taken_is_reported(cpu_backend: CupySimulator) -> None:
     for experiment in result.results:
         assert experiment.time_taken >= 0
     assert np.isfinite(result.time_taken)
+
+
+def test_small_jobs_enqueue_inline_only_when_the_host_worker_is_idle() -> None:
+    from qiskit_cupy.host_executors import BackendHostExecutor
+
+    executor = BackendHostExecutor()
+    caller = threading.current_thread()
+    ran_in: list[threading.Thread] = []
+    release = threading.Event()
+
+    def record() -> str:
+        ran_in.append(threading.current_thread())
+        return "done"
+
+    assert executor.submit_job(record, small=True).result() == "done"
+    assert ran_in[-1] is caller
+    assert executor.submit_job(record, small=False).result(timeout=10) == "done"
+    assert ran_in[-1] is not caller
+    blocker = executor.submit(release.wait)
+    queued = executor.submit_job(record, small=True)
+    assert not queued.done()
+    release.set()
+    assert queued.result(timeout=10) == "done" and blocker.result(timeout=10)
+    assert ran_in[-1] is not caller
+    failing = executor.submit_job(lambda: 1 / 0, small=True)
+    assert isinstance(failing.exception(), ZeroDivisionError)
+    executor.shutdown()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import os
 import uuid
@@ -20,6 +19,7 @@ from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError, Unsuppor
 from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
 from qiskit_cupy.fusion import Fuser, FusionSettings
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
+from qiskit_cupy.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.results import build_result
@@ -48,9 +48,7 @@ class CupySimulator(BackendV2):
         self._run_options = RunOptions()
         self._devices: dict[tuple[str, int], Device] = {}
         self._fusers: dict[FusionSettings, Fuser] = {}
-        self._host_executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="qiskit-cupy-host"
-        )
+        self._host_executor = BackendHostExecutor()
         if options:
             self.set_options(**options)
 
@@ -148,6 +146,7 @@ class CupySimulator(BackendV2):
                 build_result, self.name, self.backend_version, job_id, memory=run_options.memory
             ),
             run_options.executor or self._host_executor,
+            small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS,
         )
         job.submit()
         return job

@@ -13,6 +13,7 @@ from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit.result import Result
 
 from qiskit_cupy.executor import PendingRun
+from qiskit_cupy.host_executors import BackendHostExecutor
 
 if TYPE_CHECKING:
     from qiskit_cupy.backend import CupySimulator
@@ -32,6 +33,7 @@ class CupyJob(JobV1):
         enqueue: Host work that enqueues everything and returns the pending run.
         build_result: Turns the completed run into a Result.
         host_executor: Where ``enqueue`` runs.
+        small: The job is small enough for the backend executor's inline fast path.
     """
 
     _async = True
@@ -43,8 +45,10 @@ class CupyJob(JobV1):
         enqueue: Callable[[], PendingRun],
         build_result: Callable[[PendingRun], Result],
         host_executor: concurrent.futures.Executor,
+        small: bool = False,
     ) -> None:
         super().__init__(backend, job_id)
+        self._small = small
         self._enqueue = enqueue
         self._build_result = build_result
         self._host_executor = host_executor
@@ -60,7 +64,10 @@ class CupyJob(JobV1):
         """
         if self._future is not None:
             raise JobError(f"job {self.job_id()} has already been submitted")
-        self._future = self._host_executor.submit(self._enqueue)
+        if isinstance(self._host_executor, BackendHostExecutor):
+            self._future = self._host_executor.submit_job(self._enqueue, self._small)
+        else:
+            self._future = self._host_executor.submit(self._enqueue)
 
     def status(self) -> JobStatus:
         """Return the job's status without blocking.

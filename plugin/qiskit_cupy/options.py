@@ -46,8 +46,9 @@ class RunOptions:
             ``"statevector"``, as if the circuit ended with Aer's
             ``save_statevector()``.
         executor: A ``concurrent.futures.Executor`` for the host side of jobs (lowering
-            and enqueueing); ``None`` uses the backend's own single worker thread
-            (Aer: ``executor``).
+            and enqueueing); ``None`` uses the backend's own single worker thread, or
+            the caller's thread for a small job while that worker is idle (Aer:
+            ``executor``).
         fusion_enable: Fuse consecutive gates into larger dense or diagonal blocks
             (Aer: ``fusion_enable``).
         fusion_max_qubits: Largest dense block fusion may build, 1 to 5; a cost model
