@@ -156,7 +156,7 @@ class Device(ABC):
 
     @abstractmethod
     def cumulative_sum(self, stream: Stream, rows: DeviceArray) -> DeviceArray:
-        """Enqueue the running sum along each row, in place."""
+        """Enqueue the running sum along each row (in place where the device allows it)."""
 
     @abstractmethod
     def sample(

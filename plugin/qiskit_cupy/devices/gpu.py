@@ -266,8 +266,10 @@ class GpuDevice(Device):
             return sums.reshape(batch, -1)
 
     def cumulative_sum(self, stream: Any, rows: Any) -> Any:
+        """Running sums along each row (into a new array: CuPy's scan is not documented as
+        safe in place)."""
         with self._device, stream:
-            return self._cupy.cumsum(rows, axis=1, out=rows)
+            return self._cupy.cumsum(rows, axis=1)
 
     def sample(
         self, stream: Any, cumulative: Any, num_measured: int, shots: int, seeds: np.ndarray
