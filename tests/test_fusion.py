@@ -96,3 +96,19 @@ def test_cost_model_prefers_fewer_passes_when_memory_bound() -> None:
     cheap_flops = Fuser(FusionSettings()).fuse(ops, 14, compute_bound, 16)
     assert len(few_passes) < len(cheap_flops)
     assert max(len(op.targets) for op in few_passes if op.kind is OpKind.DENSE) >= 4
+
+
+def test_gpu_roofline_from_device_attributes() -> None:
+    from qiskit_cupy.devices.gpu import _roofline
+
+    attributes = {
+        "MemoryClockRate": 2_619_000,  # kHz
+        "GlobalMemoryBusWidth": 5120,  # bits
+        "MultiProcessorCount": 132,
+        "ClockRate": 1_980_000,  # kHz
+        "SingleToDoublePrecisionPerfRatio": 2,
+    }
+    single, double = _roofline(attributes, "single"), _roofline(attributes, "double")
+    assert single.bandwidth == double.bandwidth == 2 * 2_619_000e3 * 5120 / 8
+    assert single.flop_rate == 2 * 128 * 132 * 1_980_000e3
+    assert double.flop_rate == single.flop_rate / 2

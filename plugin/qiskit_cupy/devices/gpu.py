@@ -132,14 +132,15 @@ class GpuDevice(Device):
         self._modules: dict[str, Any] = {}
         attributes = self._device.attributes
         self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
+        self._rooflines = {precision: _roofline(attributes, precision) for precision in COMPLEX_DTYPES}
+        name = cupy.cuda.runtime.getDeviceProperties(device_id)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        self._description = f"{name} (sm_{self._device.compute_capability})"
 
     @property
     def description(self) -> str:
         """The GPU's name and compute capability."""
-        properties = self._cupy.cuda.runtime.getDeviceProperties(self._device.id)
-        name = properties["name"]
-        name = name.decode() if isinstance(name, bytes) else name
-        return f"{name} (sm_{self._device.compute_capability})"
+        return self._description
 
     def _module(self, precision: str) -> Any:
         """The compiled kernels of one precision (compiled on first use, cached by CuPy)."""
@@ -167,20 +168,7 @@ class GpuDevice(Device):
         return self._pool[:count]
 
     def roofline(self, precision: str) -> Roofline:
-        """Peak bandwidth and flop rate from the device's properties.
-
-        Bandwidth = 2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes
-        x multiprocessors x clock, divided by the single/double ratio for doubles. These
-        are peaks, from ``cudaDeviceGetAttribute``; the cost model only compares them.
-        """
-        attributes = self._device.attributes
-        memory_clock_khz = attributes["MemoryClockRate"]
-        bus_bits = attributes["GlobalMemoryBusWidth"]
-        bandwidth = 2.0 * memory_clock_khz * 1e3 * bus_bits / 8
-        single = 2.0 * 128 * attributes["MultiProcessorCount"] * attributes["ClockRate"] * 1e3
-        ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2
-        flop_rate = single if precision == "single" else single / ratio
-        return Roofline(bandwidth=bandwidth, flop_rate=flop_rate, launch_seconds=3e-6)
+        return self._rooflines[precision]
 
     def free_memory(self) -> int:
         with self._device:
@@ -301,6 +289,20 @@ class GpuDevice(Device):
     def wait_event(self, stream: Any, event: GpuEvent) -> None:
         with self._device:
             stream.wait_event(event._event)
+
+
+def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
+    """Peak bandwidth and flop rate from the device's attributes, read once per device.
+
+    Bandwidth = 2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes
+    x multiprocessors x clock, divided by the single/double ratio for doubles. These
+    are peaks, from ``cudaDeviceGetAttribute``; the cost model only compares them.
+    """
+    bandwidth = 2.0 * attributes["MemoryClockRate"] * 1e3 * attributes["GlobalMemoryBusWidth"] / 8
+    single = 2.0 * 128 * attributes["MultiProcessorCount"] * attributes["ClockRate"] * 1e3
+    ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2
+    flop_rate = single if precision == "single" else single / ratio
+    return Roofline(bandwidth=bandwidth, flop_rate=flop_rate, launch_seconds=3e-6)
 
 
 def _precision_of(states: Any) -> str:
