@@ -175,7 +175,8 @@ class _Lowerer:
                 _GATE_OPS.clear()
             _GATE_OPS[key] = ops
         if parametric:
-            data = ParametricData(matrix_family(_family_gate(gate)), tuple(_family_gate(gate).params))
+            family_gate = _family_gate(gate)
+            data = ParametricData(matrix_family(family_gate), tuple(family_gate.params))
             for offset in range(len(ops)):
                 self.result.parametric[len(self.result.steps) + offset] = data
         self.result.steps.extend(_on_qubits(op, qubits) for op in ops)
