@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +51,9 @@ class CupySimulator(BackendV2):
         self._devices: dict[tuple[str, int], Device] = {}
         self._fusers: dict[FusionSettings, Fuser] = {}
         self._host_executor = BackendHostExecutor()
+        self._lock = threading.Lock()
+        # Jobs hold their backend, so this runs only once no job of it is left.
+        weakref.finalize(self, _release, self._devices, self._host_executor)
         if options:
             self.set_options(**options)
 
@@ -83,15 +88,17 @@ class CupySimulator(BackendV2):
         """
         options = options or self._run_options
         key = (options.device, options.max_parallel_threads)
-        if key not in self._devices:
-            self._devices[key] = select_device(options.device, options.max_parallel_threads)
-        return self._devices[key]
+        with self._lock:
+            if key not in self._devices:
+                self._devices[key] = select_device(options.device, options.max_parallel_threads)
+            return self._devices[key]
 
     def _fuser(self, settings: FusionSettings) -> Fuser:
         """Return the fuser of these settings; it keeps its plan cache across runs."""
-        if settings not in self._fusers:
-            self._fusers[settings] = Fuser(settings)
-        return self._fusers[settings]
+        with self._lock:
+            if settings not in self._fusers:
+                self._fusers[settings] = Fuser(settings)
+            return self._fusers[settings]
 
     def run(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
@@ -150,6 +157,13 @@ class CupySimulator(BackendV2):
         )
         job.submit()
         return job
+
+
+def _release(devices: dict[tuple[str, int], Device], host_executor: BackendHostExecutor) -> None:
+    """Stop a dropped backend's threads: its host worker and its devices' streams."""
+    host_executor.shutdown(wait=False)
+    for device in list(devices.values()):
+        device.close()
 
 
 def _circuit_list(run_input: Any) -> list[QuantumCircuit]:

@@ -259,7 +259,9 @@ def _enqueue(
             outcome_bits = tuple(range(len(positions)))
         cumulative = device.cumulative_sum(stream, distribution)
         seeds = np.array(request.seeds, dtype=np.uint64)
-        drawn = device.sample(stream, cumulative, len(positions), request.shots, seeds)
+        drawn = device.sample(
+            stream, cumulative, len(positions), request.shots, seeds, precision
+        )
         outcomes = device.copy_to_host(stream, drawn)
     end = device.record_event(stream)
     clbit_bits = {clbit: outcome_bits[source] for clbit, source in low.clbit_sources.items()}

@@ -10,13 +10,12 @@ evaluated for the whole batch in the same spirit.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from qiskit.circuit import Gate, Parameter, ParameterExpression
 
-from qiskit_cupy.errors import UnsupportedInstructionError
+from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 
 #: Frequencies of each parameter's basis functions exp(i f x).
 _FREQUENCIES = np.arange(-2, 3) / 2.0
@@ -103,29 +102,46 @@ def evaluate_expressions(
 
     Returns:
         float64 array of shape (batch, len(expressions)).
+
+    Raises:
+        InvalidCircuitError: An expression is not real and finite for some entry.
     """
     values = np.empty((batch, len(expressions)))
     for column, expression in enumerate(expressions):
         if isinstance(expression, Parameter):
             values[:, column] = bindings[expression]
         elif isinstance(expression, ParameterExpression) and expression.parameters:
-            values[:, column] = _expression_function(expression)(
-                *(bindings[parameter] for parameter in _ordered(expression))
-            )
+            values[:, column] = _evaluate(expression, bindings, batch)
         else:
             values[:, column] = float(expression)
     return values
 
 
-def _ordered(expression: ParameterExpression) -> list[Parameter]:
-    return sorted(expression.parameters, key=lambda parameter: parameter.name)
+def _evaluate(
+    expression: ParameterExpression, bindings: Mapping[Parameter, np.ndarray], batch: int
+) -> np.ndarray:
+    """Evaluate one expression per batch entry with Qiskit's own evaluator.
+
+    Raises:
+        InvalidCircuitError: The expression is complex or not finite for some entry.
+    """
+    parameters = list(expression.parameters)
+    columns = [bindings[parameter] for parameter in parameters]
+    results = np.array(
+        [
+            complex(expression.bind_all({p: float(c[entry]) for p, c in zip(parameters, columns)}))
+            for entry in range(batch)
+        ]
+    )
+    bad = ~np.isfinite(results) | (np.abs(results.imag) > _IMAGINARY_TOLERANCE)
+    if bad.any():
+        entry = int(np.flatnonzero(bad)[0])
+        raise InvalidCircuitError(
+            f"gate parameter {expression} is {results[entry]} for binding {entry}; gate "
+            "parameters must be real and finite"
+        )
+    return results.real
 
 
-@functools.lru_cache(maxsize=1024)
-def _expression_function(expression: ParameterExpression):
-    """A NumPy function of the expression's parameters (sorted by name)."""
-    import sympy
-
-    symbols = [sympy.Symbol(parameter.name) for parameter in _ordered(expression)]
-    function = sympy.lambdify(symbols, expression.sympify(), "numpy")
-    return lambda *arrays: np.real_if_close(np.asarray(function(*arrays), dtype=complex)).astype(float)
+#: Largest imaginary part of an evaluated gate parameter taken as rounding error.
+_IMAGINARY_TOLERANCE = 1e-12

@@ -97,11 +97,17 @@ class Device(ABC):
         """Bytes the device can allocate now."""
 
     @abstractmethod
+    def close(self) -> None:
+        """Release the device's host resources (threads) once queued work has run."""
+
+    @abstractmethod
     def allocate_states(self, stream: Stream, amplitudes: int, precision: str) -> DeviceArray:
         """Return room (not initialized) for ``amplitudes`` amplitudes, used on ``stream``.
 
-        The memory may be reused by later work on the same stream (as CuPy's pool does),
-        which stream order makes safe.
+        The caller owns the buffer from here until the event after its last use; no
+        other job is given it meanwhile, whatever thread or stream that job uses. Every
+        other array a device method returns is owned the same way by the job whose
+        work it serves. See ``docs/architecture.rst`` (ownership).
         """
 
     @abstractmethod
@@ -166,8 +172,12 @@ class Device(ABC):
         num_measured: int,
         shots: int,
         seeds: np.ndarray,
+        precision: str,
     ) -> DeviceArray:
         """Enqueue drawing ``shots`` outcomes from each row of ``cumulative``.
+
+        ``precision`` is the run's: the sampler is taken from that precision's kernels,
+        so a run never needs the other precision compiled.
 
         Returns:
             int64 array of shape (batch, shots).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from qiskit_cupy import _cpu
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
+from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.fusion import Roofline
 from qiskit_cupy.program import EncodedProgram
 
@@ -56,6 +58,11 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
+def total_memory() -> int:
+    """Return the bytes of physical memory of the machine."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 class CpuDevice(Device):
     """Runs kernels on the host with OpenMP.
 
@@ -68,7 +75,8 @@ class CpuDevice(Device):
     def __init__(self, num_threads: int = 0) -> None:
         self.num_threads = num_threads
         self._pool: list[CpuStream] = []
-        self._workspaces: dict[tuple[int, str, str], np.ndarray] = {}
+        self._pool_lock = threading.Lock()
+        self.memory = HostMemoryPool(max_free_bytes=total_memory() // 4)
 
     @property
     def description(self) -> str:
@@ -77,32 +85,26 @@ class CpuDevice(Device):
         return f"{platform.processor() or platform.machine()} ({threads} threads)"
 
     def streams(self, count: int) -> list[CpuStream]:
-        while len(self._pool) < count:
-            self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
-        return self._pool[:count]
+        with self._pool_lock:
+            while len(self._pool) < count:
+                self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
+            return self._pool[:count]
+
+    def close(self) -> None:
+        """Stop every stream's worker thread once the work queued on it has run."""
+        with self._pool_lock:
+            streams, self._pool = self._pool, []
+        for stream in streams:
+            stream.close()
 
     def roofline(self, precision: str) -> Roofline:
         return CPU_ROOFLINES[precision]
 
     def free_memory(self) -> int:
-        return available_memory()
-
-    def _workspace(self, stream: CpuStream, purpose: str, size: int, dtype: type) -> np.ndarray:
-        """A buffer kept per stream and purpose, grown on demand.
-
-        Fresh memory costs a page fault per page on first touch (about 2 ms per MiB on
-        these machines); keeping the buffers, as CuPy's memory pool does on the GPU,
-        pays that once. Stream order keeps reuse safe.
-        """
-        key = (id(stream), purpose, np.dtype(dtype).str)
-        buffer = self._workspaces.get(key)
-        if buffer is None or buffer.size < size:
-            buffer = np.empty(size, dtype=dtype)
-            self._workspaces[key] = buffer
-        return buffer[:size]
+        return available_memory() + self.memory.free_bytes
 
     def allocate_states(self, stream: CpuStream, amplitudes: int, precision: str) -> np.ndarray:
-        return self._workspace(stream, "states", amplitudes, COMPLEX_DTYPES[precision])
+        return self.memory.empty(amplitudes, COMPLEX_DTYPES[precision])
 
     def set_zero_state(
         self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
@@ -131,7 +133,7 @@ class CpuDevice(Device):
     def probabilities(
         self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
     ) -> np.ndarray:
-        out = self._workspace(stream, "probabilities", batch << num_qubits, np.float64)
+        out = self.memory.empty(batch << num_qubits, np.float64)
         stream.enqueue(lambda: _cpu.probabilities(states, out, self.num_threads))
         return out.reshape(batch, -1)
 
@@ -145,8 +147,8 @@ class CpuDevice(Device):
         chunk_bits: int,
     ) -> np.ndarray:
         rows = batch << len(positions)
-        partials = self._workspace(stream, "partials", rows << chunk_bits, np.float64)
-        sums = partials if chunk_bits == 0 else self._workspace(stream, "sums", rows, np.float64)
+        partials = self.memory.empty(rows << chunk_bits, np.float64)
+        sums = partials if chunk_bits == 0 else self.memory.empty(rows, np.float64)
         position_array = np.asarray(positions, dtype=np.int64)
         sorted_array = np.sort(position_array)
 
@@ -172,6 +174,7 @@ class CpuDevice(Device):
         num_measured: int,
         shots: int,
         seeds: np.ndarray,
+        precision: str,
     ) -> np.ndarray:
         outcomes = np.empty((len(seeds), shots), dtype=np.int64)
         seed_array = np.asarray(seeds, dtype=np.uint64)

@@ -4,6 +4,9 @@ Each stream is a worker thread that runs its tasks in FIFO order. An event compl
 when its stream reaches it. A task that raises marks the stream failed: later work on
 it is skipped (like a sticky CUDA error) until the next event, which completes carrying
 the failure and clears it.
+
+A task is dropped as soon as it has run, so the buffers it captured are released then
+(see ``host_memory.py``: a buffer's owners are exactly its holders of references).
 """
 
 from __future__ import annotations
@@ -60,12 +63,22 @@ class CpuStream:
     """An in-order task queue served by one daemon worker thread."""
 
     def __init__(self, name: str) -> None:
-        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], CpuEvent | None]] = (
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], CpuEvent | None] | None] = (
             queue.SimpleQueue()
         )
         self._error: BaseException | None = None
         self._worker = threading.Thread(target=self._serve, name=name, daemon=True)
         self._worker.start()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """End the worker thread after the tasks queued so far have run.
+
+        Args:
+            timeout: Seconds to wait for the thread to end (never when called from it).
+        """
+        self._tasks.put(None)
+        if threading.current_thread() is not self._worker:
+            self._worker.join(timeout)
 
     def enqueue(self, task: Callable[[], None]) -> None:
         """Run ``task`` after everything enqueued before it."""
@@ -83,14 +96,17 @@ class CpuStream:
 
     def _serve(self) -> None:
         while True:
-            task, event = self._tasks.get()
+            item = self._tasks.get()
+            if item is None:
+                return
+            task, event = item
+            del item
             if event is not None:
                 event.complete(self._error)
                 self._error = None
-                continue
-            if self._error is not None:
-                continue
-            try:
-                task()
-            except BaseException as error:  # noqa: BLE001 - reported by the next event
-                self._error = error
+            elif self._error is None:
+                try:
+                    task()
+                except BaseException as error:  # noqa: BLE001 - reported by the next event
+                    self._error = error.with_traceback(None)
+            del task

@@ -9,6 +9,7 @@ module of the package that runs only where a GPU exists; keep it thin.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,15 @@ class GpuEvent:
 class GpuDevice(Device):
     """Runs kernels on one CUDA device through CuPy.
 
+    Ownership: every device array is allocated from CuPy's pool while the stream it is
+    used on is current, and belongs to the job that allocated it. CuPy's pool keeps an
+    arena per stream: a block freed (its last Python reference dropped) after a job
+    has enqueued its last use on stream S is reused only by later allocations on S,
+    whose work stream order puts after that use. So no buffer is ever handed to
+    another stream's job before its last use completes. Pinned host buffers are not
+    stream-ordered: staging buffers are kept until an event after their copy has
+    completed, and host copies belong to the job's result.
+
     Args:
         device_id: The CUDA device ordinal.
 
@@ -130,6 +140,7 @@ class GpuDevice(Device):
         self._pool: list[Any] = []
         self._staged: list[tuple[Any, np.ndarray]] = []
         self._modules: dict[str, Any] = {}
+        self._lock = threading.Lock()
         attributes = self._device.attributes
         self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
         self._rooflines = {precision: _roofline(attributes, precision) for precision in COMPLEX_DTYPES}
@@ -144,14 +155,15 @@ class GpuDevice(Device):
 
     def _module(self, precision: str) -> Any:
         """The compiled kernels of one precision (compiled on first use, cached by CuPy)."""
-        if precision not in self._modules:
-            with self._device:
-                self._modules[precision] = self._cupy.RawModule(
-                    code=cuda_source(),
-                    options=NVRTC_OPTIONS,
-                    name_expressions=name_expressions(precision),
-                )
-        return self._modules[precision]
+        with self._lock:
+            if precision not in self._modules:
+                with self._device:
+                    self._modules[precision] = self._cupy.RawModule(
+                        code=cuda_source(),
+                        options=NVRTC_OPTIONS,
+                        name_expressions=name_expressions(precision),
+                    )
+            return self._modules[precision]
 
     def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
         if launch.num_items == 0:
@@ -162,10 +174,13 @@ class GpuDevice(Device):
             kernel((blocks,), (BLOCK_SIZE,), launch.arguments, stream=stream)
 
     def streams(self, count: int) -> list[Any]:
-        with self._device:
+        with self._lock, self._device:
             while len(self._pool) < count:
                 self._pool.append(self._cupy.cuda.Stream(non_blocking=True))
-        return self._pool[:count]
+            return self._pool[:count]
+
+    def close(self) -> None:
+        """Nothing to stop: CUDA streams have no host threads."""
 
     def roofline(self, precision: str) -> Roofline:
         return self._rooflines[precision]
@@ -192,15 +207,16 @@ class GpuDevice(Device):
         """
         import cupyx
 
-        self._staged = [(event, buffer) for event, buffer in self._staged if not event.done]
-        with self._device:
+        with self._device, stream:
             pinned = cupyx.empty_pinned(host.shape, dtype=host.dtype)
             pinned[...] = host
             device_array = self._cupy.empty(host.shape, dtype=host.dtype)
             device_array.set(pinned, stream=stream)
             event = self._cupy.cuda.Event(block=False, disable_timing=True)
             event.record(stream)
-        self._staged.append((event, pinned))
+        with self._lock:
+            self._staged = [(done, buffer) for done, buffer in self._staged if not done.done]
+            self._staged.append((event, pinned))
         return device_array
 
     def upload_program(self, stream: Any, program: EncodedProgram, precision: str) -> GpuProgram:
@@ -260,7 +276,13 @@ class GpuDevice(Device):
             return self._cupy.cumsum(rows, axis=1)
 
     def sample(
-        self, stream: Any, cumulative: Any, num_measured: int, shots: int, seeds: np.ndarray
+        self,
+        stream: Any,
+        cumulative: Any,
+        num_measured: int,
+        shots: int,
+        seeds: np.ndarray,
+        precision: str,
     ) -> Any:
         cupy = self._cupy
         batch = len(seeds)
@@ -269,7 +291,7 @@ class GpuDevice(Device):
             outcomes = cupy.empty((batch, shots), dtype=np.int64)
         self._run(stream, launches.sample(
             cumulative.reshape(-1), num_measured, batch, shots, seed_array, outcomes.reshape(-1)),
-            "double")
+            precision)
         return outcomes
 
     def copy_to_host(self, stream: Any, array: Any) -> GpuHostCopy:
@@ -277,7 +299,7 @@ class GpuDevice(Device):
 
         host = cupyx.empty_pinned(array.shape, dtype=array.dtype)
         with self._device:
-            array.get(stream=stream, out=host)
+            array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)
 
     def record_event(self, stream: Any) -> GpuEvent:
