@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
+import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Instruction, Parameter
@@ -164,3 +165,86 @@ def test_missing_cupy_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "CuPy is not installed" in gpu.gpu_unavailable_reason()
     with pytest.raises(DeviceUnavailableError, match="CuPy is not installed"):
         gpu.GpuDevice()
+
+
+def _rx(angle: float) -> QuantumCircuit:
+    circuit = QuantumCircuit(2, name="rotated")
+    circuit.rx(angle, 0)
+    circuit.measure_all()
+    return circuit
+
+
+@pytest.mark.parametrize("angle", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_gate_parameters_are_refused_at_run(cpu_backend, angle: float) -> None:
+    with pytest.raises(InvalidCircuitError, match=r"circuit 0 \('rotated'\).*finite"):
+        cpu_backend.run(_rx(angle))
+    assert_still_usable(cpu_backend)
+
+
+def test_non_finite_global_phase_is_refused_at_run(cpu_backend) -> None:
+    circuit = bell()
+    circuit.global_phase = float("nan")
+    with pytest.raises(InvalidCircuitError, match="global phase"):
+        cpu_backend.run([bell(), circuit])
+    assert_still_usable(cpu_backend)
+
+
+@pytest.mark.parametrize("values", [["a"], [object()], [float("nan")], [1.0, float("inf")]])
+def test_bad_parameter_bind_values_are_refused(cpu_backend, values: list) -> None:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1, name="bound")
+    circuit.rx(theta, 0)
+    circuit.measure_all()
+    with pytest.raises(InvalidOptionError, match=r"circuit 0 \('bound'\).*theta"):
+        cpu_backend.run(circuit, parameter_binds=[{theta: values}])
+    assert_still_usable(cpu_backend)
+
+
+def test_non_unitary_matrix_is_refused_at_run(cpu_backend) -> None:
+    from qiskit.circuit.library import UnitaryGate
+
+    circuit = QuantumCircuit(1, name="skewed")
+    circuit.append(UnitaryGate([[1, 1], [0, 1]], check_input=False), [0])
+    with pytest.raises(InvalidCircuitError, match="not unitary"):
+        cpu_backend.run(circuit)
+    assert_still_usable(cpu_backend)
+
+
+def test_repeated_qubits_and_missing_clbits_are_refused(cpu_backend) -> None:
+    from qiskit.circuit import CircuitInstruction
+    from qiskit.circuit.library import CXGate, Measure
+
+    repeated = QuantumCircuit(2, name="repeated")
+    repeated._append(CircuitInstruction(CXGate(), (repeated.qubits[0], repeated.qubits[0]), ()))
+    with pytest.raises(InvalidCircuitError, match="more than once"):
+        cpu_backend.run(repeated)
+    no_clbit = QuantumCircuit(1, 1, name="no_clbit")
+    no_clbit._append(CircuitInstruction(Measure(), (no_clbit.qubits[0],), ()))
+    with pytest.raises(InvalidCircuitError, match="0 clbits"):
+        cpu_backend.run(no_clbit)
+    assert_still_usable(cpu_backend)
+
+
+def test_multi_qubit_measure_has_aers_meaning(cpu_backend) -> None:
+    circuit = QuantumCircuit(3, 3)
+    circuit.x([0, 2])
+    circuit.append(Instruction("measure", 3, 3, []), [0, 1, 2], [2, 1, 0])
+    assert cpu_backend.run(circuit, shots=50).result().get_counts() == {"101": 50}
+    circuit = QuantumCircuit(2, 2)
+    circuit.x(1)
+    circuit.append(Instruction("measure", 2, 2, []), [0, 1], [0, 1])
+    assert cpu_backend.run(circuit, shots=50).result().get_counts() == {"10": 50}
+
+
+def test_a_gate_that_only_shares_a_standard_name_runs_by_its_own_definition(cpu_backend) -> None:
+    from qiskit.circuit import Gate
+    from qiskit.quantum_info import Statevector
+
+    definition = QuantumCircuit(3)
+    definition.x(2)
+    impostor = Gate("cx", 3, [])
+    impostor.definition = definition
+    circuit = QuantumCircuit(3)
+    circuit.append(impostor, [0, 1, 2])
+    state = cpu_backend.run(circuit, save_statevector=True).result().get_statevector()
+    np.testing.assert_allclose(state.data, Statevector(circuit).data, atol=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import threading
 import uuid
@@ -12,17 +13,24 @@ from typing import Any
 
 import numpy as np
 from qiskit.circuit import Gate, Instruction, Parameter, QuantumCircuit
+from qiskit.circuit.library import UnitaryGate
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
-from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError, UnsupportedInstructionError
+from qiskit_cupy.errors import (
+    CupySimulatorError,
+    InvalidCircuitError,
+    InvalidOptionError,
+    UnsupportedInstructionError,
+)
 from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
 from qiskit_cupy.fusion import Fuser, FusionSettings
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
 from qiskit_cupy.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.job import CupyJob
+from qiskit_cupy.lowering import require_unitary
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.results import build_result
 from qiskit_cupy.version import __version__
@@ -122,8 +130,11 @@ class CupySimulator(BackendV2):
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
         bindings = _parameter_values(circuits, run_options.parameter_binds)
-        for circuit, values in zip(circuits, bindings):
-            _check_circuit(circuit, bound=values is not None)
+        for index, (circuit, values) in enumerate(zip(circuits, bindings)):
+            try:
+                _check_circuit(circuit, bound=values is not None)
+            except CupySimulatorError as error:
+                raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
         device = self.device(run_options)
         requests = _requests(circuits, bindings, run_options)
         widest = max(
@@ -184,15 +195,28 @@ def _circuit_list(run_input: Any) -> list[QuantumCircuit]:
 
 
 def _check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
-    """Reject unbound parameters and instructions that cannot run, naming them."""
+    """Reject unbound parameters, non-finite values, malformed and unsupported instructions.
+
+    Raises:
+        InvalidCircuitError: A parameter is unbound or not finite, or an instruction's
+            qubits and clbits do not match its shape.
+        UnsupportedInstructionError: An instruction cannot run; it is named.
+    """
     if circuit.parameters and not bound:
         names = ", ".join(sorted(parameter.name for parameter in circuit.parameters))
         raise InvalidCircuitError(
             f"circuit '{circuit.name}' has unbound parameters ({names}); bind them with "
             "QuantumCircuit.assign_parameters or the parameter_binds option before running it"
         )
-    for instruction in circuit.data:
+    _check_finite(circuit.global_phase, "the global phase")
+    for position, instruction in enumerate(circuit.data):
         operation = instruction.operation
+        where = f"instruction {position} ('{operation.name}')"
+        _check_shape(instruction, where)
+        for parameter in getattr(operation, "params", ()):
+            _check_finite(parameter, f"a parameter of {where}")
+        if isinstance(operation, UnitaryGate):
+            require_unitary(operation.to_matrix(), where)
         if operation.name in CONTROL_FLOW_NAMES:
             raise UnsupportedInstructionError(
                 f"circuit '{circuit.name}': control-flow instruction '{operation.name}' is "
@@ -208,6 +232,27 @@ def _check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
                 f"circuit '{circuit.name}': instruction '{operation.name}' is not supported "
                 "by the cupy simulator"
             )
+
+
+def _check_shape(instruction: Any, where: str) -> None:
+    """Require an instruction's qubits and clbits to match its operation, without repeats."""
+    operation = instruction.operation
+    qubits, clbits = instruction.qubits, instruction.clbits
+    if len(qubits) != operation.num_qubits or len(clbits) != operation.num_clbits:
+        raise InvalidCircuitError(
+            f"{where} acts on {operation.num_qubits} qubits and {operation.num_clbits} "
+            f"clbits but is applied to {len(qubits)} qubits and {len(clbits)} clbits"
+        )
+    if len(set(qubits)) != len(qubits) or len(set(clbits)) != len(clbits):
+        raise InvalidCircuitError(f"{where} names the same qubit or clbit more than once")
+
+
+def _check_finite(value: Any, what: str) -> None:
+    """Require a numeric value (where it is one) to be finite."""
+    if isinstance(value, numbers.Number) and not np.all(np.isfinite(complex(value))):
+        raise InvalidCircuitError(f"{what} is {value}; values must be finite")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():
+        raise InvalidCircuitError(f"{what} holds values that are not finite (NaN or infinity)")
 
 
 def _count_measured(circuit: QuantumCircuit) -> int:
@@ -236,7 +281,7 @@ def _parameter_values(
             "circuits; give one dict per circuit"
         )
     values_per_circuit: list[dict[Parameter, np.ndarray] | None] = []
-    for circuit, bind in zip(circuits, parameter_binds):
+    for index, (circuit, bind) in enumerate(zip(circuits, parameter_binds)):
         if not circuit.parameters and not bind:
             values_per_circuit.append(None)
             continue
@@ -247,7 +292,20 @@ def _parameter_values(
                 f"parameter_binds for circuit '{circuit.name}' must bind exactly its "
                 f"parameters; unknown: {unknown or 'none'}, missing: {missing or 'none'}"
             )
-        arrays = {key: np.atleast_1d(np.asarray(value, dtype=float)) for key, value in bind.items()}
+        arrays = {}
+        for key, value in bind.items():
+            try:
+                arrays[key] = np.atleast_1d(np.asarray(value, dtype=float))
+            except (TypeError, ValueError) as error:
+                raise InvalidOptionError(
+                    f"parameter_binds for circuit {index} ('{circuit.name}'): the values of "
+                    f"{key} must be real numbers, not {value!r}"
+                ) from error
+            if not np.isfinite(arrays[key]).all():
+                raise InvalidOptionError(
+                    f"parameter_binds for circuit {index} ('{circuit.name}'): the values of "
+                    f"{key} must be finite; NaN or infinity given"
+                )
         lengths = {array.shape for array in arrays.values()}
         if len(lengths) != 1 or len(next(iter(lengths))) != 1 or next(iter(lengths))[0] == 0:
             raise InvalidOptionError(

@@ -19,7 +19,7 @@ from qiskit.circuit import (
     QuantumCircuit,
 )
 
-from qiskit.circuit.library import GlobalPhaseGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import GlobalPhaseGate, UnitaryGate, get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator
 
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
@@ -120,12 +120,16 @@ class _Lowerer:
     ) -> None:
         name = operation.name
         treatment = INSTRUCTION_TREATMENTS.get(name)
+        if treatment is Treatment.MATRIX and not _is_standard(operation):
+            treatment = None  # a gate that only shares a name: run it by its own meaning
         if treatment is Treatment.NO_OP:
             return
         if treatment is Treatment.MEASURE:
-            self._measure(qubits[0], clbits[0])
+            for qubit, clbit in zip(qubits, clbits, strict=True):
+                self._measure(qubit, clbit)
         elif treatment is Treatment.RESET:
-            self._reset(qubits[0])
+            for qubit in qubits:
+                self._reset(qubit)
         elif treatment is Treatment.GLOBAL_PHASE:
             self._add_phase(operation.params[0], "phase", name)
         elif treatment is Treatment.SAVE_STATEVECTOR:
@@ -206,7 +210,7 @@ class _Lowerer:
         """
         self._check_not_measured(operation.name, qubits)
         self.touched.update(qubits)
-        block = Operator(operation.base_op).data
+        block = require_unitary(Operator(operation.base_op).data, operation.name)
         end = operation.num_qubits - operation.base_op.num_qubits
         controls: list[int] = []
         values = 0
@@ -236,6 +240,7 @@ class _Lowerer:
             raise UnsupportedInstructionError(
                 f"operation '{operation.name}' has no matrix the simulator can apply"
             ) from error
+        matrix = require_unitary(matrix, operation.name)
         self.result.steps.extend(ops_from_matrix(matrix, qubits, name=operation.name))
 
     def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
@@ -314,6 +319,13 @@ _STANDARD_TYPES: dict[str, type] = {
 }
 
 
+def _is_standard(operation: Operation) -> bool:
+    """Whether an operation is the standard gate (or unitary) its name says it is."""
+    if operation.name == "unitary":
+        return isinstance(operation, UnitaryGate)
+    return _STANDARD_TYPES.get(operation.name) is type(operation)
+
+
 def _gate_key(gate: Gate) -> tuple | None:
     """A cache key for a standard gate with numeric parameters, else None."""
     if _STANDARD_TYPES.get(gate.name) is not type(gate):
@@ -379,22 +391,54 @@ def _float_parameter(value: object, what: str, name: str) -> float:
         InvalidCircuitError: The value is still an unbound parameter expression.
     """
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except TypeError as error:
         raise InvalidCircuitError(
             f"'{name}' has an unbound {what} {value}; bind the circuit's parameters "
             "(QuantumCircuit.assign_parameters) before running it"
         ) from error
+    if not np.isfinite(number):
+        raise InvalidCircuitError(f"'{name}' has a {what} of {number}; values must be finite")
+    return number
 
 
 def _matrix(gate: Gate) -> np.ndarray:
     """Return a gate's matrix, or raise a clear error for gates without one."""
     try:
-        return gate.to_matrix()
+        matrix = gate.to_matrix()
     except Exception as error:
         raise UnsupportedInstructionError(
             f"gate '{gate.name}' has neither a definition nor a matrix"
         ) from error
+    standard = _STANDARD_TYPES.get(gate.name) is type(gate)
+    return require_unitary(matrix, gate.name, check_unitarity=not standard)
+
+
+#: Largest entry of |M^dagger M - I| accepted for a matrix operation (Qiskit's
+#: UnitaryGate check uses the same absolute tolerance).
+UNITARY_TOLERANCE = 1e-8
+
+
+def require_unitary(matrix: np.ndarray, name: str, check_unitarity: bool = True) -> np.ndarray:
+    """Return ``matrix`` if it is finite (and, where asked, unitary within UNITARY_TOLERANCE).
+
+    Raises:
+        InvalidCircuitError: The matrix holds NaN or infinity, or is not unitary.
+    """
+    matrix = np.asarray(matrix, dtype=complex)
+    if not np.isfinite(matrix).all():
+        raise InvalidCircuitError(
+            f"the matrix of '{name}' holds values that are not finite (NaN or infinity); "
+            "check its parameters"
+        )
+    if check_unitarity:
+        deviation = np.abs(matrix.conj().T @ matrix - np.eye(matrix.shape[0])).max()
+        if deviation > UNITARY_TOLERANCE:
+            raise InvalidCircuitError(
+                f"the matrix of '{name}' is not unitary: |M^dagger M - I| reaches "
+                f"{deviation:.3g}, above the tolerance {UNITARY_TOLERANCE:g}"
+            )
+    return matrix
 
 
 def _controlled_rows(gate: ControlledGate) -> list[int]:
