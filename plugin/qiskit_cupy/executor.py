@@ -21,7 +21,7 @@ from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, Event, HostCopy, St
 from qiskit_cupy.errors import InsufficientMemoryError
 from qiskit_cupy.fusion import Fuser
 from qiskit_cupy.lowering import LoweredCircuit, SaveStatevector, lower_circuit
-from qiskit_cupy.ops import GateOp
+from qiskit_cupy.ops import GateOp, OpKind
 from qiskit_cupy.parametric import evaluate_expressions
 from qiskit_cupy.program import encode_program
 
@@ -288,6 +288,15 @@ def _run_segment(
     if batch == 1:
         itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
         ops = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
-    program = device.upload_program(stream, encode_program(ops, batch), precision)
-    device.run_program(stream, states, num_qubits, batch, program)
+    run: list[GateOp] = []
+    for op in [*ops, None]:
+        if op is not None and op.kind is not OpKind.WIDE_DENSE:
+            run.append(op)
+            continue
+        if run:
+            program = device.upload_program(stream, encode_program(run, batch), precision)
+            device.run_program(stream, states, num_qubits, batch, program)
+            run = []
+        if op is not None:
+            device.apply_wide_matrix(stream, states, num_qubits, batch, op)
     return len(ops)

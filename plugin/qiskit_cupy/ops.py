@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qiskit_cupy.errors import UnsupportedInstructionError
 
 #: Largest number of targets of a dense or diagonal op (kMaxTargets in op_layout.cuh).
 MAX_TARGETS = 5
@@ -28,6 +27,9 @@ class OpKind(enum.Enum):
     DIAGONAL = "diagonal"
     PERMUTATION = "permutation"
     WIDE_DIAGONAL = "wide_diagonal"
+    #: A dense matrix wider than the kernels' dense bodies, applied through the
+    #: device's BLAS (``devices/wide_matrix.py``) instead of the op program.
+    WIDE_DENSE = "wide_dense"
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +69,7 @@ class GateOp:
         Returns:
             A complex 2^k x 2^k matrix.
         """
-        if self.kind is OpKind.DENSE:
+        if self.kind in (OpKind.DENSE, OpKind.WIDE_DENSE):
             return self.data
         if self.kind in (OpKind.DIAGONAL, OpKind.WIDE_DIAGONAL):
             return np.diag(self.data)
@@ -106,9 +108,8 @@ def ops_from_matrix(
     Returns:
         The ops.
 
-    Raises:
-        UnsupportedInstructionError: A non-diagonal matrix has more than MAX_TARGETS
-            targets.
+    A non-diagonal matrix with more than MAX_TARGETS targets left becomes one
+    WIDE_DENSE op.
     """
     matrix = np.asarray(matrix, dtype=complex)
     if source is None:
@@ -133,12 +134,8 @@ def ops_from_matrix(
             GateOp(OpKind.PERMUTATION, targets, matrix[rows, columns], controls, values,
                    permutation, source[rows, columns])
         ]
-    if len(targets) > MAX_TARGETS:
-        raise UnsupportedInstructionError(
-            f"'{name}' acts on {len(targets)} target qubits; at most {MAX_TARGETS} are "
-            "supported for a non-diagonal matrix"
-        )
-    return [GateOp(OpKind.DENSE, targets, matrix.copy(), controls, values, (), source.copy())]
+    kind = OpKind.DENSE if len(targets) <= MAX_TARGETS else OpKind.WIDE_DENSE
+    return [GateOp(kind, targets, matrix.copy(), controls, values, (), source.copy())]
 
 
 #: Largest entry treated as zero, and largest deviation from one treated as one, when

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qiskit_cupy.fusion import Roofline
+from qiskit_cupy.ops import GateOp
 from qiskit_cupy.program import EncodedProgram
 
 #: An array that lives on a device (a NumPy array on the CPU, a CuPy array on the GPU).
@@ -132,6 +133,20 @@ class Device(ABC):
         program: DeviceProgram,
     ) -> None:
         """Enqueue every op of a program, in order, with no host synchronization."""
+
+    @abstractmethod
+    def apply_wide_matrix(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        op: GateOp,
+    ) -> None:
+        """Enqueue a WIDE_DENSE op (wider than the dense kernels) through the device's BLAS.
+
+        ``op.data`` is the matrix, or one per state with a leading batch axis.
+        """
 
     @abstractmethod
     def probabilities(

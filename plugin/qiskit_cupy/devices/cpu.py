@@ -17,7 +17,9 @@ from qiskit_cupy import _cpu
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
+from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.fusion import Roofline
+from qiskit_cupy.ops import GateOp
 from qiskit_cupy.program import EncodedProgram
 
 
@@ -127,6 +129,16 @@ class CpuDevice(Device):
         stream.enqueue(
             lambda: _cpu.run_program(
                 states, num_qubits, batch, program.rows, program.data, self.num_threads
+            )
+        )
+
+    def apply_wide_matrix(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int, op: GateOp
+    ) -> None:
+        matrix = np.asarray(op.data, dtype=states.dtype)
+        stream.enqueue(
+            lambda: apply_wide_matrix(
+                np, states, num_qubits, batch, matrix, op.targets, op.controls, op.control_values
             )
         )
 

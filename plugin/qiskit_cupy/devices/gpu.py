@@ -19,7 +19,9 @@ import numpy as np
 from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
 from qiskit_cupy.errors import DeviceUnavailableError
+from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.fusion import Roofline
+from qiskit_cupy.ops import GateOp
 from qiskit_cupy.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.program import KIND_NAMES, EncodedProgram
 
@@ -235,6 +237,16 @@ class GpuDevice(Device):
                 encoded.num_targets[index], encoded.num_sorted[index], precision,
             )
             self._run(stream, launch, precision)
+
+    def apply_wide_matrix(
+        self, stream: Any, states: Any, num_qubits: int, batch: int, op: GateOp
+    ) -> None:
+        matrix = self._upload(stream, np.ascontiguousarray(op.data, dtype=states.dtype))
+        with self._device, stream:
+            apply_wide_matrix(
+                self._cupy, states, num_qubits, batch, matrix, op.targets, op.controls,
+                op.control_values,
+            )
 
     def probabilities(self, stream: Any, states: Any, num_qubits: int, batch: int) -> Any:
         precision = _precision_of(states)
