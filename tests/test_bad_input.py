@@ -248,3 +248,82 @@ def test_a_gate_that_only_shares_a_standard_name_runs_by_its_own_definition(cpu_
     circuit.append(impostor, [0, 1, 2])
     state = cpu_backend.run(circuit, save_statevector=True).result().get_statevector()
     np.testing.assert_allclose(state.data, Statevector(circuit).data, atol=1e-12)
+
+
+def _one_parameter_circuit() -> tuple[QuantumCircuit, Parameter]:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1, name="swept")
+    circuit.rx(theta, 0)
+    circuit.measure_all()
+    return circuit, theta
+
+
+def _bad_binds(kind: str) -> tuple[list[QuantumCircuit], object]:
+    circuit, theta = _one_parameter_circuit()
+    other = Parameter("other")
+    binds = {
+        "not_a_list": {theta: [1.0]},
+        "too_many": [{theta: [1.0]}, {theta: [2.0]}],
+        "unknown": [{theta: [1.0], other: [2.0]}],
+        "missing": [{}],
+        "empty": [{theta: []}],
+        "two_dimensional": [{theta: [[1.0, 2.0], [3.0, 4.0]]}],
+        "complex": [{theta: [1j]}],
+    }[kind]
+    return [circuit], binds
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("not_a_list", "one dict per circuit"),
+        ("too_many", "2 entries for 1 circuits"),
+        ("unknown", "unknown: \\['other'\\]"),
+        ("missing", "missing: \\['theta'\\]"),
+        ("empty", "same number"),
+        ("two_dimensional", "same number"),
+        ("complex", "real numbers"),
+    ],
+)
+def test_malformed_parameter_binds_are_refused(cpu_backend, kind: str, message: str) -> None:
+    circuits, binds = _bad_binds(kind)
+    with pytest.raises(InvalidOptionError, match=message):
+        cpu_backend.run(circuits, parameter_binds=binds)
+    assert_still_usable(cpu_backend)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("fusion_max_qubits", 6),
+        ("fusion_max_qubits", 0),
+        ("fusion_threshold", 0),
+        ("fusion_enable", "yes"),
+        ("save_statevector", 1),
+        ("shots", "100"),
+        ("seed_simulator", 1.5),
+        ("max_parallel_threads", -1),
+    ],
+)
+def test_more_bad_option_values_are_named(cpu_backend, name: str, value: object) -> None:
+    with pytest.raises(InvalidOptionError, match=name):
+        cpu_backend.run(bell(), **{name: value})
+    assert_still_usable(cpu_backend)
+
+
+def test_non_finite_matrix_is_refused(cpu_backend) -> None:
+    from qiskit.circuit.library import UnitaryGate
+
+    circuit = QuantumCircuit(1, name="broken")
+    circuit.append(UnitaryGate([[np.nan, 0], [0, 1]], check_input=False), [0])
+    with pytest.raises(InvalidCircuitError, match="not finite"):
+        cpu_backend.run(circuit)
+    assert_still_usable(cpu_backend)
+
+
+def test_the_bad_circuit_of_a_list_is_named_by_index(cpu_backend) -> None:
+    bad = _rx(float("inf"))
+    bad.name = "second"
+    with pytest.raises(InvalidCircuitError, match=r"circuit 1 \('second'\)"):
+        cpu_backend.run([bell(), bad, bell()])
+    assert_still_usable(cpu_backend)
