@@ -99,16 +99,13 @@ def test_wait_for_final_state_returns_as_soon_as_done(cpu_backend: CupySimulator
     assert job.status() is JobStatus.DONE
 
 
-def test_failure_while_lowering_is_an_error_with_its_cause(cpu_backend: CupySimulator) -> None:
-    circuit = QuantumCircuit(1, 1)
+def test_what_lowering_refuses_is_refused_at_run(cpu_backend: CupySimulator) -> None:
+    circuit = QuantumCircuit(1, 1, name="measured_early")
     circuit.measure(0, 0)
     circuit.x(0)
-    job = cpu_backend.run(circuit)
-    job.wait_for_final_state(timeout=60, wait=0.01)
-    assert job.status() is JobStatus.ERROR
-    with pytest.raises(JobError) as raised:
-        job.result()
-    assert isinstance(raised.value.__cause__, UnsupportedInstructionError)
+    with pytest.raises(UnsupportedInstructionError) as raised:
+        cpu_backend.run(circuit)
+    assert "circuit 0 ('measured_early')" in str(raised.value)
     assert "mid-circuit measurement" in str(raised.value)
     assert cpu_backend.run(ghz(2), shots=5).result().get_counts()
 

@@ -30,7 +30,7 @@ from qiskit_cupy.fusion import Fuser, FusionSettings
 from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
 from qiskit_cupy.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.job import CupyJob
-from qiskit_cupy.lowering import require_unitary
+from qiskit_cupy.lowering import LoweredCircuit, lower_circuit, require_unitary
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.results import build_result
 from qiskit_cupy.version import __version__
@@ -130,13 +130,17 @@ class CupySimulator(BackendV2):
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
         bindings = _parameter_values(circuits, run_options.parameter_binds)
+        lowered = []
         for index, (circuit, values) in enumerate(zip(circuits, bindings)):
             try:
                 _check_circuit(circuit, bound=values is not None)
+                lowered.append(
+                    lower_circuit(circuit, run_options.save_statevector, values is not None)
+                )
             except CupySimulatorError as error:
                 raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
         device = self.device(run_options)
-        requests = _requests(circuits, bindings, run_options)
+        requests = _requests(circuits, lowered, bindings, run_options)
         widest = max(
             required_bytes(
                 request.circuit.num_qubits,
@@ -322,6 +326,7 @@ MAX_BATCH_AMPLITUDES = 1 << 24
 
 def _requests(
     circuits: list[QuantumCircuit],
+    lowered: list[LoweredCircuit],
     bindings: list[dict[Parameter, np.ndarray] | None],
     options: RunOptions,
 ) -> list[ExperimentRequest]:
@@ -330,10 +335,12 @@ def _requests(
     seeds = _seeds(options.seed_simulator, sum(sizes))
     requests = []
     first = 0
-    for circuit, values, size in zip(circuits, bindings, sizes):
+    for circuit, low, values, size in zip(circuits, lowered, bindings, sizes):
         if values is None:
             requests.append(
-                ExperimentRequest(circuit, options.shots, (seeds[first],), options.save_statevector)
+                ExperimentRequest(
+                    circuit, options.shots, (seeds[first],), low, options.save_statevector
+                )
             )
         else:
             step = max(1, MAX_BATCH_AMPLITUDES >> circuit.num_qubits)
@@ -344,6 +351,7 @@ def _requests(
                         circuit,
                         options.shots,
                         tuple(seeds[first + start : first + stop]),
+                        low,
                         options.save_statevector,
                         {key: array[start:stop] for key, array in values.items()},
                     )

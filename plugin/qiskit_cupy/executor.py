@@ -20,7 +20,7 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, Event, HostCopy, Stream
 from qiskit_cupy.errors import InsufficientMemoryError
 from qiskit_cupy.fusion import Fuser
-from qiskit_cupy.lowering import LoweredCircuit, SaveStatevector, lower_circuit
+from qiskit_cupy.lowering import LoweredCircuit, SaveStatevector
 from qiskit_cupy.ops import GateOp, OpKind
 from qiskit_cupy.parametric import evaluate_expressions
 from qiskit_cupy.program import encode_program
@@ -41,11 +41,13 @@ class ExperimentRequest:
         seeds: Seed of each batch entry's sampler; its length is the batch size.
         save_final_state: Keep the final state under ``"statevector"``.
         parameter_values: Each circuit parameter's value per batch entry, or None.
+        lowered: The circuit lowered (by ``run()``, where its errors are reported).
     """
 
     circuit: QuantumCircuit
     shots: int
     seeds: tuple[int, ...]
+    lowered: LoweredCircuit
     save_final_state: bool = False
     parameter_values: Mapping[Parameter, np.ndarray] | None = None
 
@@ -153,7 +155,7 @@ def submit_experiments(
     max_streams: int,
     fuser: Fuser,
 ) -> PendingRun:
-    """Lower every circuit, then enqueue all of their work; return without waiting.
+    """Enqueue the work of every (already lowered) experiment; return without waiting.
 
     Experiments are spread round-robin over up to ``max_streams`` streams; each stream
     reuses one state buffer for its experiments. After each stream's last kernel an
@@ -171,14 +173,9 @@ def submit_experiments(
         The pending run.
 
     Raises:
-        CupySimulatorError: A circuit cannot be lowered, or does not fit in memory.
+        CupySimulatorError: A circuit does not fit in memory.
     """
-    lowered = [
-        lower_circuit(
-            request.circuit, request.save_final_state, request.parameter_values is not None
-        )
-        for request in requests
-    ]
+    lowered = [request.lowered for request in requests]
     needs = [
         required_bytes(low.num_qubits, len(low.measured_qubits), request.shots, precision,
                        request.batch)
