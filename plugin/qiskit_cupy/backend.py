@@ -27,7 +27,7 @@ from qiskit_cupy.errors import (
 )
 from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
 from qiskit_cupy.fusion import Fuser, FusionSettings
-from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment, build_target
+from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, build_target
 from qiskit_cupy.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.lowering import LoweredCircuit, lower_circuit, require_unitary
@@ -143,8 +143,8 @@ class CupySimulator(BackendV2):
         requests = _requests(circuits, lowered, bindings, run_options)
         widest = max(
             required_bytes(
-                request.circuit.num_qubits,
-                _count_measured(request.circuit),
+                request.lowered.num_qubits,
+                len(request.lowered.measured_qubits),
                 request.shots,
                 run_options.precision,
                 request.batch,
@@ -257,16 +257,6 @@ def _check_finite(value: Any, what: str) -> None:
         raise InvalidCircuitError(f"{what} is {value}; values must be finite")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():
         raise InvalidCircuitError(f"{what} holds values that are not finite (NaN or infinity)")
-
-
-def _count_measured(circuit: QuantumCircuit) -> int:
-    """Count the distinct qubits measured at the top level of a circuit."""
-    measured = {
-        instruction.qubits[0]
-        for instruction in circuit.data
-        if INSTRUCTION_TREATMENTS.get(instruction.operation.name) is Treatment.MEASURE
-    }
-    return len(measured)
 
 
 def _parameter_values(
