@@ -20,7 +20,7 @@ assert found["cupy"].load() is CupyProvider
 
 # The console script's entry point.
 scripts = {entry.name: entry.value for entry in entry_points(group="console_scripts")}
-assert scripts.get("qiskit-cupy") == "qiskit_cupy.cli:main", scripts.get("qiskit-cupy")
+assert scripts.get("qiskit-cupy") == "qiskit_cupy.tools.cli:main", scripts.get("qiskit-cupy")
 
 # A GHZ circuit on the CPU fallback: only all-zeros and all-ones can come out.
 ghz = QuantumCircuit(3)

@@ -20,7 +20,7 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from qiskit_cupy import bench, cli
+from qiskit_cupy.tools import bench, cli
 from qiskit_cupy.devices.gpu import gpu_unavailable_reason
 
 WIDTHS = (4, 6)

@@ -9,9 +9,9 @@ from qiskit.circuit import Parameter
 from qiskit.circuit.library import QFTGate
 from qiskit.quantum_info import Statevector
 
-from qiskit_cupy.fusion import Fuser, FusionSettings, Roofline
-from qiskit_cupy.lowering import lower_circuit
-from qiskit_cupy.ops import OpKind
+from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
+from qiskit_cupy.compiler.lowering import lower_circuit
+from qiskit_cupy.compiler.ops import OpKind
 from random_circuits import random_circuit
 
 ROOFLINE = Roofline(bandwidth=8e9, flop_rate=5e9, launch_seconds=2e-5)

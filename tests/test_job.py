@@ -151,7 +151,7 @@ def test_time_taken_is_reported(cpu_backend: CupySimulator) -> None:
 
 
 def test_small_jobs_enqueue_inline_only_when_the_host_worker_is_idle() -> None:
-    from qiskit_cupy.host_executors import BackendHostExecutor
+    from qiskit_cupy.runtime.host_executors import BackendHostExecutor
 
     executor = BackendHostExecutor()
     caller = threading.current_thread()

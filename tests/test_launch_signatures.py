@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qiskit_cupy import kernel_source
+from qiskit_cupy.devices import kernel_source
+from qiskit_cupy.kernel_files import read_kernel_file
 from qiskit_cupy.devices import launches
 from qiskit_cupy.errors import CupySimulatorError
 
@@ -92,7 +93,7 @@ PRECISIONS = ("double", "single")
 
 def kernels_cu_code() -> str:
     """kernels.cu without its comments."""
-    text = kernel_source.read_kernel_file(f"cuda/{kernel_source.KERNEL_LAUNCHERS}")
+    text = read_kernel_file(f"cuda/{kernel_source.KERNEL_LAUNCHERS}")
     return re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.DOTALL)
 
 

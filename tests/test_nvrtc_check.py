@@ -13,8 +13,9 @@ from itertools import product
 
 import pytest
 
-from qiskit_cupy import kernel_source, nvrtc_check
-from qiskit_cupy.cli import format_table, main
+from qiskit_cupy.devices import kernel_source
+from qiskit_cupy.tools import nvrtc_check
+from qiskit_cupy.tools.cli import format_table, main
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.version import __version__
 

@@ -90,7 +90,7 @@ def test_unseeded_jobs_differ_and_report_their_seed(backend) -> None:
 
 
 def test_trailing_swaps_become_relabelings_with_the_same_distribution(backend) -> None:
-    from qiskit_cupy.lowering import lower_circuit
+    from qiskit_cupy.compiler.lowering import lower_circuit
 
     body = random_circuit(6, 24, seed=42)
     circuit = body.copy()

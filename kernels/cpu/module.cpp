@@ -5,11 +5,16 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+#include <nanobind/stl/tuple.h>
 
 #include <complex>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "gates.cuh"
 #include "measure.cuh"
@@ -83,40 +88,56 @@ void check_num_qubits(int num_qubits, size_t size, index_t batch) {
           "state array length must be batch * 2**num_qubits");
 }
 
+// What the registry (op_layout.cuh) says of one kind.
+struct KindLimits {
+  bool known = false;
+  index_t max_targets = 0;
+  index_t data_bits = 0;
+  bool sized = false;
+  bool permutes = false;
+};
+
+template <typename... Entries>
+KindLimits kind_limits(index_t code, qc::OpKindList<Entries...>) {
+  KindLimits limits;
+  ((code == Entries::kCode
+        ? (limits = KindLimits{true, Entries::kMaxTargets, Entries::kDataBits, Entries::kSized,
+                               Entries::kPermutes},
+           true)
+        : false) ||
+   ...);
+  return limits;
+}
+
 // Checks that one op row only names qubits below num_qubits and data inside `data_size`.
 void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_size) {
   namespace o = qc::op;
-  const index_t kind = op[o::kKind];
+  const KindLimits kind = kind_limits(op[o::kKind], qc::OpKinds{});
   const index_t k = op[o::kNumTargets];
   const index_t sorted = op[o::kNumSorted];
-  const index_t max_targets = kind == o::kPermutationKind ? o::kMaxPermutationTargets
-                              : kind == o::kWideDiagonal   ? o::kMaxWideTargets
-                                                           : o::kMaxTargets;
-  require(kind == o::kDense || kind == o::kDiagonal || kind == o::kPermutationKind ||
-              kind == o::kWideDiagonal,
-          "unknown op kind");
-  require(k >= 1 && k <= max_targets, "op has an unsupported number of targets");
+  require(kind.known, "unknown op kind");
+  require(k >= 1 && k <= kind.max_targets, "op has an unsupported number of targets");
   require(sorted >= 0 && sorted <= num_qubits && sorted <= o::kPermutation - o::kSorted,
           "op has more sorted positions than qubits");
   index_t mask = 0;
   for (index_t j = 0; j < k; ++j) {
     require(op[o::kTargets + j] >= 0 && op[o::kTargets + j] < num_qubits, "op target out of range");
-    require(kind != o::kWideDiagonal || j == 0 || op[o::kTargets + j] > op[o::kTargets + j - 1],
-            "wide diagonal targets must be ascending");
+    require(kind.sized || j == 0 || op[o::kTargets + j] > op[o::kTargets + j - 1],
+            "run-time-size op targets must be ascending");
     mask |= index_t{1} << op[o::kTargets + j];
   }
-  require(kind != o::kWideDiagonal || op[o::kTargetMask] == mask, "target mask does not match targets");
+  require(kind.sized || op[o::kTargetMask] == mask, "target mask does not match targets");
   for (index_t j = 0; j < sorted; ++j) {
     require(op[o::kSorted + j] >= 0 && op[o::kSorted + j] < num_qubits, "op position out of range");
     require(j == 0 || op[o::kSorted + j] > op[o::kSorted + j - 1], "op positions must be sorted");
   }
-  if (kind == o::kPermutationKind) {
+  if (kind.permutes) {
     for (index_t j = 0; j < (index_t{1} << k); ++j) {
       require(op[o::kPermutation + j] >= 0 && op[o::kPermutation + j] < (index_t{1} << k),
               "op permutation out of range");
     }
   }
-  const index_t entries = kind == o::kDense ? (index_t{1} << (2 * k)) : (index_t{1} << k);
+  const index_t entries = index_t{1} << (kind.data_bits * k);
   const index_t last = op[o::kDataOffset] + (batch - 1) * op[o::kDataBatchStride] + entries;
   require(op[o::kDataOffset] >= 0 && op[o::kDataBatchStride] >= 0 &&
               last <= static_cast<index_t>(data_size),
@@ -194,122 +215,88 @@ void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::
   }
 }
 
-template <typename T, int K>
-void run_dense(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-               const qc::complex<T>* data, int num_threads) {
-  using Body = qc::DenseBody<T, K>;
+// Runs one op of a sized kind through its body's Plan, apply_run and apply_tile.
+template <typename Body, typename T>
+void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                  const qc::complex<T>* data, int num_threads) {
   using Entries = qc::SplitEntries<T, Body::kEntries>;
-  // Tiles of W items, one SIMD vector wide, mixed R rows at a time (2R accumulators).
+  // Tiles of W items, one SIMD vector wide.
   constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
-  constexpr int R = Body::kDim < 4 ? Body::kDim : 4;
   constexpr int kTileBits = log2_of(W);
-  uindex_t offsets[Body::kDim];
-  qc::target_offsets<K>(op, offsets);
-  const auto tile = [&](qc::complex<T>* state, const uindex_t* bases, const Entries& matrix) {
-    Body::template apply_tile<R, W>(state, 0, bases, offsets, matrix);
+  const typename Body::Plan plan(op);
+  const auto tile = [&](qc::complex<T>* state, const uindex_t* bases, const Entries& entries) {
+    Body::template apply_tile<W>(state, 0, bases, plan, entries);
   };
-  if (K <= 2) {
-    // Memory-bound: one pass over each run, the whole matrix per amplitude group.
+  if constexpr (!Body::kRunsAsTiles) {
     launch_op<T, Body::kEntries, kTileBits>(
         states, num_qubits, batch, op, data, num_threads, kMinRunBits,
-        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& matrix) {
-          Body::apply_run(state, base, count, offsets, matrix);
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
+          Body::apply_run(state, base, count, plan, entries);
         },
         tile);
   } else {
     launch_op<T, Body::kEntries, kTileBits>(
         states, num_qubits, batch, op, data, num_threads, kTileBits,
-        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& matrix) {
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
           if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
-            Body::apply_run(state, base, count, offsets, matrix);
+            Body::apply_run(state, base, count, plan, entries);
             return;
           }
           for (uindex_t first = 0; first < count; first += W) {
-            Body::template apply_tile<R, W>(state, base + first, nullptr, offsets, matrix);
+            Body::template apply_tile<W>(state, base + first, nullptr, plan, entries);
           }
         },
         tile);
   }
 }
 
-template <typename T, int K>
-void run_diagonal(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-                  const qc::complex<T>* data, int num_threads) {
-  using Body = qc::DiagonalBody<T, K>;
-  using Entries = qc::SplitEntries<T, Body::kEntries>;
-  qc::index_t targets[K];
-  for (int j = 0; j < K; ++j) {
-    targets[j] = op[qc::op::kTargets + j];
-  }
-  launch_op<T, Body::kEntries, 3>(
-      states, num_qubits, batch, op, data, num_threads, kMinRunBits,
-      [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& diagonal) {
-        Body::apply_run(state, base, count, targets, diagonal);
-      },
-      [&](qc::complex<T>* state, const uindex_t* bases, const Entries& diagonal) {
-        for (int w = 0; w < 8; ++w) {
-          Body::apply_run(state, bases[w], 1, targets, diagonal);
-        }
-      });
+// Runs one op of a run-time-size kind: its body's per-item apply, as on the GPU.
+template <typename Body, typename T>
+void run_item_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                 const qc::complex<T>* data, int num_threads) {
+  const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
+  parallel_items(items, num_threads, [&](uindex_t item) {
+    qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+  });
 }
 
-template <typename T, int K>
-void run_permutation(qc::complex<T>* states, int num_qubits, index_t batch,
-                     const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
-  using Body = qc::PermutationBody<T, K>;
-  using Entries = qc::SplitEntries<T, Body::kEntries>;
-  uindex_t offsets[Body::kDim];
-  uindex_t images[Body::kDim];
-  qc::target_offsets<K>(op, offsets);
-  Body::image_offsets(op, images);
-  const bool phased = op[qc::op::kPhased] != 0;
-  launch_op<T, Body::kEntries, 3>(
-      states, num_qubits, batch, op, data, num_threads, kMinRunBits,
-      [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& phase) {
-        Body::apply_run(state, base, count, offsets, images, phase, phased);
-      },
-      [&](qc::complex<T>* state, const uindex_t* bases, const Entries& phase) {
-        for (int w = 0; w < 8; ++w) {
-          Body::apply_run(state, bases[w], 1, offsets, images, phase, phased);
-        }
-      });
+// Runs one op of kind Entry: the body instantiated for the op's size (K in
+// 1..kMaxTargets), or the run-time-size body.
+template <typename T, typename Entry, int... Ks>
+bool run_kind(std::integer_sequence<int, Ks...>, qc::complex<T>* states, int num_qubits,
+              index_t batch, const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
+  if constexpr (!Entry::kSized) {
+    run_item_op<typename Entry::template BodyOf<T, 0>>(states, num_qubits, batch, op, data,
+                                                       num_threads);
+    return true;
+  } else {
+    const index_t k = op[qc::op::kNumTargets];
+    return ((k == Ks + 1 ? (run_sized_op<typename Entry::template BodyOf<T, Ks + 1>>(
+                                states, num_qubits, batch, op, data, num_threads),
+                            true)
+                         : false) ||
+            ...);
+  }
+}
+
+// Dispatches one op row to its kind's launcher, by walking the registry.
+template <typename T, typename... Entries>
+void run_op_of(qc::OpKindList<Entries...>, qc::complex<T>* states, int num_qubits, index_t batch,
+               const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
+  const index_t code = op[qc::op::kKind];
+  const bool ran = ((code == Entries::kCode &&
+                     run_kind<T, Entries>(std::make_integer_sequence<int, Entries::kMaxTargets>{},
+                                          states, num_qubits, batch, op, data, num_threads)) ||
+                    ...);
+  if (!ran) {
+    throw std::invalid_argument("op has an unsupported kind or number of targets");
+  }
 }
 
 template <typename T>
 void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
             const qc::complex<T>* data, int num_threads) {
-  namespace o = qc::op;
-  const index_t kind = op[o::kKind];
-  const index_t k = op[o::kNumTargets];
-  if (kind == o::kDense) {
-    switch (k) {
-      case 1: run_dense<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
-      case 2: run_dense<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
-      case 3: run_dense<T, 3>(states, num_qubits, batch, op, data, num_threads); return;
-      case 4: run_dense<T, 4>(states, num_qubits, batch, op, data, num_threads); return;
-      case 5: run_dense<T, 5>(states, num_qubits, batch, op, data, num_threads); return;
-    }
-  } else if (kind == o::kDiagonal) {
-    switch (k) {
-      case 1: run_diagonal<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
-      case 2: run_diagonal<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
-      case 3: run_diagonal<T, 3>(states, num_qubits, batch, op, data, num_threads); return;
-      case 4: run_diagonal<T, 4>(states, num_qubits, batch, op, data, num_threads); return;
-      case 5: run_diagonal<T, 5>(states, num_qubits, batch, op, data, num_threads); return;
-    }
-  } else if (kind == o::kPermutationKind) {
-    switch (k) {
-      case 1: run_permutation<T, 1>(states, num_qubits, batch, op, data, num_threads); return;
-      case 2: run_permutation<T, 2>(states, num_qubits, batch, op, data, num_threads); return;
-    }
-  } else if (kind == o::kWideDiagonal) {
-    const index_t items = batch << (num_qubits - op[o::kNumSorted]);
-    parallel_items(items, num_threads, [&](uindex_t item) {
-      qc::apply_op_item<qc::WideDiagonalBody<T>>(states, num_qubits, item, op, data);
-    });
-    return;
-  }
-  throw std::invalid_argument("op has an unsupported kind or number of targets");
+  run_op_of<T>(qc::OpKinds{}, states, num_qubits, batch, op, data, num_threads);
 }
 
 // States up to this size run a whole program per thread, one batch entry at a time,
@@ -421,6 +408,14 @@ void sample(ConstDoubleArray cumulative, int num_measured, index_t shots, SeedAr
   });
 }
 
+using RegistryRow = std::tuple<index_t, int, int, bool, bool, bool>;
+
+template <typename... Entries>
+std::vector<RegistryRow> registry_rows(qc::OpKindList<Entries...>) {
+  return {RegistryRow{Entries::kCode, Entries::kMaxTargets, Entries::kDataBits,
+                      Entries::kFixesTargets, Entries::kSized, Entries::kPermutes}...};
+}
+
 template <typename T>
 void bind_precision(nb::module_& module) {
   module.def("run_program", &run_program<T>, nb::arg("states"), nb::arg("num_qubits"),
@@ -447,6 +442,9 @@ NB_MODULE(_cpu, module) {
   module.def("sample", &sample, nb::arg("cumulative"), nb::arg("num_measured"), nb::arg("shots"),
              nb::arg("seeds"), nb::arg("outcomes"), nb::arg("num_threads"),
              "Draw `shots` outcomes per row of cumulative probabilities.");
+  module.def("op_kinds", []() { return registry_rows(qc::OpKinds{}); },
+             "The op-kind registry as compiled: (code, max targets, data bits, fixes targets, "
+             "sized, permutes) per kind.");
   module.def("max_threads", []() { return resolve_threads(0); },
              "The number of threads a call uses when num_threads is 0.");
 }

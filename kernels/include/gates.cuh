@@ -1,4 +1,5 @@
-// Gate bodies, templated on precision T and gate size K.
+// Gate bodies, templated on precision T and gate size K: the bodies of the op kinds
+// that op_layout.cuh registers.
 //
 // A gate op (see op_layout.cuh) is applied as a set of independent work items. Item i
 // of a batch of states splits into (batch entry, local item); the local item is an
@@ -6,15 +7,22 @@
 // inserted as zero bits. An item's amplitudes are at base + offset[j], where base is
 // the item's first amplitude and offset[j] places bit b of j at target position b.
 //
-// Each body has two entry points over the same arithmetic:
+// Every body has the GPU's entry point:
 //  - apply(state, local_item, op, data): one item; the CUDA grid-stride launcher calls
-//    it once per item (through apply_op_item).
-//  - apply_run(state, base, count, ...): `count` consecutive items whose amplitudes are
-//    base + r + offset[j], r < count. Consecutive local items map to consecutive
-//    amplitudes as long as they stay below the op's lowest sorted position, so the
-//    OpenMP launcher hands whole runs to one call: the index arithmetic (bit insertion,
-//    offsets) is done once per run, and the loop over r, which touches consecutive
-//    amplitudes, runs in SIMD lanes. apply() is apply_run() with count 1.
+//    it once per item (through apply_op_item). A body of a run-time-size kind has only
+//    this one, which the CPU launcher also calls per item.
+// A body of a sized kind also has the CPU's, over the same arithmetic:
+//  - Plan: what the CPU launcher computes once per op from its row (target offsets,
+//    images, a copy of the targets).
+//  - apply_run(state, base, count, plan, entries): `count` consecutive items whose
+//    amplitudes are base + r + offset[j], r < count. Consecutive local items map to
+//    consecutive amplitudes as long as they stay below the op's lowest sorted
+//    position, so the OpenMP launcher hands whole runs to one call, and the loop over
+//    r, which touches consecutive amplitudes, runs in SIMD lanes.
+//  - apply_tile<W>(state, base, bases, plan, entries): W items at bases[w] (or, when
+//    bases is null, the run base + w), for ops whose runs are too short to vectorize.
+//  - kRunsAsTiles: whether the CPU launcher also cuts long runs into tiles (a body
+//    whose tiles run SIMD lanes across items, where that beats lanes along a run).
 // Matrix, diagonal and phase entries are read through a small accessor (real(i),
 // imag(i)): in place from the interleaved data buffer on the GPU, from a split re/im
 // copy on the CPU.
@@ -148,14 +156,24 @@ template <typename T, int K>
 struct DenseBody {
   static constexpr int kDim = 1 << K;
   static constexpr int kEntries = 1 << (2 * K);
+  // Up to 2 targets a dense op is memory-bound: one pass along each run, the whole
+  // matrix per amplitude group. Wider ones mix tiles, SIMD lanes across items.
+  static constexpr bool kRunsAsTiles = K > 2;
+  // Rows mixed at a time in a tile (2R accumulators per lane).
+  static constexpr int kTileRows = kDim < 4 ? kDim : 4;
+
+  struct Plan {
+    uindex_t offsets[kDim];
+    QC_HD explicit Plan(const index_t* op) { target_offsets<K>(op, offsets); }
+  };
 
   template <typename Matrix>
   static QC_HD void apply_run(complex<T>* state, uindex_t base, uindex_t count,
-                              const uindex_t* offsets, const Matrix& matrix) {
+                              const Plan& plan, const Matrix& matrix) {
     complex<T>* first[kDim];  // loop invariants, so that the loop over r is affine
     QC_UNROLL
     for (int j = 0; j < kDim; ++j) {
-      first[j] = state + base + offsets[j];
+      first[j] = state + base + plan.offsets[j];
     }
     QC_SIMD
     for (uindex_t r = 0; r < count; ++r) {
@@ -174,12 +192,14 @@ struct DenseBody {
     }
   }
 
-  // The CPU's path for larger K: W items at a time, copied into a split tile and mixed
-  // R rows at a time in SIMD lanes across the items. Item w's amplitudes are
-  // bases[w] + offsets[j], or, when bases is null, base + w + offsets[j] (a run).
-  template <int R, int W, typename Matrix>
+  // W items at a time, copied into a split tile and mixed kTileRows rows at a time in
+  // SIMD lanes across the items. Item w's amplitudes are bases[w] + offsets[j], or,
+  // when bases is null, base + w + offsets[j] (a run).
+  template <int W, typename Matrix>
   static QC_HD void apply_tile(complex<T>* state, uindex_t base, const uindex_t* bases,
-                               const uindex_t* offsets, const Matrix& matrix) {
+                               const Plan& plan, const Matrix& matrix) {
+    constexpr int R = kTileRows;
+    const uindex_t* offsets = plan.offsets;
     T in_re[kDim][W], in_im[kDim][W], out_re[kDim][W], out_im[kDim][W];
     if (bases == nullptr) {
       QC_UNROLL
@@ -247,11 +267,42 @@ struct DenseBody {
 template <typename T, int K>
 struct DiagonalBody {
   static constexpr int kEntries = 1 << K;
+  static constexpr bool kRunsAsTiles = false;
 
-  // `targets`: the K target positions (op + kTargets, or a copy of them).
+  // A copy of the K target positions.
+  struct Plan {
+    index_t targets[K];
+    QC_HD explicit Plan(const index_t* op) {
+      for (int j = 0; j < K; ++j) {
+        targets[j] = op[op::kTargets + j];
+      }
+    }
+  };
+
   template <typename Diagonal>
   static QC_HD void apply_run(complex<T>* state, uindex_t base, uindex_t count,
-                              const index_t* targets, const Diagonal& diagonal) {
+                              const Plan& plan, const Diagonal& diagonal) {
+    multiply(state, base, count, plan.targets, diagonal);
+  }
+
+  template <int W, typename Diagonal>
+  static QC_HD void apply_tile(complex<T>* state, uindex_t base, const uindex_t* bases,
+                               const Plan& plan, const Diagonal& diagonal) {
+    for (int w = 0; w < W; ++w) {
+      multiply(state, bases == nullptr ? base + w : bases[w], 1, plan.targets, diagonal);
+    }
+  }
+
+  static QC_HD void apply(complex<T>* state, uindex_t local_item, const index_t* op,
+                          const complex<T>* diagonal) {
+    multiply(state, item_base_index(local_item, op), 1, op + op::kTargets,
+             InterleavedEntries<T>{diagonal});
+  }
+
+  // Amplitudes base .. base + count - 1 times their diagonal entries.
+  template <typename Diagonal>
+  static QC_HD void multiply(complex<T>* state, uindex_t base, uindex_t count,
+                             const index_t* targets, const Diagonal& diagonal) {
     QC_SIMD
     for (uindex_t r = 0; r < count; ++r) {
       const uindex_t index = base + r;
@@ -262,19 +313,14 @@ struct DiagonalBody {
       state[index] = complex<T>{d_re * a.re - d_im * a.im, d_re * a.im + d_im * a.re};
     }
   }
-
-  static QC_HD void apply(complex<T>* state, uindex_t local_item, const index_t* op,
-                          const complex<T>* diagonal) {
-    apply_run(state, item_base_index(local_item, op), 1, op + op::kTargets,
-              InterleavedEntries<T>{diagonal});
-  }
 };
 
-// Diagonal on a number of ascending targets known only at run time (up to
-// kMaxWideTargets): the fused diagonal runs of a program, such as a QFT stage.
+// Diagonal on a number of ascending targets known only at run time (up to the
+// registry's limit): the fused diagonal runs of a program, such as a QFT stage.
 // Sorted positions: controls only. One item owns one amplitude.
-template <typename T>
+template <typename T, int K>
 struct WideDiagonalBody {
+  static_assert(K == 0, "the size of a wide diagonal is read from its row");
   static QC_HD void apply(complex<T>* state, uindex_t local_item, const index_t* op,
                           const complex<T>* diagonal) {
     const uindex_t index = item_base_index(local_item, op);
@@ -293,14 +339,44 @@ template <typename T, int K>
 struct PermutationBody {
   static constexpr int kDim = 1 << K;
   static constexpr int kEntries = 1 << K;
+  static constexpr bool kRunsAsTiles = false;
 
-  // images[j]: the offset of the image of basis state j, offsets[op[kPermutation + j]].
-  // An unphased op (X, CX, SWAP) only moves amplitudes (the compiler unswitches the
-  // loop on `phased`).
+  // offsets[j] of the targets, images[j]: the offset of the image of basis state j,
+  // offsets[op[kPermutation + j]], and whether any phase differs from 1.
+  struct Plan {
+    uindex_t offsets[kDim];
+    uindex_t images[kDim];
+    bool phased;
+    QC_HD explicit Plan(const index_t* op) : phased(op[op::kPhased] != 0) {
+      target_offsets<K>(op, offsets);
+      for (int j = 0; j < kDim; ++j) {
+        images[j] = offsets[op[op::kPermutation + j]];
+      }
+    }
+  };
+
   template <typename Phases>
   static QC_HD void apply_run(complex<T>* state, uindex_t base, uindex_t count,
-                              const uindex_t* offsets, const uindex_t* images,
-                              const Phases& phase, bool phased) {
+                              const Plan& plan, const Phases& phase) {
+    move(state, base, count, plan.offsets, plan.images, phase, plan.phased);
+  }
+
+  template <int W, typename Phases>
+  static QC_HD void apply_tile(complex<T>* state, uindex_t base, const uindex_t* bases,
+                               const Plan& plan, const Phases& phase) {
+    for (int w = 0; w < W; ++w) {
+      move(state, bases == nullptr ? base + w : bases[w], 1, plan.offsets, plan.images,
+           phase, plan.phased);
+    }
+  }
+
+  // Each item's amplitude j to its image, times its phase when the op is phased. An
+  // unphased op (X, CX, SWAP) only moves amplitudes (the compiler unswitches the loop
+  // on `phased`).
+  template <typename Phases>
+  static QC_HD void move(complex<T>* state, uindex_t base, uindex_t count,
+                         const uindex_t* offsets, const uindex_t* images, const Phases& phase,
+                         bool phased) {
     QC_SIMD
     for (uindex_t r = 0; r < count; ++r) {
       complex<T> amp[kDim];
@@ -316,14 +392,6 @@ struct PermutationBody {
             phased ? complex<T>{p_re * amp[j].re - p_im * amp[j].im, p_re * amp[j].im + p_im * amp[j].re}
                    : amp[j];
       }
-    }
-  }
-
-  // images[j] for the op's permutation.
-  static QC_HD void image_offsets(const index_t* op, uindex_t* images) {
-    QC_UNROLL
-    for (int j = 0; j < kDim; ++j) {
-      images[j] = deposit_bits(static_cast<uindex_t>(op[op::kPermutation + j]), op + op::kTargets, K);
     }
   }
 

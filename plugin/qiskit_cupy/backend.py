@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import numbers
 import os
 import threading
 import uuid
@@ -12,27 +11,24 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from qiskit.circuit import Gate, Instruction, Parameter, QuantumCircuit
-from qiskit.circuit.library import UnitaryGate
+from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
+from qiskit_cupy.compiler.fusion import Fuser, FusionSettings
+from qiskit_cupy.compiler.gates import build_target
+from qiskit_cupy.compiler.lowering import LoweredCircuit, lower_circuit
+from qiskit_cupy.compiler.validation import parameter_values
 from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
-from qiskit_cupy.errors import (
-    CupySimulatorError,
-    InvalidCircuitError,
-    InvalidOptionError,
-    UnsupportedInstructionError,
-)
-from qiskit_cupy.executor import ExperimentRequest, required_bytes, submit_experiments, usable_streams
-from qiskit_cupy.fusion import Fuser, FusionSettings
-from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, build_target
-from qiskit_cupy.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
+from qiskit_cupy.errors import CupySimulatorError, InvalidCircuitError
 from qiskit_cupy.job import CupyJob
-from qiskit_cupy.lowering import LoweredCircuit, lower_circuit, require_unitary
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
-from qiskit_cupy.results import build_result
+from qiskit_cupy.runtime.executor import submit_experiments
+from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
+from qiskit_cupy.runtime.memory import check_fits
+from qiskit_cupy.runtime.request import ExperimentRequest
+from qiskit_cupy.runtime.results import build_result
 from qiskit_cupy.version import __version__
 
 
@@ -129,11 +125,10 @@ class CupySimulator(BackendV2):
         """
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
-        bindings = _parameter_values(circuits, run_options.parameter_binds)
+        bindings = parameter_values(circuits, run_options.parameter_binds)
         lowered = []
         for index, (circuit, values) in enumerate(zip(circuits, bindings)):
             try:
-                _check_circuit(circuit, bound=values is not None)
                 lowered.append(
                     lower_circuit(circuit, run_options.save_statevector, values is not None)
                 )
@@ -141,17 +136,7 @@ class CupySimulator(BackendV2):
                 raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
         device = self.device(run_options)
         requests = _requests(circuits, lowered, bindings, run_options)
-        widest = max(
-            required_bytes(
-                request.lowered.num_qubits,
-                len(request.lowered.measured_qubits),
-                request.shots,
-                run_options.precision,
-                request.batch,
-            )
-            for request in requests
-        )
-        usable_streams(device, widest, 1)
+        check_fits(device, requests, run_options.precision)
         job_id = str(uuid.uuid4())
         job = CupyJob(
             self,
@@ -196,118 +181,6 @@ def _circuit_list(run_input: Any) -> list[QuantumCircuit]:
                 f"run input {index} is a {type(circuit).__name__}, not a QuantumCircuit"
             )
     return list(circuits)
-
-
-def _check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
-    """Reject unbound parameters, non-finite values, malformed and unsupported instructions.
-
-    Raises:
-        InvalidCircuitError: A parameter is unbound or not finite, or an instruction's
-            qubits and clbits do not match its shape.
-        UnsupportedInstructionError: An instruction cannot run; it is named.
-    """
-    if circuit.parameters and not bound:
-        names = ", ".join(sorted(parameter.name for parameter in circuit.parameters))
-        raise InvalidCircuitError(
-            f"circuit '{circuit.name}' has unbound parameters ({names}); bind them with "
-            "QuantumCircuit.assign_parameters or the parameter_binds option before running it"
-        )
-    _check_finite(circuit.global_phase, "the global phase")
-    for position, instruction in enumerate(circuit.data):
-        operation = instruction.operation
-        where = f"instruction {position} ('{operation.name}')"
-        _check_shape(instruction, where)
-        for parameter in getattr(operation, "params", ()):
-            _check_finite(parameter, f"a parameter of {where}")
-        if isinstance(operation, UnitaryGate):
-            require_unitary(operation.to_matrix(), where)
-        if operation.name in CONTROL_FLOW_NAMES:
-            raise UnsupportedInstructionError(
-                f"circuit '{circuit.name}': control-flow instruction '{operation.name}' is "
-                "not supported yet"
-            )
-        if (
-            operation.name not in INSTRUCTION_TREATMENTS
-            and isinstance(operation, Instruction)
-            and not isinstance(operation, Gate)
-            and operation.definition is None
-        ):
-            raise UnsupportedInstructionError(
-                f"circuit '{circuit.name}': instruction '{operation.name}' is not supported "
-                "by the cupy simulator"
-            )
-
-
-def _check_shape(instruction: Any, where: str) -> None:
-    """Require an instruction's qubits and clbits to match its operation, without repeats."""
-    operation = instruction.operation
-    qubits, clbits = instruction.qubits, instruction.clbits
-    if len(qubits) != operation.num_qubits or len(clbits) != operation.num_clbits:
-        raise InvalidCircuitError(
-            f"{where} acts on {operation.num_qubits} qubits and {operation.num_clbits} "
-            f"clbits but is applied to {len(qubits)} qubits and {len(clbits)} clbits"
-        )
-    if len(set(qubits)) != len(qubits) or len(set(clbits)) != len(clbits):
-        raise InvalidCircuitError(f"{where} names the same qubit or clbit more than once")
-
-
-def _check_finite(value: Any, what: str) -> None:
-    """Require a numeric value (where it is one) to be finite."""
-    if isinstance(value, numbers.Number) and not np.all(np.isfinite(complex(value))):
-        raise InvalidCircuitError(f"{what} is {value}; values must be finite")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():
-        raise InvalidCircuitError(f"{what} holds values that are not finite (NaN or infinity)")
-
-
-def _parameter_values(
-    circuits: list[QuantumCircuit], parameter_binds: list[dict] | None
-) -> list[dict[Parameter, np.ndarray] | None]:
-    """Check ``parameter_binds`` against the circuits; return each circuit's value arrays.
-
-    Raises:
-        InvalidOptionError: The binds do not match the circuits or their parameters.
-    """
-    if parameter_binds is None:
-        return [None] * len(circuits)
-    if len(parameter_binds) != len(circuits):
-        raise InvalidOptionError(
-            f"parameter_binds has {len(parameter_binds)} entries for {len(circuits)} "
-            "circuits; give one dict per circuit"
-        )
-    values_per_circuit: list[dict[Parameter, np.ndarray] | None] = []
-    for index, (circuit, bind) in enumerate(zip(circuits, parameter_binds)):
-        if not circuit.parameters and not bind:
-            values_per_circuit.append(None)
-            continue
-        unknown = [str(key) for key in bind if key not in circuit.parameters]
-        missing = sorted(p.name for p in circuit.parameters if p not in bind)
-        if unknown or missing:
-            raise InvalidOptionError(
-                f"parameter_binds for circuit '{circuit.name}' must bind exactly its "
-                f"parameters; unknown: {unknown or 'none'}, missing: {missing or 'none'}"
-            )
-        arrays = {}
-        for key, value in bind.items():
-            try:
-                arrays[key] = np.atleast_1d(np.asarray(value, dtype=float))
-            except (TypeError, ValueError) as error:
-                raise InvalidOptionError(
-                    f"parameter_binds for circuit {index} ('{circuit.name}'): the values of "
-                    f"{key} must be real numbers, not {value!r}"
-                ) from error
-            if not np.isfinite(arrays[key]).all():
-                raise InvalidOptionError(
-                    f"parameter_binds for circuit {index} ('{circuit.name}'): the values of "
-                    f"{key} must be finite; NaN or infinity given"
-                )
-        lengths = {array.shape for array in arrays.values()}
-        if len(lengths) != 1 or len(next(iter(lengths))) != 1 or next(iter(lengths))[0] == 0:
-            raise InvalidOptionError(
-                f"parameter_binds for circuit '{circuit.name}' must give every parameter "
-                "the same number (at least one) of values"
-            )
-        values_per_circuit.append(arrays)
-    return values_per_circuit
 
 
 #: Most amplitudes one batch of bound states may hold; larger binds are split.

@@ -6,17 +6,13 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from qiskit.providers import JobError, JobStatus, JobTimeoutError, JobV1
+from qiskit.providers import BackendV2, JobError, JobStatus, JobTimeoutError, JobV1
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit.result import Result
 
-from qiskit_cupy.executor import PendingRun
-from qiskit_cupy.host_executors import BackendHostExecutor
-
-if TYPE_CHECKING:
-    from qiskit_cupy.backend import CupySimulator
+from qiskit_cupy.runtime.executor import PendingRun
+from qiskit_cupy.runtime.host_executors import BackendHostExecutor
 
 
 class CupyJob(JobV1):
@@ -40,7 +36,7 @@ class CupyJob(JobV1):
 
     def __init__(
         self,
-        backend: CupySimulator,
+        backend: BackendV2,
         job_id: str,
         enqueue: Callable[[], PendingRun],
         build_result: Callable[[PendingRun], Result],

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from qiskit_cupy.compiler.fusion import FusionSettings
+from qiskit_cupy.compiler.ops import MAX_TARGETS
 from qiskit_cupy.errors import InvalidOptionError
-from qiskit_cupy.fusion import FusionSettings
 
 #: Streams used when ``max_parallel_experiments`` is 0 ("as many as useful").
 DEFAULT_MAX_STREAMS = 4
@@ -20,8 +21,8 @@ DEFAULT_MAX_STREAMS = 4
 PRECISIONS = ("double", "single")
 DEVICES = ("auto", "GPU", "CPU")
 MAX_SEED = 2**64 - 1
-#: Largest dense block the kernels apply (kMaxTargets in op_layout.cuh).
-MAX_FUSED_QUBITS = 5
+#: Largest dense block the kernels apply (the dense kind's limit in the op-kind registry).
+MAX_FUSED_QUBITS = MAX_TARGETS
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class RunOptions:
             ``executor``).
         fusion_enable: Fuse consecutive gates into larger dense or diagonal blocks
             (Aer: ``fusion_enable``).
-        fusion_max_qubits: Largest dense block fusion may build, 1 to 5; a cost model
+        fusion_max_qubits: Largest dense block fusion may build, 1 to MAX_FUSED_QUBITS
+            (5); a cost model
             picks the best size up to this (Aer: ``fusion_max_qubits``).
         fusion_threshold: Fuse only circuits of at least this many qubits, where the
             saved passes outweigh the planning (Aer: ``fusion_threshold``).

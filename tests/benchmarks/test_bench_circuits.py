@@ -21,7 +21,7 @@ import os
 import pytest
 from qiskit import QuantumCircuit
 
-from qiskit_cupy import bench
+from qiskit_cupy.tools import bench
 from qiskit_cupy.options import PRECISIONS
 
 WIDTHS = bench.parse_qubits(os.environ.get("QISKIT_CUPY_BENCH_QUBITS", "12:20:4"))

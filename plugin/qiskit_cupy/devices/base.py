@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qiskit_cupy.fusion import Roofline
-from qiskit_cupy.ops import GateOp
-from qiskit_cupy.program import EncodedProgram
+from qiskit_cupy.compiler.fusion import Roofline
+from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.compiler.program import EncodedProgram
 
 #: An array that lives on a device (a NumPy array on the CPU, a CuPy array on the GPU).
 DeviceArray = Any

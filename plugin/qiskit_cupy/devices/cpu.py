@@ -18,9 +18,9 @@ from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
-from qiskit_cupy.fusion import Roofline
-from qiskit_cupy.ops import GateOp
-from qiskit_cupy.program import EncodedProgram
+from qiskit_cupy.compiler.fusion import Roofline
+from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.compiler.program import EncodedProgram
 
 
 @dataclass

@@ -20,10 +20,10 @@ from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
 from qiskit_cupy.errors import DeviceUnavailableError
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
-from qiskit_cupy.fusion import Roofline
-from qiskit_cupy.ops import GateOp
-from qiskit_cupy.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
-from qiskit_cupy.program import KIND_NAMES, EncodedProgram
+from qiskit_cupy.compiler.fusion import Roofline
+from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
+from qiskit_cupy.compiler.program import EncodedProgram
 
 #: Threads per block of every launch.
 BLOCK_SIZE = 256
@@ -233,7 +233,7 @@ class GpuDevice(Device):
         encoded = program.program
         for index, kind in enumerate(encoded.kinds):
             launch = launches.apply_op(
-                states, num_qubits, batch, program.rows[index], program.data, KIND_NAMES[kind],
+                states, num_qubits, batch, program.rows[index], program.data, kind.value,
                 encoded.num_targets[index], encoded.num_sorted[index], precision,
             )
             self._run(stream, launch, precision)

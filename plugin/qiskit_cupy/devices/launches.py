@@ -17,13 +17,9 @@ from typing import Any
 import numpy as np
 
 from qiskit_cupy.errors import CupySimulatorError
-from qiskit_cupy.kernel_source import (
-    KERNEL_LAUNCHERS,
-    apply_op_kernel,
-    precision_kernel,
-    read_kernel_file,
-)
 from qiskit_cupy.devices.base import COMPLEX_DTYPES
+from qiskit_cupy.devices.kernel_source import KERNEL_LAUNCHERS, apply_op_kernel, precision_kernel
+from qiskit_cupy.kernel_files import read_kernel_file
 
 _KERNEL = re.compile(r"__global__\s+void\s+(\w+)\s*\(([^)]*)\)", re.DOTALL)
 

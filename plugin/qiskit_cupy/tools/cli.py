@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from qiskit_cupy import bench, nvrtc_check
+from qiskit_cupy.tools import bench, nvrtc_check
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.version import __version__

@@ -1,16 +1,18 @@
 """The single kernel source: where it lives, the NVRTC source string, and its instantiations.
 
-The GPU device (``devices/gpu.py``) and the offline NVRTC check (``nvrtc_check.py``) both
-take the source, options and name expressions from here, so what CI compiles is what a
-GPU runs.
+The GPU device (``devices/gpu.py``) and the offline NVRTC check
+(``tools/nvrtc_check.py``) both take the source, options and name expressions from here,
+so what CI compiles is what a GPU runs. The op kernels' instantiations are derived from
+the op-kind registry (``compiler/op_registry.py``).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import re
-from importlib.resources.abc import Traversable
+
+from qiskit_cupy.compiler.op_registry import OP_KINDS
+from qiskit_cupy.kernel_files import read_kernel_file
 
 #: Headers in dependency order; each is inlined once into the NVRTC source.
 KERNEL_HEADERS: tuple[str, ...] = (
@@ -35,42 +37,8 @@ CUPY_ADDED_OPTIONS: tuple[str, ...] = ("-ftz=true", "--device-as-default-executi
 #: C++ scalar type of each precision.
 PRECISION_TYPES: dict[str, str] = {"double": "double", "single": "float"}
 
-#: The gate body of each op kind name in ``op_layout.cuh`` templated on size K.
-GATE_BODIES: dict[str, str] = {
-    "kDense": "qc::DenseBody",
-    "kDiagonal": "qc::DiagonalBody",
-    "kPermutationKind": "qc::PermutationBody",
-}
-
-#: The gate body of each op kind whose size is known only at run time.
-RUNTIME_SIZE_BODIES: dict[str, str] = {"kWideDiagonal": "qc::WideDiagonalBody"}
-
 _LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"[^"]+"\s*$', re.MULTILINE)
 _PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\s*$", re.MULTILINE)
-
-
-def kernel_directory() -> Traversable:
-    """Return the installed ``kernels`` directory of the package.
-
-    Returns:
-        The directory holding ``include/`` and ``cuda/``.
-    """
-    return importlib.resources.files("qiskit_cupy") / "kernels"
-
-
-def read_kernel_file(relative_path: str) -> str:
-    """Read one file of the installed kernel source.
-
-    Args:
-        relative_path: Path below ``kernels/``, such as ``include/gates.cuh``.
-
-    Returns:
-        The file's text.
-    """
-    node = kernel_directory()
-    for part in relative_path.split("/"):
-        node = node / part
-    return node.read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -95,17 +63,17 @@ def apply_op_kernel(kind_name: str, num_targets: int, precision: str) -> str:
     """Name the ``qc_apply_op`` instantiation for one op kind, size and precision.
 
     Args:
-        kind_name: The op kind's constant name in ``op_layout.cuh`` (``kDense``...).
+        kind_name: The op kind's registry name (``kDense``...).
         num_targets: Number of target qubits of the op (ignored by run-time-size kinds).
         precision: ``"double"`` or ``"single"``.
 
     Returns:
         The C++ name expression of the kernel.
     """
+    spec = OP_KINDS[kind_name]
     scalar = PRECISION_TYPES[precision]
-    if kind_name in RUNTIME_SIZE_BODIES:
-        return f"qc_apply_op<{RUNTIME_SIZE_BODIES[kind_name]}<{scalar}>, {scalar}>"
-    return f"qc_apply_op<{GATE_BODIES[kind_name]}<{scalar}, {num_targets}>, {scalar}>"
+    size = num_targets if spec.sized else 0
+    return f"qc_apply_op<{spec.body}<{scalar}, {size}>, {scalar}>"
 
 
 def precision_kernel(name: str, precision: str) -> str:
@@ -137,16 +105,8 @@ def name_expressions(precision: str) -> tuple[str, ...]:
     Returns:
         The name expressions to pass to ``cupy.RawModule``.
     """
-    from qiskit_cupy.program import OP_LAYOUT
-
     names = [precision_kernel(name, precision) for name in PRECISION_KERNELS]
-    for kind_name in GATE_BODIES:
-        largest = (
-            OP_LAYOUT["kMaxPermutationTargets"]
-            if kind_name == "kPermutationKind"
-            else OP_LAYOUT["kMaxTargets"]
-        )
-        names.extend(apply_op_kernel(kind_name, k, precision) for k in range(1, largest + 1))
-    names.extend(apply_op_kernel(kind_name, 0, precision) for kind_name in RUNTIME_SIZE_BODIES)
+    for kind_name, spec in OP_KINDS.items():
+        names.extend(apply_op_kernel(kind_name, k, precision) for k in spec.sizes())
     names.extend(PLAIN_KERNELS)
     return tuple(names)

@@ -8,8 +8,8 @@ from qiskit.quantum_info import Statevector
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
-from qiskit_cupy.executor import PendingExperiment, PendingRun
-from qiskit_cupy.parametric import evaluate_expressions
+from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
+from qiskit_cupy.compiler.parametric import evaluate_expressions
 
 
 def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[int]:

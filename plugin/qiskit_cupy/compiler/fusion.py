@@ -12,15 +12,14 @@ are cached: re-running a circuit or rebinding its parameters does not re-plan.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit.quantum_info import Operator
 
-from qiskit_cupy.ops import GateOp, OpKind, diagonal_ops, ops_from_matrix
+from qiskit_cupy.compiler.cache import BoundedCache
+from qiskit_cupy.compiler.ops import GateOp, OpKind, diagonal_ops, ops_from_matrix
 
 #: Largest number of qubits a fused diagonal block may span.
 MAX_DIAGONAL_BLOCK_QUBITS = 12
@@ -195,8 +194,7 @@ class Fuser:
 
     def __init__(self, settings: FusionSettings) -> None:
         self.settings = settings
-        self._plans: OrderedDict[tuple, list[_Block]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._plans: BoundedCache[tuple, list[_Block]] = BoundedCache(_CACHE_SIZE)
 
     def fuse(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline,
              itemsize: int) -> list[GateOp]:
@@ -215,16 +213,7 @@ class Fuser:
         if not self.settings.enable or num_qubits < self.settings.threshold or len(ops) < 2:
             return list(ops)
         key = (_structure(ops), num_qubits, roofline, itemsize)
-        with self._lock:
-            blocks = self._plans.get(key)
-            if blocks is not None:
-                self._plans.move_to_end(key)
-        if blocks is None:
-            blocks = self._cheapest_plan(ops, num_qubits, roofline, itemsize)
-            with self._lock:
-                self._plans[key] = blocks
-                while len(self._plans) > _CACHE_SIZE:
-                    self._plans.popitem(last=False)
+        blocks = self._plans.get(key, lambda: self._cheapest_plan(ops, num_qubits, roofline, itemsize))
         return self._build(ops, blocks)
 
     def _cheapest_plan(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline,

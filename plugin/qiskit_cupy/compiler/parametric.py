@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from qiskit.circuit import Gate, Parameter, ParameterExpression
 
+from qiskit_cupy.compiler.cache import BoundedCache
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 
 #: Frequencies of each parameter's basis functions exp(i f x).
@@ -77,17 +78,14 @@ class MatrixFamily:
         return _basis(values) @ self.coefficients
 
 
-#: Fitted families by gate kind; fitting the same kind twice is harmless.
-_FAMILIES: dict[tuple, MatrixFamily] = {}
+#: Fitted families by gate kind.
+_FAMILIES: BoundedCache[tuple, MatrixFamily] = BoundedCache(1024)
 
 
 def matrix_family(gate: Gate) -> MatrixFamily:
     """Return the (cached) family of a gate's kind: its class, name, width and control state."""
     key = (type(gate), gate.name, gate.num_qubits, getattr(gate, "ctrl_state", None))
-    family = _FAMILIES.get(key)
-    if family is None:
-        family = _FAMILIES[key] = MatrixFamily(gate)
-    return family
+    return _FAMILIES.get(key, lambda: MatrixFamily(gate))
 
 
 def evaluate_expressions(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from qiskit_cupy import kernel_source
+from qiskit_cupy.devices import kernel_source
 from qiskit_cupy.errors import CupySimulatorError
 
 #: The GPU architectures qiskit-cupy supports: Volta to Blackwell.

@@ -1,7 +1,8 @@
 """The simulator's intermediate representation: one gate op on a state.
 
 Lowering (``lowering.py``) produces these ops from a circuit, fusion (``fusion.py``)
-merges them, and ``program.py`` encodes them into the buffers the kernels read.
+merges them, and ``program.py`` encodes them into the buffers the kernels read. The
+kinds and their limits come from the op-kind registry (``op_registry.py``).
 """
 
 from __future__ import annotations
@@ -11,25 +12,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-#: Largest number of targets of a dense or diagonal op (kMaxTargets in op_layout.cuh).
-MAX_TARGETS = 5
-#: Largest number of targets of a permutation op (kMaxPermutationTargets).
-MAX_PERMUTATION_TARGETS = 2
-#: Largest number of targets of a wide diagonal op (kMaxWideTargets).
-MAX_WIDE_TARGETS = 16
+from qiskit_cupy.compiler.op_registry import OP_KINDS
 
 
 class OpKind(enum.Enum):
-    """How an op's data acts on the amplitudes of its targets."""
+    """How an op's data acts on the amplitudes of its targets.
 
-    DENSE = "dense"
-    DIAGONAL = "diagonal"
-    PERMUTATION = "permutation"
-    WIDE_DIAGONAL = "wide_diagonal"
+    A kind the kernels run has as its value the name of its entry in the op-kind
+    registry (``op_layout.cuh``, read by ``op_registry.py``).
+    """
+
+    DENSE = "kDense"
+    DIAGONAL = "kDiagonal"
+    PERMUTATION = "kPermutationKind"
+    WIDE_DIAGONAL = "kWideDiagonal"
     #: A dense matrix wider than the kernels' dense bodies, applied through the
     #: device's BLAS (``devices/wide_matrix.py``) instead of the op program.
     WIDE_DENSE = "wide_dense"
+
+    @property
+    def in_registry(self) -> bool:
+        """Whether the op kernels run this kind (every kind but WIDE_DENSE)."""
+        return self.value in OP_KINDS
+
+
+#: Largest number of targets of a dense or diagonal op.
+MAX_TARGETS = OP_KINDS[OpKind.DENSE.value].max_targets
+#: Largest number of targets of a permutation op.
+MAX_PERMUTATION_TARGETS = OP_KINDS[OpKind.PERMUTATION.value].max_targets
+#: Largest number of targets of a wide diagonal op.
+MAX_WIDE_TARGETS = OP_KINDS[OpKind.WIDE_DIAGONAL.value].max_targets
 
 
 @dataclass(frozen=True, eq=False)

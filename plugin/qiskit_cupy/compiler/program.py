@@ -1,47 +1,29 @@
 """Encoding of gate ops into the op buffer and data buffer that the kernels read.
 
-The row layout is defined once, in ``kernels/include/op_layout.cuh``; this module reads
-its constants from that file's text.
+The row layout and the kinds are defined once, in ``kernels/include/op_layout.cuh``;
+this module takes both from ``op_registry.py``, which reads that file.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qiskit_cupy.kernel_source import read_kernel_file
-from qiskit_cupy.ops import GateOp, OpKind
-
-_CONSTANT = re.compile(r"^\s*constexpr\s+index_t\s+(k\w+)\s*=\s*(\d+)\s*;", re.MULTILINE)
+from qiskit_cupy.compiler.op_registry import OP_KINDS, OP_LAYOUT, KindSpec
+from qiskit_cupy.compiler.ops import GateOp, OpKind
 
 
-def _read_op_layout() -> dict[str, int]:
-    """Parse the ``constexpr index_t kName = value;`` lines of op_layout.cuh."""
-    text = read_kernel_file("include/op_layout.cuh")
-    return {name: int(value) for name, value in _CONSTANT.findall(text)}
+def kind_spec(kind: OpKind) -> KindSpec:
+    """Return the registry entry of a kind the op kernels run.
 
-
-#: Every constant of op_layout.cuh, by name.
-OP_LAYOUT: dict[str, int] = _read_op_layout()
-
-#: The op kind constant of each OpKind.
-KIND_CODES: dict[OpKind, int] = {
-    OpKind.DENSE: OP_LAYOUT["kDense"],
-    OpKind.DIAGONAL: OP_LAYOUT["kDiagonal"],
-    OpKind.PERMUTATION: OP_LAYOUT["kPermutationKind"],
-    OpKind.WIDE_DIAGONAL: OP_LAYOUT["kWideDiagonal"],
-}
-
-#: The op_layout.cuh constant name of each OpKind, which names its kernel body.
-KIND_NAMES: dict[OpKind, str] = {
-    OpKind.DENSE: "kDense",
-    OpKind.DIAGONAL: "kDiagonal",
-    OpKind.PERMUTATION: "kPermutationKind",
-    OpKind.WIDE_DIAGONAL: "kWideDiagonal",
-}
+    Raises:
+        ValueError: The kind has no kernel (a WIDE_DENSE op runs through BLAS).
+    """
+    if not kind.in_registry:
+        raise ValueError(f"op kind {kind.name} has no op kernel; it cannot be encoded")
+    return OP_KINDS[kind.value]
 
 
 @dataclass(frozen=True)
@@ -70,17 +52,17 @@ class EncodedProgram:
 def sorted_positions(op: GateOp) -> tuple[int, ...]:
     """Return the positions a work item of ``op`` holds fixed, ascending.
 
-    Dense and permutation items own every amplitude the matrix mixes, so their targets
-    and controls are fixed; a diagonal item owns one amplitude, so only controls are.
+    An item of a kind that fixes its targets (dense, permutation) owns every amplitude
+    the op mixes, so its targets and controls are fixed; a diagonal item owns one
+    amplitude, so only controls are.
     """
-    diagonal = op.kind in (OpKind.DIAGONAL, OpKind.WIDE_DIAGONAL)
-    fixed = op.controls if diagonal else op.controls + op.targets
+    fixed = op.controls + op.targets if kind_spec(op.kind).fixes_targets else op.controls
     return tuple(sorted(fixed))
 
 
 def data_entries(op: GateOp) -> int:
     """Complex entries of one state's data of ``op``: 4^k for dense, 2^k otherwise."""
-    return 1 << (2 * len(op.targets) if op.kind is OpKind.DENSE else len(op.targets))
+    return kind_spec(op.kind).data_entries(len(op.targets))
 
 
 def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
@@ -102,7 +84,8 @@ def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
     offset = 0
     for row, op in zip(rows, ops):
         positions = sorted_positions(op)
-        row[layout["kKind"]] = KIND_CODES[op.kind]
+        spec = kind_spec(op.kind)
+        row[layout["kKind"]] = spec.code
         row[layout["kNumTargets"]] = len(op.targets)
         row[layout["kNumSorted"]] = len(positions)
         row[layout["kDataOffset"]] = offset
@@ -112,7 +95,7 @@ def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
         row[layout["kTargetMask"]] = sum(1 << qubit for qubit in op.targets)
         row[layout["kTargets"] : layout["kTargets"] + len(op.targets)] = op.targets
         row[layout["kSorted"] : layout["kSorted"] + len(positions)] = positions
-        if op.kind is OpKind.PERMUTATION:
+        if spec.permutes:
             first = layout["kPermutation"]
             row[first : first + len(op.permutation)] = op.permutation
             row[layout["kPhased"]] = int(not np.all(op.data == 1))

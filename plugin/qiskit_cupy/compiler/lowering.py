@@ -1,15 +1,18 @@
-"""Lowering: a QuantumCircuit becomes gate ops, save points and terminal measurements."""
+"""Lowering: a QuantumCircuit becomes instructions: gate ops, save points, terminal measurement.
+
+The executor turns each instruction into a step (``runtime/steps.py``) that enqueues
+itself on a device; gate ops are the compiler's IR (``ops.py``), the others are the
+small records below.
+"""
 
 from __future__ import annotations
 
 import cmath
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit.circuit import (
     AnnotatedOperation,
-    ControlledGate,
     ControlModifier,
     Gate,
     Instruction,
@@ -19,18 +22,22 @@ from qiskit.circuit import (
     QuantumCircuit,
 )
 
-from qiskit.circuit.library import GlobalPhaseGate, UnitaryGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import GlobalPhaseGate
 from qiskit.quantum_info import Operator
 
-from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
-from qiskit_cupy.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
-from qiskit_cupy.ops import GateOp, OpKind, ascending_order, ops_from_matrix
-from qiskit_cupy.parametric import MatrixFamily, matrix_family
-
-#: Controlled gates up to this width take their target block from their full matrix
-#: (exact for gates such as CU, whose base gate omits a phase); wider ones use the
-#: base gate's matrix.
-_FULL_MATRIX_CONTROLLED_WIDTH = 6
+from qiskit_cupy.compiler.gate_ops import (
+    family_gate,
+    is_parametric,
+    is_standard,
+    on_qubits,
+    ops_of_gate,
+    probe_matrix,
+)
+from qiskit_cupy.compiler.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
+from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
+from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
+from qiskit_cupy.errors import UnsupportedInstructionError
 
 #: Label of the final state kept by the ``save_statevector`` option.
 FINAL_STATEVECTOR_LABEL = "statevector"
@@ -41,6 +48,17 @@ class SaveStatevector:
     """A point in the program where a copy of the state is kept under ``label``."""
 
     label: str
+
+
+@dataclass(frozen=True)
+class MeasureTerminal:
+    """The end of a measuring circuit: sample ``qubits``; bit t of an outcome is qubits[t]."""
+
+    qubits: tuple[int, ...]
+
+
+#: One lowered instruction.
+LoweredInstruction = GateOp | SaveStatevector | MeasureTerminal
 
 
 @dataclass(frozen=True)
@@ -62,7 +80,8 @@ class LoweredCircuit:
     Attributes:
         num_qubits: Width of the state.
         num_clbits: Number of classical bits of the result.
-        steps: Gate ops and save points, in order.
+        steps: The instructions: gate ops and save points, in order, then the terminal
+            measurement of a measuring circuit.
         measured_qubits: Distinct measured qubits, in order of first measurement; bit t
             of a sampled outcome is the value of ``measured_qubits[t]``.
         clbit_sources: For each measured clbit, the index into ``measured_qubits`` of
@@ -73,7 +92,7 @@ class LoweredCircuit:
 
     num_qubits: int
     num_clbits: int
-    steps: list[GateOp | SaveStatevector] = field(default_factory=list)
+    steps: list[LoweredInstruction] = field(default_factory=list)
     measured_qubits: list[int] = field(default_factory=list)
     clbit_sources: dict[int, int] = field(default_factory=dict)
     parametric: dict[int, ParametricData] = field(default_factory=dict)
@@ -105,6 +124,8 @@ class _Lowerer:
             self.result.steps.append(SaveStatevector(FINAL_STATEVECTOR_LABEL))
         self._relabel_trailing_swaps()
         self._apply_global_phase()
+        if self.result.measured_qubits:
+            self.result.steps.append(MeasureTerminal(tuple(self.result.measured_qubits)))
         return self.result
 
     def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
@@ -120,7 +141,7 @@ class _Lowerer:
     ) -> None:
         name = operation.name
         treatment = INSTRUCTION_TREATMENTS.get(name)
-        if treatment is Treatment.MATRIX and not _is_standard(operation):
+        if treatment is Treatment.MATRIX and not is_standard(operation):
             treatment = None  # a gate that only shares a name: run it by its own meaning
         if treatment is Treatment.NO_OP:
             return
@@ -157,49 +178,25 @@ class _Lowerer:
             )
 
     def _add_phase(self, value: object, what: str, name: str) -> None:
-        if self.allow_parameters and _is_parametric(value):
+        if self.allow_parameters and is_parametric(value):
             self.phase_terms.append(value)  # type: ignore[arg-type]
         else:
-            self.global_phase += _float_parameter(value, what, name)
+            self.global_phase += float_parameter(value, what, name)
 
     def _add_gate(self, gate: Gate, qubits: tuple[int, ...]) -> None:
         self._check_not_measured(gate.name, qubits)
-        parametric = any(_is_parametric(parameter) for parameter in gate.params)
+        parametric = any(is_parametric(parameter) for parameter in gate.params)
         if parametric and not self.allow_parameters:
-            unbound = next(p for p in gate.params if _is_parametric(p))
-            _float_parameter(unbound, "parameter", gate.name)
+            unbound = next(p for p in gate.params if is_parametric(p))
+            float_parameter(unbound, "parameter", gate.name)
         self.touched.update(qubits)
-        key = None if parametric else _gate_key(gate)
-        if key is not None and key in _GATE_OPS:
-            self.result.steps.extend(_on_qubits(op, qubits) for op in _GATE_OPS[key])
-            return
-        ops = self._gate_ops(gate, tuple(range(gate.num_qubits)), parametric)
-        if key is not None:
-            if len(_GATE_OPS) >= _GATE_CACHE_SIZE:
-                _GATE_OPS.clear()
-            _GATE_OPS[key] = ops
+        ops = ops_of_gate(gate, parametric)
         if parametric:
-            family_gate = _family_gate(gate)
-            data = ParametricData(matrix_family(family_gate), tuple(family_gate.params))
+            base = family_gate(gate)
+            data = ParametricData(matrix_family(base), tuple(base.params))
             for offset in range(len(ops)):
                 self.result.parametric[len(self.result.steps) + offset] = data
-        self.result.steps.extend(_on_qubits(op, qubits) for op in ops)
-
-    @staticmethod
-    def _gate_ops(gate: Gate, qubits: tuple[int, ...], parametric: bool) -> list[GateOp]:
-        """The ops of a gate on ``qubits``, at generic values if it is parametric."""
-        if isinstance(gate, ControlledGate) and gate.num_ctrl_qubits > 0:
-            count = gate.num_ctrl_qubits
-            controls, targets = qubits[:count], qubits[count:]
-            family_gate = _family_gate(gate)
-            matrix = _probe_matrix(family_gate) if parametric else _matrix(family_gate)
-            rows = _controlled_rows(gate) if family_gate is gate else None
-            source = np.arange(matrix.size).reshape(matrix.shape)
-            if rows is not None:
-                matrix, source = matrix[np.ix_(rows, rows)], source[np.ix_(rows, rows)]
-            return ops_from_matrix(matrix, targets, controls, gate.ctrl_state, gate.name, source)
-        matrix = _probe_matrix(gate) if parametric else _matrix(gate)
-        return ops_from_matrix(matrix, qubits, name=gate.name)
+        self.result.steps.extend(on_qubits(op, qubits) for op in ops)
 
     def _add_annotated(self, operation: AnnotatedOperation, qubits: tuple[int, ...]) -> None:
         """Apply a base operation under control, inverse and power modifiers.
@@ -294,8 +291,8 @@ class _Lowerer:
             return
         if self.phase_terms:
             total = sum(self.phase_terms[1:], self.phase_terms[0]) + self.global_phase
-            family_gate = GlobalPhaseGate(total)
-            phase = _probe_matrix(family_gate)[0, 0]
+            phase_gate = GlobalPhaseGate(total)
+            phase = probe_matrix(phase_gate)[0, 0]
         else:
             phase = cmath.exp(1j * self.global_phase)
             if np.isclose(phase, 1.0, rtol=0, atol=1e-15):
@@ -304,56 +301,10 @@ class _Lowerer:
         self.result.steps.insert(0, op)
         self.result.parametric = {index + 1: data for index, data in self.result.parametric.items()}
         if self.phase_terms:
-            self.result.parametric[0] = ParametricData(matrix_family(family_gate), (total,))
+            self.result.parametric[0] = ParametricData(matrix_family(phase_gate), (total,))
 
 
-#: Ops of bound gates on qubits 0..k-1, by gate kind and parameter values.
-_GATE_OPS: dict[tuple, list[GateOp]] = {}
-_GATE_CACHE_SIZE = 4096
 
-
-#: The class of each standard gate: only these are cached, since their name, control
-#: state and parameters determine their matrix.
-_STANDARD_TYPES: dict[str, type] = {
-    name: type(gate) for name, gate in get_standard_gate_name_mapping().items()
-}
-
-
-def _is_standard(operation: Operation) -> bool:
-    """Whether an operation is the standard gate (or unitary) its name says it is."""
-    if operation.name == "unitary":
-        return isinstance(operation, UnitaryGate)
-    return _STANDARD_TYPES.get(operation.name) is type(operation)
-
-
-def _gate_key(gate: Gate) -> tuple | None:
-    """A cache key for a standard gate with numeric parameters, else None."""
-    if _STANDARD_TYPES.get(gate.name) is not type(gate):
-        return None
-    if not all(isinstance(parameter, (int, float)) for parameter in gate.params):
-        return None
-    return (type(gate), gate.name, gate.num_qubits, getattr(gate, "ctrl_state", None),
-            tuple(gate.params))
-
-
-def _on_qubits(op: GateOp, qubits: tuple[int, ...]) -> GateOp:
-    """Move an op from qubits 0..k-1 to ``qubits``, keeping wide diagonal targets ascending."""
-    targets = tuple(qubits[q] for q in op.targets)
-    controls = tuple(qubits[q] for q in op.controls)
-    if op.kind is not OpKind.WIDE_DIAGONAL:
-        return dataclasses.replace(op, targets=targets, controls=controls)
-    order = ascending_order(targets)
-    source = None if op.source is None else op.source[order]
-    return dataclasses.replace(
-        op, targets=tuple(sorted(targets)), controls=controls, data=op.data[order], source=source
-    )
-
-
-def _family_gate(gate: Gate) -> Gate:
-    """The gate whose matrix family lowering evaluates: a wide controlled gate's base."""
-    if isinstance(gate, ControlledGate) and gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
-        return gate.base_gate
-    return gate
 
 
 def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
@@ -365,86 +316,6 @@ def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
         and step.permutation == (0, 2, 1, 3)
         and bool(np.all(step.data == 1))
     )
-
-
-def _is_parametric(value: object) -> bool:
-    """Whether a gate parameter still depends on unbound circuit parameters."""
-    return isinstance(value, ParameterExpression) and bool(value.parameters)
-
-
-def _probe_matrix(gate: Gate) -> np.ndarray:
-    """The matrix of a parametric gate at generic parameter values.
-
-    Structure found at generic values (which entries vanish, which qubits act as
-    controls) holds for all values of an analytic family except on a set of measure
-    zero, which the op's dense or diagonal form still covers exactly.
-    """
-    family = matrix_family(gate)
-    probe = np.random.default_rng(len(gate.params)).uniform(0.5, 2.5, size=(1, len(gate.params)))
-    return family.flat_matrices(probe)[0].reshape(family.shape)
-
-
-def _float_parameter(value: object, what: str, name: str) -> float:
-    """Return a bound numeric parameter as a float.
-
-    Raises:
-        InvalidCircuitError: The value is still an unbound parameter expression.
-    """
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except TypeError as error:
-        raise InvalidCircuitError(
-            f"'{name}' has an unbound {what} {value}; bind the circuit's parameters "
-            "(QuantumCircuit.assign_parameters) before running it"
-        ) from error
-    if not np.isfinite(number):
-        raise InvalidCircuitError(f"'{name}' has a {what} of {number}; values must be finite")
-    return number
-
-
-def _matrix(gate: Gate) -> np.ndarray:
-    """Return a gate's matrix, or raise a clear error for gates without one."""
-    try:
-        matrix = gate.to_matrix()
-    except Exception as error:
-        raise UnsupportedInstructionError(
-            f"gate '{gate.name}' has neither a definition nor a matrix"
-        ) from error
-    standard = _STANDARD_TYPES.get(gate.name) is type(gate)
-    return require_unitary(matrix, gate.name, check_unitarity=not standard)
-
-
-#: Largest entry of |M^dagger M - I| accepted for a matrix operation (Qiskit's
-#: UnitaryGate check uses the same absolute tolerance).
-UNITARY_TOLERANCE = 1e-8
-
-
-def require_unitary(matrix: np.ndarray, name: str, check_unitarity: bool = True) -> np.ndarray:
-    """Return ``matrix`` if it is finite (and, where asked, unitary within UNITARY_TOLERANCE).
-
-    Raises:
-        InvalidCircuitError: The matrix holds NaN or infinity, or is not unitary.
-    """
-    matrix = np.asarray(matrix, dtype=complex)
-    if not np.isfinite(matrix).all():
-        raise InvalidCircuitError(
-            f"the matrix of '{name}' holds values that are not finite (NaN or infinity); "
-            "check its parameters"
-        )
-    if check_unitarity:
-        deviation = np.abs(matrix.conj().T @ matrix - np.eye(matrix.shape[0])).max()
-        if deviation > UNITARY_TOLERANCE:
-            raise InvalidCircuitError(
-                f"the matrix of '{name}' is not unitary: |M^dagger M - I| reaches "
-                f"{deviation:.3g}, above the tolerance {UNITARY_TOLERANCE:g}"
-            )
-    return matrix
-
-
-def _controlled_rows(gate: ControlledGate) -> list[int]:
-    """Indices of a controlled gate's matrix where its controls hold their values."""
-    count = gate.num_ctrl_qubits
-    return [gate.ctrl_state | (j << count) for j in range(1 << (gate.num_qubits - count))]
 
 
 def lower_circuit(
@@ -462,7 +333,9 @@ def lower_circuit(
         The lowered circuit.
 
     Raises:
-        InvalidCircuitError: A parameter is unbound.
+        InvalidCircuitError: A parameter is unbound or not finite, an instruction is
+            malformed, or a matrix is not unitary (see ``validation.py``).
         UnsupportedInstructionError: An instruction cannot be simulated.
     """
+    check_circuit(circuit, bound=allow_parameters)
     return _Lowerer(circuit, save_final_state, allow_parameters).lower()

@@ -1,0 +1,1 @@
+"""The compiler: circuits lowered to gate ops and steps, fused, and encoded for the kernels."""

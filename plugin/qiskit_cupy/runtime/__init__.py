@@ -1,0 +1,1 @@
+"""The runtime: experiments enqueued on a Device step by step, and their results."""

@@ -1,0 +1,41 @@
+"""An experiment request: one lowered circuit to run on a batch of states, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit.circuit import Parameter, QuantumCircuit
+
+from qiskit_cupy.compiler.lowering import LoweredCircuit
+
+
+@dataclass(frozen=True)
+class ExperimentRequest:
+    """One circuit to run on a batch of states, and how.
+
+    A batch holds the same circuit under several parameter bindings, laid out
+    contiguously in one buffer, so that each kernel launch serves the whole batch.
+
+    Attributes:
+        circuit: The circuit; its parameters are bound, or bound per batch entry by
+            ``parameter_values``.
+        shots: Samples of its terminal measurements, per batch entry.
+        seeds: Seed of each batch entry's sampler; its length is the batch size.
+        lowered: The circuit lowered (by ``run()``, where its errors are reported).
+        save_final_state: Keep the final state under ``"statevector"``.
+        parameter_values: Each circuit parameter's value per batch entry, or None.
+    """
+
+    circuit: QuantumCircuit
+    shots: int
+    seeds: tuple[int, ...]
+    lowered: LoweredCircuit
+    save_final_state: bool = False
+    parameter_values: Mapping[Parameter, np.ndarray] | None = None
+
+    @property
+    def batch(self) -> int:
+        """Number of states the experiment runs on."""
+        return len(self.seeds)

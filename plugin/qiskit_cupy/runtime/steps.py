@@ -1,0 +1,217 @@
+"""Executor steps: each kind of work an experiment enqueues knows how to enqueue itself.
+
+A lowered circuit is a list of instructions (``compiler/lowering.py``): gate ops and
+non-gate instructions such as a save point. Each instruction type is handled by one
+:class:`Step` subclass, which names it with ``handles=`` and is found through
+:meth:`Step.handler`; adding a kind of step (a measurement, a reset, a noise channel)
+is one subclass. Consecutive instructions of a step kind that ``joins`` (gate ops)
+become one step, which is fused as a whole; every other step is a fusion boundary, as
+qsim's fuser splits at measurements.
+
+Ownership: a step only enqueues work on the context's stream and state buffer, which
+belong to the experiment (see ``docs/architecture.rst``); it keeps no device array
+beyond what it hands the context.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from qiskit_cupy.compiler.fusion import Fuser
+from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
+from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.program import encode_program
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray, HostCopy, Stream
+from qiskit_cupy.errors import CupySimulatorError
+from qiskit_cupy.runtime.memory import chunk_bits
+
+
+@dataclass
+class StepContext:
+    """One experiment being enqueued: where its steps put work and what they leave.
+
+    Owned by the thread that enqueues the experiment, from its first step to its last.
+
+    Attributes:
+        device: Where the experiment runs.
+        stream: The stream its work is enqueued on.
+        states: Its state buffer (``batch`` states of ``num_qubits`` qubits).
+        num_qubits: Width of each state.
+        batch: Number of states.
+        precision: ``"double"`` or ``"single"``.
+        fuser: Fuses each gate run before it is encoded.
+        shots: Samples per state of the terminal measurement.
+        seeds: The seed of each state's sampler.
+        saved: The host copies of saved states, by label, in order.
+        outcomes: The host copy of the sampled outcomes, once sampled.
+        outcome_bits: For each position of a sampled outcome's bits, the measured
+            qubit it holds (see ``PendingExperiment.clbit_bits``).
+        num_ops: Gate ops enqueued so far, after fusion.
+    """
+
+    device: Device
+    stream: Stream
+    states: DeviceArray
+    num_qubits: int
+    batch: int
+    precision: str
+    fuser: Fuser
+    shots: int
+    seeds: tuple[int, ...]
+    saved: list[tuple[str, HostCopy]] = field(default_factory=list)
+    outcomes: HostCopy | None = None
+    outcome_bits: tuple[int, ...] = ()
+    num_ops: int = 0
+
+
+class Step(ABC):
+    """One piece of an experiment's work, which enqueues itself on a Device."""
+
+    #: Whether consecutive instructions of this kind form one step (fused as a whole).
+    joins: ClassVar[bool] = False
+    _handlers: ClassVar[dict[type, type[Step]]] = {}
+
+    def __init_subclass__(cls, handles: type | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if handles is not None:
+            Step._handlers[handles] = cls
+
+    @staticmethod
+    def handler(instruction: object) -> type[Step]:
+        """Return the step kind that runs a lowered instruction.
+
+        Raises:
+            CupySimulatorError: No step kind handles the instruction's type.
+        """
+        try:
+            return Step._handlers[type(instruction)]
+        except KeyError:
+            raise CupySimulatorError(
+                f"no executor step runs a {type(instruction).__name__}"
+            ) from None
+
+    @classmethod
+    @abstractmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> Step:
+        """Build the step of consecutive instructions of its kind (one unless it joins)."""
+
+    @abstractmethod
+    def enqueue(self, context: StepContext) -> None:
+        """Enqueue the step's work on the context's stream; never wait for it."""
+
+
+def build_steps(instructions: Sequence[object]) -> list[Step]:
+    """Turn a lowered circuit's instructions into steps, joining runs of gate ops.
+
+    Args:
+        instructions: Gate ops and other lowered instructions, in order.
+
+    Returns:
+        The steps, in order.
+    """
+    steps: list[Step] = []
+    for kind, group in itertools.groupby(instructions, key=Step.handler):
+        members = list(group)
+        if kind.joins:
+            steps.append(kind.from_instructions(members))
+        else:
+            steps.extend(kind.from_instructions([member]) for member in members)
+    return steps
+
+
+@dataclass(frozen=True)
+class GateRun(Step, handles=GateOp):
+    """Consecutive gate ops: fused, encoded, uploaded and launched as one program.
+
+    Batches with per-entry data are not fused: a fused block would have to be built
+    for every entry. WIDE_DENSE ops (wider than the dense kernels) split the program
+    and run through the device's BLAS.
+    """
+
+    joins: ClassVar[bool] = True
+    ops: tuple[GateOp, ...]
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> GateRun:
+        return cls(tuple(instructions))
+
+    def enqueue(self, context: StepContext) -> None:
+        ops: Sequence[GateOp] = self.ops
+        if context.batch == 1:
+            itemsize = np.dtype(COMPLEX_DTYPES[context.precision]).itemsize
+            roofline = context.device.roofline(context.precision)
+            ops = context.fuser.fuse(ops, context.num_qubits, roofline, itemsize)
+        for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
+            if wide:
+                for op in group:
+                    context.device.apply_wide_matrix(
+                        context.stream, context.states, context.num_qubits, context.batch, op
+                    )
+            else:
+                self._run_program(context, list(group))
+        context.num_ops += len(ops)
+
+    @staticmethod
+    def _run_program(context: StepContext, ops: list[GateOp]) -> None:
+        encoded = encode_program(ops, context.batch)
+        program = context.device.upload_program(context.stream, encoded, context.precision)
+        context.device.run_program(
+            context.stream, context.states, context.num_qubits, context.batch, program
+        )
+
+
+@dataclass(frozen=True)
+class SaveState(Step, handles=SaveStatevector):
+    """Keep a host copy of the states under a label."""
+
+    label: str
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> SaveState:
+        (save,) = instructions
+        return cls(save.label)
+
+    def enqueue(self, context: StepContext) -> None:
+        copy = context.device.copy_to_host(context.stream, context.states)
+        context.saved.append((self.label, copy))
+
+
+@dataclass(frozen=True)
+class SampleMeasurements(Step, handles=MeasureTerminal):
+    """Sample the terminal measurement: ``context.shots`` outcomes per state, seeded per state.
+
+    Outcomes index the full distribution (bit q is qubit q) when every qubit is
+    measured, in whatever order, and the marginal one (bit t is ``qubits[t]``)
+    otherwise.
+    """
+
+    qubits: tuple[int, ...]
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> SampleMeasurements:
+        (measure,) = instructions
+        return cls(measure.qubits)
+
+    def enqueue(self, context: StepContext) -> None:
+        device, stream, n = context.device, context.stream, context.num_qubits
+        if sorted(self.qubits) == list(range(n)):
+            distribution = device.probabilities(stream, context.states, n, context.batch)
+            context.outcome_bits = self.qubits
+        else:
+            distribution = device.marginal_probabilities(
+                stream, context.states, n, context.batch, self.qubits,
+                chunk_bits(n, len(self.qubits)),
+            )
+            context.outcome_bits = tuple(range(len(self.qubits)))
+        cumulative = device.cumulative_sum(stream, distribution)
+        seeds = np.array(context.seeds, dtype=np.uint64)
+        drawn = device.sample(
+            stream, cumulative, len(self.qubits), context.shots, seeds, context.precision
+        )
+        context.outcomes = device.copy_to_host(stream, drawn)
