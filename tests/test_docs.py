@@ -17,3 +17,45 @@ def test_readme_option_table_lists_every_option_with_its_default() -> None:
     defaults = RunOptions()
     for name, default in documented.items():
         assert default == repr(getattr(defaults, name)).replace("'", '"'), name
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "qiskit_cupy"
+ROOT = PACKAGE.parents[1]
+ARCHITECTURE = ROOT / "docs" / "architecture.rst"
+
+
+def _layout_block() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Repository layout", 1)[1]
+    return section.split("```", 2)[1]
+
+
+def test_readme_layout_names_every_module_of_the_package() -> None:
+    """Every module of the package appears in the README's layout section, by file name."""
+    block = _layout_block()
+    names = {path.name for path in PACKAGE.rglob("*.py") if path.name not in ("__init__.py", "__main__.py")}
+    mentioned = set(re.findall(r"[\w]+\.py", block)) | {
+        f"{name}.py" for name in re.findall(r"bench/ \(qiskit-cupy bench: ([^)]*)\)", block)[0]
+        .replace("\n", " ").replace(",", " ").split()
+    }
+    assert names - mentioned == set()
+
+
+def test_readme_layout_names_only_files_that_exist() -> None:
+    """Every Python or kernel file the layout section names exists in the tree."""
+    block = _layout_block()
+    existing = {path.name for path in ROOT.rglob("*") if ".git" not in path.parts and "build" not in path.parts}
+    named = set(re.findall(r"[\w]+\.(?:py|cuh|cu|cpp)\b", block))
+    assert named - existing == set()
+
+
+def test_architecture_names_only_paths_that_exist() -> None:
+    """Every package or kernel path the architecture page names (``dir/file``) exists."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    paths = set(re.findall(r"``((?:compiler|devices|runtime|tools|kernels)/[\w/]+\.\w+)", text))
+    assert paths
+    missing = [
+        path for path in paths
+        if not (PACKAGE / path).exists() and not (ROOT / path).exists()
+    ]
+    assert not missing
