@@ -9,6 +9,8 @@ from qiskit.circuit import Parameter
 from qiskit.circuit.library import UnitaryGate
 from qiskit.quantum_info import Statevector, random_unitary
 
+from qiskit_cupy import CupySimulator
+
 TOLERANCE = {"double": 1e-10, "single": 2e-5}
 
 
@@ -57,3 +59,14 @@ def test_wide_unitary_with_measurements_and_bindings(backend) -> None:
     for entry, value in enumerate(values):
         expected = Statevector(circuit.assign_parameters({theta: value})).data
         np.testing.assert_allclose(result.get_statevector(entry).data, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("ctrl_state", [0, 1])
+def test_controlled_wide_unitary_runs_by_its_base_matrix(ctrl_state: int) -> None:
+    """A controlled 7-qubit unitary is applied from its base matrix, not its synthesis."""
+    circuit = QuantumCircuit(9)
+    circuit.h(range(9))
+    circuit.append(UnitaryGate(random_unitary(2**7, seed=11)).control(1, ctrl_state=ctrl_state), range(8))
+    expected = Statevector(circuit).data
+    result = CupySimulator(device="CPU").run(circuit, save_statevector=True).result()
+    np.testing.assert_allclose(result.get_statevector().data, expected, atol=1e-10)

@@ -1,9 +1,9 @@
 // Grid-stride __global__ launchers over the per-item bodies in kernels/include.
 //
-// qiskit_cupy/kernel_source.py inlines the headers above this file into one source
-// string, compiled by NVRTC through cupy.RawModule with the template instantiations
-// listed in qiskit_cupy/kernel_source.py (name_expressions). Every launcher loops
-// with 64-bit indices over num_items work items.
+// qiskit_cupy/devices/kernel_source.py inlines the headers above this file into one
+// source string, compiled by NVRTC through cupy.RawModule with the template
+// instantiations (name_expressions) that it derives from the op-kind registry in
+// op_layout.cuh. Every launcher loops with 64-bit indices over num_items work items.
 #include "gates.cuh"
 #include "measure.cuh"
 #include "state.cuh"

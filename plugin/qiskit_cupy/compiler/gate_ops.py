@@ -97,8 +97,11 @@ def on_qubits(op: GateOp, qubits: tuple[int, ...]) -> GateOp:
 
 
 def family_gate(gate: Gate) -> Gate:
-    """The gate whose matrix family lowering evaluates: a wide controlled gate's base."""
-    if isinstance(gate, ControlledGate) and gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH:
+    """The gate whose matrix family lowering evaluates: a controlled gate's base when the
+    gate is wide or has no matrix of its own (as MCPhaseGate)."""
+    if isinstance(gate, ControlledGate) and (
+        gate.num_qubits > _FULL_MATRIX_CONTROLLED_WIDTH or not hasattr(gate, "__array__")
+    ):
         return gate.base_gate
     return gate
 

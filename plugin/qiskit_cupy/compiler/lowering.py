@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qiskit.circuit import (
     AnnotatedOperation,
+    ControlledGate,
     ControlModifier,
     Gate,
     Instruction,
@@ -165,6 +166,8 @@ class _Lowerer:
             raise UnsupportedInstructionError(
                 f"control-flow instruction '{name}' is not supported yet"
             )
+        elif isinstance(operation, ControlledGate) and is_standard(operation.base_gate):
+            self._add_gate(operation, qubits)  # a controlled unitary: its base's matrix
         elif operation.definition is not None:
             definition = operation.definition
             inner_qubits = dict(zip(definition.qubits, qubits))

@@ -1,0 +1,779 @@
+"""Every argument check of the CPU extension (``require`` in kernels/cpu/module.cpp).
+
+Each case calls one launcher with one bad argument and expects ValueError (nanobind
+turns std::invalid_argument into ValueError) with exactly the message of the require
+it trips. The require messages are parsed out of module.cpp, and the cases must cover
+every one of them, so a new require without a case here fails
+``test_every_require_is_covered``. Bad op rows start from a valid ``encode_program`` row
+with one field corrupted. After each rejected call, no array it was given has changed
+and the extension still computes correct states.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qiskit_cupy import _cpu
+from qiskit_cupy.compiler.op_registry import OP_KINDS, OP_LAYOUT
+from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.program import encode_program
+
+MODULE_CPP = Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "module.cpp"
+
+L = OP_LAYOUT
+DTYPES = [np.complex128, np.complex64]
+#: Qubits of the states the op-row cases run on.
+N = 7
+
+
+# ------------------------------------------------------------ parsing module.cpp
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without its // and /* */ comments (string literals kept intact)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == '"':
+            end = i + 1
+            while text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            out.append(text[i : end + 1])
+            i = end + 1
+        elif text.startswith("//", i):
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def call_arguments(text: str, start: int) -> list[str]:
+    """The top-level comma-separated arguments of a call whose '(' ends before ``start``."""
+    depth, current, i, args = 0, start, start, []
+    while True:
+        char = text[i]
+        if char == '"':
+            i += 1
+            while text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                args.append(text[current:i])
+                return args
+            depth -= 1
+        elif char == "," and depth == 0:
+            args.append(text[current:i])
+            current = i + 1
+        i += 1
+
+
+#: A function definition's first line: a return type and the name at the line start.
+_FUNCTION = re.compile(
+    r"^(?!template|namespace|using|constexpr|struct|static|return)[A-Za-z_][\w:<>*&, ]*?\b(\w+)\(",
+    re.MULTILINE,
+)
+
+
+def require_sites() -> list[tuple[str, str]]:
+    """Each ``require(condition, "message")`` call: (enclosing function, message)."""
+    text = strip_comments(MODULE_CPP.read_text(encoding="utf-8"))
+    sites = []
+    for match in re.finditer(r"\brequire\(", text):
+        before = text[: match.start()]
+        if re.search(r"\bvoid\s*$", before):  # the definition of require itself
+            continue
+        args = call_arguments(text, match.end())
+        assert len(args) == 2, args
+        message = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', args[1]))
+        assert message, f"require without a literal message: {args}"
+        function = [found.group(1) for found in _FUNCTION.finditer(before)][-1]
+        sites.append((function, message))
+    return sites
+
+
+# --------------------------------------------------------------------- the calls
+
+
+def random_states(num_qubits: int, batch: int, dtype: type, seed: int = 0) -> np.ndarray:
+    """A batch of random normalized states, flat, of the given dtype."""
+    rng = np.random.default_rng(seed)
+    states = rng.normal(size=(batch, 1 << num_qubits)) + 1j * rng.normal(
+        size=(batch, 1 << num_qubits)
+    )
+    states /= np.linalg.norm(states, axis=1, keepdims=True)
+    return states.astype(dtype).ravel()
+
+
+def random_unitary(dim: int, seed: int) -> np.ndarray:
+    """A random unitary (QR of a complex Gaussian matrix)."""
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim)))
+    return q * (np.diagonal(r) / np.abs(np.diagonal(r)))
+
+
+HADAMARD = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
+
+#: Valid ops of each kind on N qubits; the first row of every bad program is a Hadamard.
+VALID_OPS: dict[str, Callable[[int], GateOp]] = {
+    "dense": lambda batch: GateOp(OpKind.DENSE, (2, 0), random_unitary(4, 1), (3, 6), 0b01),
+    "dense-per-entry": lambda batch: GateOp(
+        OpKind.DENSE, (1, 4), np.stack([random_unitary(4, 2 + b) for b in range(batch)])
+    ),
+    "diagonal": lambda batch: GateOp(OpKind.DIAGONAL, (1, 4), np.exp(1j * np.arange(4.0)), (0,), 0),
+    "permutation": lambda batch: GateOp(
+        OpKind.PERMUTATION, (3, 1), np.array([1, 1j, -1, -1j]), (5,), 1, (2, 0, 3, 1)
+    ),
+    "wide": lambda batch: GateOp(
+        OpKind.WIDE_DIAGONAL, (0, 1, 2, 4, 5, 6), np.exp(1j * np.arange(64.0)), (3,), 1
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A launcher and its arguments."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class BadCase:
+    """One bad call: the C++ function whose require it trips, and that require's message."""
+
+    site: str
+    message: str
+    build: Callable[[type], Call]
+    per_precision: bool = True
+
+
+def program_call(
+    dtype: type,
+    op_name: str,
+    corrupt: Callable[[np.ndarray], None] | None = None,
+    batch: int = 1,
+    data_change: Callable[[np.ndarray], np.ndarray] | None = None,
+    num_qubits: int = N,
+    states_size: int | None = None,
+    column_change: int = 0,
+) -> Call:
+    """run_program on [Hadamard, VALID_OPS[op_name]], the second row corrupted."""
+    ops = [GateOp(OpKind.DENSE, (0,), HADAMARD), VALID_OPS[op_name](batch)]
+    program = encode_program(ops, batch=batch)
+    rows = program.rows.copy()
+    if corrupt is not None:
+        corrupt(rows[1])
+    if column_change:
+        rows = np.ascontiguousarray(
+            rows[:, : L["kOpWidth"] + column_change]
+            if column_change < 0
+            else np.pad(rows, ((0, 0), (0, column_change)))
+        )
+    data = program.data.astype(dtype)
+    if data_change is not None:
+        data = np.ascontiguousarray(data_change(data))
+    states = random_states(N, max(batch, 1), dtype)
+    if states_size is not None:
+        states = np.resize(states, states_size)
+    return Call(_cpu.run_program, (states, num_qubits, batch, rows, data, 0))
+
+
+def set_field(field: str, value: int, index: int = 0) -> Callable[[np.ndarray], None]:
+    """A corruption that sets one field (``L[field] + index``) of a row."""
+
+    def corrupt(row: np.ndarray) -> None:
+        row[L[field] + index] = value
+
+    return corrupt
+
+
+def set_from(field: str, index: int, source_index: int) -> Callable[[np.ndarray], None]:
+    """A corruption that copies one slot of a row region into another."""
+
+    def corrupt(row: np.ndarray) -> None:
+        row[L[field] + index] = row[L[field] + source_index]
+
+    return corrupt
+
+
+def xor_field(field: str, value: int) -> Callable[[np.ndarray], None]:
+    """A corruption that flips bits of one field."""
+
+    def corrupt(row: np.ndarray) -> None:
+        row[L[field]] ^= value
+
+    return corrupt
+
+
+def last_sorted_to(value: int) -> Callable[[np.ndarray], None]:
+    """A corruption that sets the row's last sorted position."""
+
+    def corrupt(row: np.ndarray) -> None:
+        row[L["kSorted"] + row[L["kNumSorted"]] - 1] = value
+
+    return corrupt
+
+
+def offset_past_end(row: np.ndarray) -> None:
+    """Moves the op's data one entry past the end of the buffer (4 + 16 entries)."""
+    row[L["kDataOffset"]] += 1
+
+
+def zero_state_call(dtype: type, num_qubits: int, batch: int, size: int) -> Call:
+    """set_zero_state on a random array of ``size`` entries."""
+    states = np.resize(random_states(4, 4, dtype), size)
+    return Call(_cpu.set_zero_state, (states, num_qubits, batch, 0))
+
+
+def marginal_call(
+    dtype: type,
+    num_qubits: int = 4,
+    batch: int = 2,
+    positions: tuple[int, ...] = (2, 0),
+    sorted_positions: tuple[int, ...] = (0, 2),
+    chunk_bits: int = 1,
+    partials: int | None = None,
+    states_size: int | None = None,
+) -> Call:
+    """marginal_partials with valid defaults (4 qubits, batch 2, 2 measured, chunk 1)."""
+    states = random_states(4, 2, dtype)
+    if states_size is not None:
+        states = np.resize(states, states_size)
+    size = (batch << (len(positions) + chunk_bits)) if partials is None else partials
+    return Call(
+        _cpu.marginal_partials,
+        (
+            states,
+            num_qubits,
+            batch,
+            np.array(positions, dtype=np.int64),
+            np.array(sorted_positions, dtype=np.int64),
+            chunk_bits,
+            np.zeros(max(size, 0)),
+            0,
+        ),
+    )
+
+
+def sample_call(
+    num_measured: int = 2,
+    shots: int = 3,
+    seeds: int = 2,
+    cumulative: int | None = None,
+    outcomes: int | None = None,
+) -> Call:
+    """sample with valid defaults (2 measured, 3 shots, 2 seeds)."""
+    if cumulative is not None:
+        rows = cumulative
+    else:
+        rows = seeds << num_measured if 0 <= num_measured < 63 else 8
+    cumulative_array = np.cumsum(np.full(rows, 0.25))
+    outcome_count = seeds * shots if outcomes is None else outcomes
+    return Call(
+        _cpu.sample,
+        (
+            cumulative_array,
+            num_measured,
+            shots,
+            np.arange(seeds, dtype=np.uint64),
+            np.zeros(max(outcome_count, 0), dtype=np.int64),
+            0,
+        ),
+    )
+
+
+def reduce_call(chunk_bits: int = 2, partials: int = 16, sums: int = 4) -> Call:
+    """reduce_partials with valid defaults (4 sums of 4 partials)."""
+    return Call(_cpu.reduce_partials, (np.ones(partials), chunk_bits, np.zeros(sums), 0))
+
+
+def probabilities_call(dtype: type, out: int) -> Call:
+    """probabilities of a batch of 2 states of 4 qubits into ``out`` entries."""
+    return Call(_cpu.probabilities, (random_states(4, 2, dtype), np.zeros(out), 0))
+
+
+_MAX_CODE = max(spec.code for spec in OP_KINDS.values())
+_MAX = {kind: OP_KINDS[kind.value].max_targets for kind in OpKind if kind.in_registry}
+
+_NUM_QUBITS_MESSAGE = "num_qubits must be in [0, 62]"
+_BATCH_MESSAGE = "batch must be at least 1"
+_LENGTH_MESSAGE = "state array length must be batch * 2**num_qubits"
+
+BAD_CASES: dict[str, BadCase] = {}
+
+
+def _add(
+    name: str, site: str, message: str, build: Callable[[type], Call], per_precision: bool = True
+) -> None:
+    """Register one bad case."""
+    assert name not in BAD_CASES
+    BAD_CASES[name] = BadCase(site, message, build, per_precision)
+
+
+# check_num_qubits, through each of its callers
+for _caller, _make in {
+    "run_program": lambda dtype, n, batch, size: program_call(
+        dtype, "dense", num_qubits=n, batch=batch, states_size=size
+    ),
+    "set_zero_state": lambda dtype, n, batch, size: zero_state_call(dtype, n, batch, size),
+    "marginal_partials": lambda dtype, n, batch, size: marginal_call(
+        dtype, num_qubits=n, batch=batch, states_size=size
+    ),
+}.items():
+    _n = N if _caller == "run_program" else 4
+    _b = 1 if _caller == "run_program" else 2
+    _size = _b << _n
+    _add(
+        f"{_caller}-num-qubits-negative",
+        "check_num_qubits",
+        _NUM_QUBITS_MESSAGE,
+        lambda d, m=_make, b=_b, s=_size: m(d, -1, b, s),
+    )
+    _add(
+        f"{_caller}-num-qubits-63",
+        "check_num_qubits",
+        _NUM_QUBITS_MESSAGE,
+        lambda d, m=_make, b=_b, s=_size: m(d, 63, b, s),
+    )
+    _add(
+        f"{_caller}-batch-0",
+        "check_num_qubits",
+        _BATCH_MESSAGE,
+        lambda d, m=_make, n=_n, s=_size: m(d, n, 0, s),
+    )
+    _add(
+        f"{_caller}-batch-negative",
+        "check_num_qubits",
+        _BATCH_MESSAGE,
+        lambda d, m=_make, n=_n, s=_size: m(d, n, -2, s),
+    )
+    _add(
+        f"{_caller}-length-plus-one",
+        "check_num_qubits",
+        _LENGTH_MESSAGE,
+        lambda d, m=_make, n=_n, b=_b, s=_size: m(d, n, b, s + 1),
+    )
+    _add(
+        f"{_caller}-length-of-one-state-fewer",
+        "check_num_qubits",
+        _LENGTH_MESSAGE,
+        lambda d, m=_make, n=_n, b=_b, s=_size: m(d, n, b + 1, s) if b == 1 else m(d, n, b, s >> 1),
+    )
+
+# run_program's own check
+_add(
+    "ops-one-column-short",
+    "run_program",
+    "ops must have kOpWidth columns",
+    lambda d: program_call(d, "dense", column_change=-1),
+)
+_add(
+    "ops-one-column-extra",
+    "run_program",
+    "ops must have kOpWidth columns",
+    lambda d: program_call(d, "dense", column_change=1),
+)
+
+# check_op: one corrupted field of a valid row
+_CHECK_OP: list[tuple[str, str, str, Callable[[np.ndarray], None], dict[str, Any]]] = [
+    ("unknown op kind", "kind-past-last", "dense", set_field("kKind", _MAX_CODE + 1), {}),
+    ("unknown op kind", "kind-negative", "dense", set_field("kKind", -1), {}),
+    (
+        "op has an unsupported number of targets",
+        "dense-0-targets",
+        "dense",
+        set_field("kNumTargets", 0),
+        {},
+    ),
+    *(
+        (
+            "op has an unsupported number of targets",
+            f"{label}-too-many",
+            label,
+            set_field("kNumTargets", _MAX[kind] + 1),
+            {},
+        )
+        for label, kind in (
+            ("dense", OpKind.DENSE),
+            ("diagonal", OpKind.DIAGONAL),
+            ("permutation", OpKind.PERMUTATION),
+            ("wide", OpKind.WIDE_DIAGONAL),
+        )
+    ),
+    (
+        "op has an unsupported number of targets",
+        "wide-negative",
+        "wide",
+        set_field("kNumTargets", -1),
+        {},
+    ),
+    (
+        "op has more sorted positions than qubits",
+        "sorted-past-qubits",
+        "dense",
+        set_field("kNumSorted", N + 1),
+        {},
+    ),
+    (
+        "op has more sorted positions than qubits",
+        "sorted-negative",
+        "diagonal",
+        set_field("kNumSorted", -1),
+        {},
+    ),
+    ("op target out of range", "dense-target-n", "dense", set_field("kTargets", N), {}),
+    (
+        "op target out of range",
+        "diagonal-target-negative",
+        "diagonal",
+        set_field("kTargets", -1, 1),
+        {},
+    ),
+    (
+        "op target out of range",
+        "permutation-target-n",
+        "permutation",
+        set_field("kTargets", N, 1),
+        {},
+    ),
+    ("op target out of range", "wide-last-target-n", "wide", set_field("kTargets", N, 5), {}),
+    (
+        "run-time-size op targets must be ascending",
+        "wide-duplicate-target",
+        "wide",
+        set_from("kTargets", 1, 0),
+        {},
+    ),
+    (
+        "run-time-size op targets must be ascending",
+        "wide-descending",
+        "wide",
+        set_field("kTargets", 6, 0),
+        {},
+    ),
+    (
+        "target mask does not match targets",
+        "wide-mask-extra-bit",
+        "wide",
+        xor_field("kTargetMask", 1 << 3),
+        {},
+    ),
+    (
+        "target mask does not match targets",
+        "wide-mask-missing-bit",
+        "wide",
+        xor_field("kTargetMask", 1 << 6),
+        {},
+    ),
+    ("op position out of range", "dense-last-position-n", "dense", last_sorted_to(N), {}),
+    (
+        "op position out of range",
+        "diagonal-position-negative",
+        "diagonal",
+        set_field("kSorted", -1),
+        {},
+    ),
+    (
+        "op position out of range",
+        "permutation-last-position-n",
+        "permutation",
+        last_sorted_to(N),
+        {},
+    ),
+    (
+        "op positions must be sorted",
+        "dense-duplicate-position",
+        "dense",
+        set_from("kSorted", 1, 0),
+        {},
+    ),
+    (
+        "op positions must be sorted",
+        "dense-descending-positions",
+        "dense",
+        set_field("kSorted", N - 1, 0),
+        {},
+    ),
+    ("op positions must be sorted", "wide-positions-past", "wide", set_field("kNumSorted", 2), {}),
+    (
+        "op permutation out of range",
+        "permutation-image-too-large",
+        "permutation",
+        set_field("kPermutation", 4),
+        {},
+    ),
+    (
+        "op permutation out of range",
+        "permutation-image-negative",
+        "permutation",
+        set_field("kPermutation", -1, 3),
+        {},
+    ),
+    ("op data out of range", "data-offset-negative", "dense", set_field("kDataOffset", -1), {}),
+    ("op data out of range", "data-offset-past-end", "dense", offset_past_end, {}),
+    (
+        "op data out of range",
+        "data-stride-negative",
+        "dense-per-entry",
+        set_field("kDataBatchStride", -1),
+        {"batch": 3},
+    ),
+    (
+        "op data out of range",
+        "data-stride-too-large",
+        "dense-per-entry",
+        set_field("kDataBatchStride", 17),
+        {"batch": 3},
+    ),
+    (
+        "op data out of range",
+        "shared-data-read-as-per-entry",
+        "dense",
+        set_field("kDataBatchStride", 16),
+        {"batch": 2},
+    ),
+    (
+        "op data out of range",
+        "wide-data-truncated",
+        "wide",
+        None,
+        {"data_change": lambda data: data[:-1]},
+    ),
+]
+for _message, _name, _op, _corrupt, _extra in _CHECK_OP:
+    _add(
+        f"row-{_name}",
+        "check_op",
+        _message,
+        lambda d, o=_op, c=_corrupt, e=_extra: program_call(d, o, c, **e),
+    )
+
+# marginal_partials
+_add(
+    "marginal-length-differs",
+    "marginal_partials",
+    "positions and sorted positions differ in length",
+    lambda d: marginal_call(d, sorted_positions=(0,)),
+)
+_add(
+    "marginal-chunk-negative",
+    "marginal_partials",
+    "chunk_bits out of range",
+    lambda d: marginal_call(d, chunk_bits=-1, partials=8),
+)
+_add(
+    "marginal-chunk-too-large",
+    "marginal_partials",
+    "chunk_bits out of range",
+    lambda d: marginal_call(d, chunk_bits=3),
+)
+_add(
+    "marginal-position-n",
+    "marginal_partials",
+    "measured position out of range",
+    lambda d: marginal_call(d, positions=(4, 0)),
+)
+_add(
+    "marginal-position-negative",
+    "marginal_partials",
+    "measured position out of range",
+    lambda d: marginal_call(d, positions=(2, -1)),
+)
+for _sorted in [(2, 0), (0, 0), (0, 4), (-1, 2)]:
+    _add(
+        f"marginal-sorted-{_sorted}",
+        "marginal_partials",
+        "sorted positions must be distinct, in range and ascending",
+        lambda d, s=_sorted: marginal_call(d, sorted_positions=s),
+    )
+_add(
+    "marginal-partials-short",
+    "marginal_partials",
+    "partials must have batch * 2**(m + chunk_bits) entries",
+    lambda d: marginal_call(d, partials=15),
+)
+_add(
+    "marginal-partials-long",
+    "marginal_partials",
+    "partials must have batch * 2**(m + chunk_bits) entries",
+    lambda d: marginal_call(d, partials=17),
+)
+
+# probabilities
+_add(
+    "probabilities-short",
+    "probabilities",
+    "probabilities must have one entry per amplitude",
+    lambda d: probabilities_call(d, 31),
+)
+_add(
+    "probabilities-long",
+    "probabilities",
+    "probabilities must have one entry per amplitude",
+    lambda d: probabilities_call(d, 33),
+)
+
+# reduce_partials (no precision)
+_add(
+    "reduce-chunk-negative",
+    "reduce_partials",
+    "chunk_bits out of range",
+    lambda d: reduce_call(chunk_bits=-1),
+    per_precision=False,
+)
+_add(
+    "reduce-chunk-63",
+    "reduce_partials",
+    "chunk_bits out of range",
+    lambda d: reduce_call(chunk_bits=63),
+    per_precision=False,
+)
+_add(
+    "reduce-partials-mismatch",
+    "reduce_partials",
+    "partials must have len(sums) * 2**chunk_bits entries",
+    lambda d: reduce_call(partials=15),
+    per_precision=False,
+)
+_add(
+    "reduce-sums-mismatch",
+    "reduce_partials",
+    "partials must have len(sums) * 2**chunk_bits entries",
+    lambda d: reduce_call(sums=5),
+    per_precision=False,
+)
+
+# sample (no precision)
+_add(
+    "sample-measured-negative",
+    "sample",
+    "num_measured out of range",
+    lambda d: sample_call(num_measured=-1),
+    per_precision=False,
+)
+_add(
+    "sample-measured-63",
+    "sample",
+    "num_measured out of range",
+    lambda d: sample_call(num_measured=63),
+    per_precision=False,
+)
+_add(
+    "sample-shots-0",
+    "sample",
+    "shots must be at least 1",
+    lambda d: sample_call(shots=0),
+    per_precision=False,
+)
+_add(
+    "sample-shots-negative",
+    "sample",
+    "shots must be at least 1",
+    lambda d: sample_call(shots=-5),
+    per_precision=False,
+)
+_add(
+    "sample-cumulative-short",
+    "sample",
+    "cumulative must have len(seeds) * 2**m entries",
+    lambda d: sample_call(cumulative=7),
+    per_precision=False,
+)
+_add(
+    "sample-outcomes-short",
+    "sample",
+    "outcomes must have len(seeds) * shots entries",
+    lambda d: sample_call(outcomes=5),
+    per_precision=False,
+)
+
+
+def _params() -> list[Any]:
+    """(case name, dtype) pairs: both precisions where the call takes states."""
+    params = []
+    for name, case in BAD_CASES.items():
+        dtypes = DTYPES if case.per_precision else [np.complex128]
+        for dtype in dtypes:
+            params.append(pytest.param(name, dtype, id=f"{name}-{np.dtype(dtype).name}"))
+    return params
+
+
+# ------------------------------------------------------------------------ checks
+
+
+def assert_extension_works(dtype: type) -> None:
+    """A good program afterwards: |0> on 3 qubits, batch 2, H(0) then CX(0 -> 2)."""
+    num_qubits, batch = 3, 2
+    states = np.full(batch << num_qubits, 0.5 + 0.5j, dtype=dtype)
+    _cpu.set_zero_state(states, num_qubits, batch, 0)
+    cx = GateOp(OpKind.PERMUTATION, (2,), np.ones(2, dtype=complex), (0,), 1, (1, 0))
+    program = encode_program([GateOp(OpKind.DENSE, (0,), HADAMARD), cx])
+    _cpu.run_program(states, num_qubits, batch, program.rows, program.data.astype(dtype), 0)
+    want = np.zeros((batch, 1 << num_qubits), dtype=complex)
+    want[:, [0, 5]] = 1 / np.sqrt(2)
+    tolerance = 1e-12 if dtype == np.complex128 else 1e-6
+    np.testing.assert_allclose(states.reshape(batch, -1), want, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize(("name", "dtype"), _params())
+def test_bad_argument_rejected(name: str, dtype: type) -> None:
+    """The call raises ValueError with its require's message and writes nothing."""
+    case = BAD_CASES[name]
+    call = case.build(dtype)
+    before = [arg.copy() if isinstance(arg, np.ndarray) else arg for arg in call.args]
+    with pytest.raises(ValueError) as raised:
+        call.function(*call.args)
+    assert str(raised.value) == case.message
+    for old, new in zip(before, call.args, strict=True):
+        if isinstance(new, np.ndarray):
+            np.testing.assert_array_equal(new, old)
+    assert_extension_works(dtype)
+
+
+@pytest.mark.parametrize("op_name", sorted(VALID_OPS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
+    """The rows the bad cases start from run, so each failure is the corruption's."""
+    batch = 3 if op_name == "dense-per-entry" else 1
+    call = program_call(dtype, op_name, batch=batch)
+    states = call.args[0].copy()
+    call.function(*call.args)
+    assert not np.array_equal(call.args[0], states)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: zero_state_call(np.complex128, 4, 2, 32),
+        lambda: marginal_call(np.complex64),
+        lambda: probabilities_call(np.complex128, 32),
+        lambda: reduce_call(),
+        lambda: sample_call(),
+    ],
+    ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample"],
+)
+def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
+    """The other launchers' default arguments, from which the bad ones differ, are valid."""
+    built = call()
+    built.function(*built.args)
+
+
+def test_every_require_is_covered() -> None:
+    """The cases trip exactly the (function, message) requires of module.cpp."""
+    sites = require_sites()
+    assert len(sites) >= 20, "parsing module.cpp found too few requires"
+    covered = {(case.site, case.message) for case in BAD_CASES.values()}
+    assert covered == set(sites)
