@@ -1,0 +1,138 @@
+"""The GPU's kernel source, exactly as NVRTC receives it, built for the host and launched.
+
+``kernel_source.cuda_source()`` (every header and ``kernels/cuda/kernels.cu``, unchanged)
+is compiled by the host C++ compiler behind a small CUDA-semantics prelude: the
+qualifiers, ``dim3`` and the per-thread ``threadIdx``/``blockIdx``/``blockDim``/``gridDim``.
+``__CUDACC__`` is defined, as NVRTC defines it, so the source takes the same branches
+it takes on a GPU. Every name expression of both precisions gets an ``extern "C"``
+trampoline that runs the whole grid — every block, every thread of it — one thread at
+a time, which is what a grid-stride launch computes. Arguments are passed as CUDA
+passes them to ``cuLaunchKernel``: an array of pointers to each argument's value.
+
+This proves the GPU entry points run and compute the right numbers; it says nothing of
+how a GPU runs them, or how fast.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from qiskit_cupy.devices.kernel_source import PRECISION_TYPES, cuda_source, name_expressions
+
+PRELUDE = r"""
+// CUDA semantics for a host build of the NVRTC source.
+#define __CUDACC__ 1
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+struct dim3 { unsigned int x = 1, y = 1, z = 1; };
+thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
+"""
+
+LAUNCH_SUPPORT = r"""
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+template <typename... P, std::size_t... I>
+void qc_host_call(void (*kernel)(P...), void** args, std::index_sequence<I...>) {
+  kernel(*static_cast<std::remove_reference_t<P>*>(args[I])...);
+}
+
+// Runs every thread of every block of a 1-D launch.
+template <typename... P>
+void qc_host_grid(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
+  gridDim = dim3{grid, 1, 1};
+  blockDim = dim3{block, 1, 1};
+  for (unsigned b = 0; b < grid; ++b) {
+    for (unsigned t = 0; t < block; ++t) {
+      blockIdx = dim3{b, 1, 1};
+      threadIdx = dim3{t, 1, 1};
+      qc_host_call(kernel, args, std::index_sequence_for<P...>{});
+    }
+  }
+}
+"""
+
+
+def all_name_expressions() -> tuple[str, ...]:
+    """Every name expression of every precision, without repeats, in a fixed order."""
+    names: dict[str, None] = {}
+    for precision in PRECISION_TYPES:
+        names.update(dict.fromkeys(name_expressions(precision)))
+    return tuple(names)
+
+
+def translation_unit() -> str:
+    """The prelude, the exact NVRTC source, and one trampoline per name expression."""
+    trampolines = "\n".join(
+        f'extern "C" void qc_host_launch_{index}(unsigned grid, unsigned block, void** args) '
+        f"{{ qc_host_grid(&{name}, grid, block, args); }}"
+        for index, name in enumerate(all_name_expressions())
+    )
+    return "\n".join([PRELUDE, cuda_source(), LAUNCH_SUPPORT, trampolines])
+
+
+def compiler() -> str:
+    """The host C++ compiler: $CXX, else c++, g++ or clang++ on the PATH."""
+    for candidate in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if candidate and shutil.which(candidate):
+            return candidate
+    raise RuntimeError("no host C++ compiler found (set CXX)")
+
+
+class HostKernels:
+    """The built library: launch any name expression over a 1-D grid."""
+
+    def __init__(self, library: ctypes.CDLL) -> None:
+        self._library = library
+        self._index = {name: index for index, name in enumerate(all_name_expressions())}
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is one of the instantiated name expressions."""
+        return name in self._index
+
+    def launch(self, name: str, grid: int, block: int, arguments: list[ctypes._SimpleCData]) -> None:
+        """Run kernel ``name`` on a ``grid`` x ``block`` launch with C-typed arguments."""
+        function = getattr(self._library, f"qc_host_launch_{self._index[name]}")
+        pointers = (ctypes.c_void_p * len(arguments))(
+            *[ctypes.cast(ctypes.pointer(argument), ctypes.c_void_p) for argument in arguments]
+        )
+        function(ctypes.c_uint(grid), ctypes.c_uint(block), pointers)
+
+
+@functools.cache
+def host_kernels() -> HostKernels:
+    """Build (once per source text, cached on disk) and load the host library."""
+    source = translation_unit()
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / "qiskit-cupy-host-kernels"
+    directory.mkdir(exist_ok=True)
+    library = directory / f"kernels-{digest}.so"
+    if not library.exists():
+        cpp = directory / f"kernels-{digest}.cpp"
+        cpp.write_text(source, encoding="utf-8")
+        partial = library.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(
+            [compiler(), "-std=c++17", "-O1", "-shared", "-fPIC", "-w", "-o", str(partial), str(cpp)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        partial.replace(library)
+    return HostKernels(ctypes.CDLL(str(library)))
+
+
+def pointer(array: np.ndarray) -> ctypes.c_void_p:
+    """An array argument as CUDA receives it: the address of its first element."""
+    return ctypes.c_void_p(array.ctypes.data)
