@@ -81,7 +81,11 @@ const qc::complex<T>* as_qc(const std::complex<T>* pointer) {
   return reinterpret_cast<const qc::complex<T>*>(pointer);
 }
 
-void check_num_qubits(int num_qubits, size_t size, index_t batch) {
+
+// Argument checks. The CPU launchers below run them; the GPU's launch builders
+// (devices/launches.py) call them through the module on the host copies of the same
+// arguments before anything is enqueued, so both devices refuse the same calls alike.
+void check_states(int num_qubits, index_t batch, size_t size) {
   require(num_qubits >= 0 && num_qubits < 63, "num_qubits must be in [0, 62]");
   require(batch >= 1, "batch must be at least 1");
   require(static_cast<uindex_t>(size) == (static_cast<uindex_t>(batch) << num_qubits),
@@ -142,6 +146,47 @@ void check_op(const qc::index_t* op, int num_qubits, index_t batch, size_t data_
   require(op[o::kDataOffset] >= 0 && op[o::kDataBatchStride] >= 0 &&
               last <= static_cast<index_t>(data_size),
           "op data out of range");
+}
+
+// Checks that a program's rows each pass check_op.
+void check_program(int num_qubits, index_t batch, OpArray ops, size_t data_size) {
+  require(ops.shape(1) == static_cast<size_t>(qc::op::kOpWidth), "ops must have kOpWidth columns");
+  for (size_t i = 0; i < ops.shape(0); ++i) {
+    check_op(ops.data() + i * qc::op::kOpWidth, num_qubits, batch, data_size);
+  }
+}
+
+void check_marginal(int num_qubits, index_t batch, IndexArray positions, IndexArray sorted_positions,
+                    int chunk_bits, size_t partials_size) {
+  const int measured = static_cast<int>(positions.size());
+  require(sorted_positions.size() == positions.size(), "positions and sorted positions differ in length");
+  require(chunk_bits >= 0 && measured + chunk_bits <= num_qubits, "chunk_bits out of range");
+  for (int j = 0; j < measured; ++j) {
+    require(positions.data()[j] >= 0 && positions.data()[j] < num_qubits, "measured position out of range");
+    require(sorted_positions.data()[j] >= 0 && sorted_positions.data()[j] < num_qubits &&
+                (j == 0 || sorted_positions.data()[j] > sorted_positions.data()[j - 1]),
+            "sorted positions must be distinct, in range and ascending");
+  }
+  require(partials_size == (static_cast<size_t>(batch) << (measured + chunk_bits)),
+          "partials must have batch * 2**(m + chunk_bits) entries");
+}
+
+void check_probabilities(size_t states_size, size_t probabilities_size) {
+  require(probabilities_size == states_size, "probabilities must have one entry per amplitude");
+}
+
+void check_reduce(size_t partials_size, int chunk_bits, size_t sums_size) {
+  require(chunk_bits >= 0 && chunk_bits < 63, "chunk_bits out of range");
+  require(static_cast<uindex_t>(partials_size) == (static_cast<uindex_t>(sums_size) << chunk_bits),
+          "partials must have len(sums) * 2**chunk_bits entries");
+}
+
+void check_sample(int num_measured, index_t shots, size_t batch, size_t cumulative_size,
+                  size_t outcomes_size) {
+  require(num_measured >= 0 && num_measured < 63, "num_measured out of range");
+  require(shots >= 1, "shots must be at least 1");
+  require(cumulative_size == (batch << num_measured), "cumulative must have len(seeds) * 2**m entries");
+  require(outcomes_size == batch * static_cast<size_t>(shots), "outcomes must have len(seeds) * shots entries");
 }
 
 // Op launchers. Local items below an op's lowest sorted position map to consecutive
@@ -307,12 +352,9 @@ constexpr size_t kCacheResidentStateBytes = size_t{1} << 18;
 template <typename T>
 void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
                  ConstComplexArray<T> data, int num_threads) {
-  check_num_qubits(num_qubits, states.size(), batch);
-  require(ops.shape(1) == static_cast<size_t>(qc::op::kOpWidth), "ops must have kOpWidth columns");
+  check_states(num_qubits, batch, states.size());
+  check_program(num_qubits, batch, ops, data.size());
   const index_t num_ops = static_cast<index_t>(ops.shape(0));
-  for (index_t i = 0; i < num_ops; ++i) {
-    check_op(ops.data() + i * qc::op::kOpWidth, num_qubits, batch, data.size());
-  }
   nb::gil_scoped_release release;
   qc::complex<T>* state_data = as_qc(states.data());
   const qc::complex<T>* op_data = as_qc(data.data());
@@ -336,7 +378,7 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
 
 template <typename T>
 void set_zero_state(StateArray<T> states, int num_qubits, index_t batch, int num_threads) {
-  check_num_qubits(num_qubits, states.size(), batch);
+  check_states(num_qubits, batch, states.size());
   nb::gil_scoped_release release;
   qc::complex<T>* state_data = as_qc(states.data());
   parallel_items(static_cast<index_t>(states.size()), num_threads,
@@ -347,18 +389,10 @@ template <typename T>
 void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, IndexArray positions,
                        IndexArray sorted_positions, int chunk_bits, DoubleArray partials,
                        int num_threads) {
-  check_num_qubits(num_qubits, states.size(), batch);
+  check_states(num_qubits, batch, states.size());
+  check_marginal(num_qubits, batch, positions, sorted_positions, chunk_bits, partials.size());
   const int measured = static_cast<int>(positions.size());
-  require(sorted_positions.size() == positions.size(), "positions and sorted positions differ in length");
-  require(chunk_bits >= 0 && measured + chunk_bits <= num_qubits, "chunk_bits out of range");
-  for (int j = 0; j < measured; ++j) {
-    require(positions.data()[j] >= 0 && positions.data()[j] < num_qubits, "measured position out of range");
-    require(sorted_positions.data()[j] >= 0 && sorted_positions.data()[j] < num_qubits &&
-                (j == 0 || sorted_positions.data()[j] > sorted_positions.data()[j - 1]),
-            "sorted positions must be distinct, in range and ascending");
-  }
   const index_t items = batch << (measured + chunk_bits);
-  require(partials.size() == static_cast<size_t>(items), "partials must have batch * 2**(m + chunk_bits) entries");
   nb::gil_scoped_release release;
   const qc::complex<T>* state_data = as_qc(states.data());
   const qc::index_t* position_data = positions.data();
@@ -372,7 +406,7 @@ void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, Inde
 
 template <typename T>
 void probabilities(StateArray<T> states, DoubleArray out, int num_threads) {
-  require(out.size() == states.size(), "probabilities must have one entry per amplitude");
+  check_probabilities(states.size(), out.size());
   nb::gil_scoped_release release;
   const qc::complex<T>* state_data = as_qc(states.data());
   double* result = out.data();
@@ -381,9 +415,7 @@ void probabilities(StateArray<T> states, DoubleArray out, int num_threads) {
 }
 
 void reduce_partials(ConstDoubleArray partials, int chunk_bits, DoubleArray sums, int num_threads) {
-  require(chunk_bits >= 0 && chunk_bits < 63, "chunk_bits out of range");
-  require(static_cast<uindex_t>(partials.size()) == (static_cast<uindex_t>(sums.size()) << chunk_bits),
-          "partials must have len(sums) * 2**chunk_bits entries");
+  check_reduce(partials.size(), chunk_bits, sums.size());
   nb::gil_scoped_release release;
   const double* in = partials.data();
   double* out = sums.data();
@@ -393,11 +425,7 @@ void reduce_partials(ConstDoubleArray partials, int chunk_bits, DoubleArray sums
 
 void sample(ConstDoubleArray cumulative, int num_measured, index_t shots, SeedArray seeds,
             OutcomeArray outcomes, int num_threads) {
-  require(num_measured >= 0 && num_measured < 63, "num_measured out of range");
-  require(shots >= 1, "shots must be at least 1");
-  const size_t batch = seeds.size();
-  require(cumulative.size() == (batch << num_measured), "cumulative must have len(seeds) * 2**m entries");
-  require(outcomes.size() == batch * static_cast<size_t>(shots), "outcomes must have len(seeds) * shots entries");
+  check_sample(num_measured, shots, seeds.size(), cumulative.size(), outcomes.size());
   nb::gil_scoped_release release;
   const double* rows = cumulative.data();
   const uindex_t* seed_data = seeds.data();
@@ -447,4 +475,19 @@ NB_MODULE(_cpu, module) {
              "sized, permutes) per kind.");
   module.def("max_threads", []() { return resolve_threads(0); },
              "The number of threads a call uses when num_threads is 0.");
+  module.def("check_states", &check_states, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("size"), "Raise ValueError unless `size` amplitudes are `batch` states.");
+  module.def("check_program", &check_program, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("ops"), nb::arg("data_size"),
+             "Raise ValueError unless every op row stays inside the states and the data.");
+  module.def("check_marginal", &check_marginal, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("positions"), nb::arg("sorted_positions"), nb::arg("chunk_bits"),
+             nb::arg("partials_size"), "Raise ValueError unless marginal_partials' arguments fit.");
+  module.def("check_probabilities", &check_probabilities, nb::arg("states_size"),
+             nb::arg("probabilities_size"), "Raise ValueError unless the sizes match.");
+  module.def("check_reduce", &check_reduce, nb::arg("partials_size"), nb::arg("chunk_bits"),
+             nb::arg("sums_size"), "Raise ValueError unless reduce_partials' sizes fit.");
+  module.def("check_sample", &check_sample, nb::arg("num_measured"), nb::arg("shots"),
+             nb::arg("batch"), nb::arg("cumulative_size"), nb::arg("outcomes_size"),
+             "Raise ValueError unless sample's arguments fit.");
 }

@@ -91,10 +91,13 @@ class CupySimulator(BackendV2):
             DeviceUnavailableError: The GPU was requested and none can be used.
         """
         options = options or self._run_options
-        key = (options.device, options.max_parallel_threads)
+        gpu_id = options.target_gpus[0] if options.target_gpus else 0
+        key = (options.device, options.max_parallel_threads, gpu_id)
         with self._lock:
             if key not in self._devices:
-                self._devices[key] = select_device(options.device, options.max_parallel_threads)
+                self._devices[key] = select_device(
+                    options.device, options.max_parallel_threads, gpu_id
+                )
             return self._devices[key]
 
     def _fuser(self, settings: FusionSettings) -> Fuser:

@@ -43,6 +43,9 @@ class RunOptions:
             up to DEFAULT_MAX_STREAMS (Aer: ``max_parallel_experiments``).
         max_parallel_threads: OpenMP threads of the CPU device; 0 uses every core
             (Aer: ``max_parallel_threads``).
+        target_gpus: The CUDA device ordinals the GPU device runs on; ``None`` is
+            GPU 0. One GPU per backend for now: a list of more than one is refused
+            (Aer: ``target_gpus``).
         save_statevector: Keep each circuit's final state in the result under
             ``"statevector"``, as if the circuit ended with Aer's
             ``save_statevector()``.
@@ -69,6 +72,7 @@ class RunOptions:
     device: str = "auto"
     max_parallel_experiments: int = 1
     max_parallel_threads: int = 0
+    target_gpus: tuple[int, ...] | None = None
     save_statevector: bool = False
     executor: concurrent.futures.Executor | None = None
     fusion_enable: bool = True
@@ -115,6 +119,20 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     raise InvalidOptionError(f"{name} must be one of {', '.join(choices)}; not {value!r}")
 
 
+def _target_gpus(value: Any) -> tuple[int, ...] | None:
+    """``target_gpus`` as a tuple of distinct device ordinals (one, for now), or None."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidOptionError(f"target_gpus must be a list of GPU ordinals, not {value!r}")
+    ordinals = tuple(_integer("target_gpus entry", entry, 0) for entry in value)
+    if len(ordinals) != 1:
+        raise InvalidOptionError(
+            f"target_gpus must name exactly one GPU (a backend runs on one), not {list(value)!r}"
+        )
+    return ordinals
+
+
 def _validate(name: str, value: Any) -> Any:
     """Check one option's value and return it in canonical form."""
     if name == "shots":
@@ -129,6 +147,8 @@ def _validate(name: str, value: Any) -> Any:
         return _choice(name, value, DEVICES)
     if name in ("max_parallel_experiments", "max_parallel_threads"):
         return _integer(name, value, 0)
+    if name == "target_gpus":
+        return _target_gpus(value)
     if name == "fusion_max_qubits":
         return _integer(name, value, 1, MAX_FUSED_QUBITS)
     if name == "fusion_threshold":

@@ -323,7 +323,7 @@ def _add(
     BAD_CASES[name] = BadCase(site, message, build, per_precision)
 
 
-# check_num_qubits, through each of its callers
+# check_states, through each of its callers
 for _caller, _make in {
     "run_program": lambda dtype, n, batch, size: program_call(
         dtype, "dense", num_qubits=n, batch=batch, states_size=size
@@ -338,51 +338,51 @@ for _caller, _make in {
     _size = _b << _n
     _add(
         f"{_caller}-num-qubits-negative",
-        "check_num_qubits",
+        "check_states",
         _NUM_QUBITS_MESSAGE,
         lambda d, m=_make, b=_b, s=_size: m(d, -1, b, s),
     )
     _add(
         f"{_caller}-num-qubits-63",
-        "check_num_qubits",
+        "check_states",
         _NUM_QUBITS_MESSAGE,
         lambda d, m=_make, b=_b, s=_size: m(d, 63, b, s),
     )
     _add(
         f"{_caller}-batch-0",
-        "check_num_qubits",
+        "check_states",
         _BATCH_MESSAGE,
         lambda d, m=_make, n=_n, s=_size: m(d, n, 0, s),
     )
     _add(
         f"{_caller}-batch-negative",
-        "check_num_qubits",
+        "check_states",
         _BATCH_MESSAGE,
         lambda d, m=_make, n=_n, s=_size: m(d, n, -2, s),
     )
     _add(
         f"{_caller}-length-plus-one",
-        "check_num_qubits",
+        "check_states",
         _LENGTH_MESSAGE,
         lambda d, m=_make, n=_n, b=_b, s=_size: m(d, n, b, s + 1),
     )
     _add(
         f"{_caller}-length-of-one-state-fewer",
-        "check_num_qubits",
+        "check_states",
         _LENGTH_MESSAGE,
         lambda d, m=_make, n=_n, b=_b, s=_size: m(d, n, b + 1, s) if b == 1 else m(d, n, b, s >> 1),
     )
 
-# run_program's own check
+# check_program's own check
 _add(
     "ops-one-column-short",
-    "run_program",
+    "check_program",
     "ops must have kOpWidth columns",
     lambda d: program_call(d, "dense", column_change=-1),
 )
 _add(
     "ops-one-column-extra",
-    "run_program",
+    "check_program",
     "ops must have kOpWidth columns",
     lambda d: program_call(d, "dense", column_change=1),
 )
@@ -564,50 +564,50 @@ for _message, _name, _op, _corrupt, _extra in _CHECK_OP:
 # marginal_partials
 _add(
     "marginal-length-differs",
-    "marginal_partials",
+    "check_marginal",
     "positions and sorted positions differ in length",
     lambda d: marginal_call(d, sorted_positions=(0,)),
 )
 _add(
     "marginal-chunk-negative",
-    "marginal_partials",
+    "check_marginal",
     "chunk_bits out of range",
     lambda d: marginal_call(d, chunk_bits=-1, partials=8),
 )
 _add(
     "marginal-chunk-too-large",
-    "marginal_partials",
+    "check_marginal",
     "chunk_bits out of range",
     lambda d: marginal_call(d, chunk_bits=3),
 )
 _add(
     "marginal-position-n",
-    "marginal_partials",
+    "check_marginal",
     "measured position out of range",
     lambda d: marginal_call(d, positions=(4, 0)),
 )
 _add(
     "marginal-position-negative",
-    "marginal_partials",
+    "check_marginal",
     "measured position out of range",
     lambda d: marginal_call(d, positions=(2, -1)),
 )
 for _sorted in [(2, 0), (0, 0), (0, 4), (-1, 2)]:
     _add(
         f"marginal-sorted-{_sorted}",
-        "marginal_partials",
+        "check_marginal",
         "sorted positions must be distinct, in range and ascending",
         lambda d, s=_sorted: marginal_call(d, sorted_positions=s),
     )
 _add(
     "marginal-partials-short",
-    "marginal_partials",
+    "check_marginal",
     "partials must have batch * 2**(m + chunk_bits) entries",
     lambda d: marginal_call(d, partials=15),
 )
 _add(
     "marginal-partials-long",
-    "marginal_partials",
+    "check_marginal",
     "partials must have batch * 2**(m + chunk_bits) entries",
     lambda d: marginal_call(d, partials=17),
 )
@@ -615,13 +615,13 @@ _add(
 # probabilities
 _add(
     "probabilities-short",
-    "probabilities",
+    "check_probabilities",
     "probabilities must have one entry per amplitude",
     lambda d: probabilities_call(d, 31),
 )
 _add(
     "probabilities-long",
-    "probabilities",
+    "check_probabilities",
     "probabilities must have one entry per amplitude",
     lambda d: probabilities_call(d, 33),
 )
@@ -629,28 +629,28 @@ _add(
 # reduce_partials (no precision)
 _add(
     "reduce-chunk-negative",
-    "reduce_partials",
+    "check_reduce",
     "chunk_bits out of range",
     lambda d: reduce_call(chunk_bits=-1),
     per_precision=False,
 )
 _add(
     "reduce-chunk-63",
-    "reduce_partials",
+    "check_reduce",
     "chunk_bits out of range",
     lambda d: reduce_call(chunk_bits=63),
     per_precision=False,
 )
 _add(
     "reduce-partials-mismatch",
-    "reduce_partials",
+    "check_reduce",
     "partials must have len(sums) * 2**chunk_bits entries",
     lambda d: reduce_call(partials=15),
     per_precision=False,
 )
 _add(
     "reduce-sums-mismatch",
-    "reduce_partials",
+    "check_reduce",
     "partials must have len(sums) * 2**chunk_bits entries",
     lambda d: reduce_call(sums=5),
     per_precision=False,
@@ -659,42 +659,42 @@ _add(
 # sample (no precision)
 _add(
     "sample-measured-negative",
-    "sample",
+    "check_sample",
     "num_measured out of range",
     lambda d: sample_call(num_measured=-1),
     per_precision=False,
 )
 _add(
     "sample-measured-63",
-    "sample",
+    "check_sample",
     "num_measured out of range",
     lambda d: sample_call(num_measured=63),
     per_precision=False,
 )
 _add(
     "sample-shots-0",
-    "sample",
+    "check_sample",
     "shots must be at least 1",
     lambda d: sample_call(shots=0),
     per_precision=False,
 )
 _add(
     "sample-shots-negative",
-    "sample",
+    "check_sample",
     "shots must be at least 1",
     lambda d: sample_call(shots=-5),
     per_precision=False,
 )
 _add(
     "sample-cumulative-short",
-    "sample",
+    "check_sample",
     "cumulative must have len(seeds) * 2**m entries",
     lambda d: sample_call(cumulative=7),
     per_precision=False,
 )
 _add(
     "sample-outcomes-short",
-    "sample",
+    "check_sample",
     "outcomes must have len(seeds) * shots entries",
     lambda d: sample_call(outcomes=5),
     per_precision=False,

@@ -15,6 +15,9 @@ import pytest
 
 from qiskit_cupy.devices import kernel_source
 from qiskit_cupy.kernel_files import read_kernel_file
+from qiskit_cupy.compiler.op_registry import OP_LAYOUT
+from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.program import encode_program
 from qiskit_cupy.devices import launches
 from qiskit_cupy.errors import CupySimulatorError
 
@@ -57,23 +60,22 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
         },
         "marginal_partials": {
             "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
-            "positions": np.array([3, 0], dtype=np.int64),
-            "sorted_positions": np.array([0, 3], dtype=np.int64),
-            "num_measured": NUM_MEASURED, "chunk_bits": CHUNK_BITS,
+            "positions": (3, 0),
+            "position_arrays": (np.array([3, 0], dtype=np.int64), np.array([0, 3], dtype=np.int64)),
+            "chunk_bits": CHUNK_BITS,
             "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)), "precision": precision,
         },
         "probabilities": {
-            "states": states(precision), "num_items": BATCH << NUM_QUBITS,
-            "out": np.zeros(BATCH << NUM_QUBITS), "precision": precision,
+            "states": states(precision), "out": np.zeros(BATCH << NUM_QUBITS),
+            "precision": precision,
         },
         "reduce_partials": {
-            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)),
-            "num_sums": BATCH << NUM_MEASURED, "chunk_bits": CHUNK_BITS,
+            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)), "chunk_bits": CHUNK_BITS,
             "sums": np.zeros(BATCH << NUM_MEASURED),
         },
         "sample": {
             "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
-            "batch": BATCH, "shots": SHOTS, "seeds": np.zeros(BATCH, dtype=np.uint64),
+            "shots": SHOTS, "seeds": np.zeros(BATCH, dtype=np.uint64),
             "outcomes": np.zeros(BATCH * SHOTS, dtype=np.int64),
         },
     }[builder]
@@ -176,25 +178,31 @@ def test_apply_op_has_one_item_per_group_of_amplitudes() -> None:
     assert launch.arguments[2] == launch.num_items
 
 
-#: Every array argument of every builder.
+#: Every array argument of every builder (with its index where it comes in a tuple).
 ARRAY_ARGUMENTS = [
-    (builder, name)
+    (builder, name, index)
     for builder in BUILDERS
     for name, value in well_typed(builder, "double").items()
-    if isinstance(value, np.ndarray)
+    for index, array in (enumerate(value) if isinstance(value, tuple) else [(None, value)])
+    if isinstance(array, np.ndarray)
 ]
 
 
-@pytest.mark.parametrize(("builder", "name"), ARRAY_ARGUMENTS)
+@pytest.mark.parametrize(("builder", "name", "index"), ARRAY_ARGUMENTS)
 @pytest.mark.parametrize(
     "wrong",
     [np.zeros(4, dtype=np.float32), np.zeros(4, dtype=np.int32), [0, 0, 0, 0], np.float64(0.0),
      np.int64(0), np.uint64(0)],
     ids=["float32", "int32", "list", "float64-scalar", "int64-scalar", "uint64-scalar"],
 )
-def test_a_wrong_array_is_refused(builder: str, name: str, wrong: Any) -> None:
+def test_a_wrong_array_is_refused(builder: str, name: str, index: int | None, wrong: Any) -> None:
+    value = wrong
+    if index is not None:
+        value = list(well_typed(builder, "double")[name])
+        value[index] = wrong
+        value = tuple(value)
     with pytest.raises(CupySimulatorError, match="needs a .* array"):
-        build(builder, "double", **{name: wrong})
+        build(builder, "double", **{name: value})
 
 
 @pytest.mark.parametrize(("builder", "name"), [("apply_op", "states"), ("apply_op", "data")])
@@ -207,7 +215,7 @@ def test_states_of_the_other_precision_are_refused(builder: str, name: str) -> N
 @pytest.mark.parametrize(
     ("builder", "name", "wrong"),
     [
-        ("reduce_partials", "num_sums", 12.0),
+        ("sample", "shots", np.float64(7)),
         ("reduce_partials", "chunk_bits", np.float32(2)),
         ("reduce_partials", "chunk_bits", True),
         ("sample", "num_measured", 2.0),
@@ -221,17 +229,48 @@ def test_a_non_integer_scalar_is_refused(builder: str, name: str, wrong: Any) ->
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("chunk_bits", 2**31), ("chunk_bits", -(2**31) - 1), ("num_sums", 2**63)]
+    ("builder", "name", "value"),
+    [("reduce_partials", "chunk_bits", 2**31), ("reduce_partials", "chunk_bits", -(2**31) - 1),
+     ("sample", "shots", 2**63)],
 )
-def test_an_integer_too_wide_for_its_parameter_is_refused(name: str, value: int) -> None:
+def test_an_integer_too_wide_for_its_parameter_is_refused(builder: str, name: str, value: int) -> None:
     with pytest.raises(CupySimulatorError, match="out of range"):
-        build("reduce_partials", "double", **{name: value})
+        build(builder, "double", **{name: value})
 
 
 def test_numpy_integer_scalars_are_accepted_and_narrowed() -> None:
-    launch = build("reduce_partials", "double", num_sums=np.uint64(12), chunk_bits=np.int64(2))
-    assert type(launch.arguments[1]) is np.int64 and launch.arguments[1] == 12
-    assert type(launch.arguments[2]) is np.int32 and launch.arguments[2] == 2
+    launch = build("sample", "double", num_measured=np.int64(2), shots=np.uint64(7))
+    assert type(launch.arguments[1]) is np.int32 and launch.arguments[1] == 2
+    assert type(launch.arguments[3]) is np.int64 and launch.arguments[3] == 7
+
+
+@pytest.mark.parametrize(
+    ("builder", "changes", "message"),
+    [
+        ("set_zero_state", {"batch": 0}, "batch must be at least 1"),
+        ("marginal_partials", {"positions": (3, 5)}, "measured position out of range"),
+        ("marginal_partials", {"chunk_bits": 1}, "partials must have batch * 2**(m + chunk_bits) entries"),
+        ("probabilities", {"out": np.zeros(3)}, "probabilities must have one entry per amplitude"),
+        ("reduce_partials", {"sums": np.zeros(5)}, "partials must have len(sums) * 2**chunk_bits entries"),
+        ("sample", {"seeds": np.zeros(2, dtype=np.uint64)}, "cumulative must have len(seeds) * 2**m entries"),
+        ("sample", {"shots": 0}, "shots must be at least 1"),
+    ],
+)
+def test_values_are_checked_by_the_cpu_extension_checks(
+    builder: str, changes: dict[str, Any], message: str
+) -> None:
+    """A well-typed launch with a bad value is refused with the CPU extension's message."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build(builder, "double", **changes)
+
+
+def test_a_bad_op_row_is_refused_before_its_program_is_launched() -> None:
+    op = GateOp(OpKind.DENSE, (1,), np.eye(2))
+    rows = encode_program([op], BATCH).rows.copy()
+    launches.check_program(states("double"), NUM_QUBITS, BATCH, rows, 4)
+    rows[0, OP_LAYOUT["kTargets"]] = NUM_QUBITS
+    with pytest.raises(ValueError, match="op target out of range"):
+        launches.check_program(states("double"), NUM_QUBITS, BATCH, rows, 4)
 
 
 def test_a_wrong_argument_count_is_refused() -> None:

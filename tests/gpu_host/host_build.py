@@ -4,10 +4,12 @@
 is compiled by the host C++ compiler behind a small CUDA-semantics prelude: the
 qualifiers, ``dim3`` and the per-thread ``threadIdx``/``blockIdx``/``blockDim``/``gridDim``.
 ``__CUDACC__`` is defined, as NVRTC defines it, so the source takes the same branches
-it takes on a GPU. Every name expression of both precisions gets an ``extern "C"``
-trampoline that runs the whole grid — every block, every thread of it — one thread at
-a time, which is what a grid-stride launch computes. Arguments are passed as CUDA
-passes them to ``cuLaunchKernel``: an array of pointers to each argument's value.
+it takes on a GPU. Every name expression of both precisions gets two ``extern "C"``
+trampolines: one runs the whole grid — every block, every thread of it — one thread at
+a time, which is what a grid-stride launch computes; the other runs one chosen thread of
+a launch, so that a test can reach the items of a grid far larger than it could run
+(64-bit item indices) without running the rest. Arguments are passed as CUDA passes
+them to ``cuLaunchKernel``: an array of pointers to each argument's value.
 
 This proves the GPU entry points run and compute the right numbers; it says nothing of
 how a GPU runs them, or how fast.
@@ -49,16 +51,23 @@ void qc_host_call(void (*kernel)(P...), void** args, std::index_sequence<I...>) 
   kernel(*static_cast<std::remove_reference_t<P>*>(args[I])...);
 }
 
+// Runs thread `thread` of block `block_index` of a 1-D grid x block launch.
+template <typename... P>
+void qc_host_thread(void (*kernel)(P...), unsigned grid, unsigned block, unsigned block_index,
+                    unsigned thread, void** args) {
+  gridDim = dim3{grid, 1, 1};
+  blockDim = dim3{block, 1, 1};
+  blockIdx = dim3{block_index, 1, 1};
+  threadIdx = dim3{thread, 1, 1};
+  qc_host_call(kernel, args, std::index_sequence_for<P...>{});
+}
+
 // Runs every thread of every block of a 1-D launch.
 template <typename... P>
 void qc_host_grid(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
-  gridDim = dim3{grid, 1, 1};
-  blockDim = dim3{block, 1, 1};
   for (unsigned b = 0; b < grid; ++b) {
     for (unsigned t = 0; t < block; ++t) {
-      blockIdx = dim3{b, 1, 1};
-      threadIdx = dim3{t, 1, 1};
-      qc_host_call(kernel, args, std::index_sequence_for<P...>{});
+      qc_host_thread(kernel, grid, block, b, t, args);
     }
   }
 }
@@ -74,10 +83,17 @@ def all_name_expressions() -> tuple[str, ...]:
 
 
 def translation_unit() -> str:
-    """The prelude, the exact NVRTC source, and one trampoline per name expression."""
+    """The prelude, the exact NVRTC source, and two trampolines per name expression.
+
+    ``qc_host_launch_<i>`` runs the whole grid of name expression ``i``,
+    ``qc_host_thread_<i>`` one thread of it.
+    """
     trampolines = "\n".join(
         f'extern "C" void qc_host_launch_{index}(unsigned grid, unsigned block, void** args) '
-        f"{{ qc_host_grid(&{name}, grid, block, args); }}"
+        f"{{ qc_host_grid(&{name}, grid, block, args); }}\n"
+        f'extern "C" void qc_host_thread_{index}(unsigned grid, unsigned block, '
+        f"unsigned block_index, unsigned thread, void** args) "
+        f"{{ qc_host_thread(&{name}, grid, block, block_index, thread, args); }}"
         for index, name in enumerate(all_name_expressions())
     )
     return "\n".join([PRELUDE, cuda_source(), LAUNCH_SUPPORT, trampolines])
@@ -91,8 +107,20 @@ def compiler() -> str:
     raise RuntimeError("no host C++ compiler found (set CXX)")
 
 
+#: The largest gridDim.x CUDA allows, and the largest blockDim.x.
+MAX_GRID = 2**31 - 1
+MAX_BLOCK = 1024
+
+
+def _argument_pointers(arguments: list[ctypes._SimpleCData]) -> ctypes.Array:
+    """The arguments as ``cuLaunchKernel`` takes them: an array of pointers to each value."""
+    return (ctypes.c_void_p * len(arguments))(
+        *[ctypes.cast(ctypes.pointer(argument), ctypes.c_void_p) for argument in arguments]
+    )
+
+
 class HostKernels:
-    """The built library: launch any name expression over a 1-D grid."""
+    """The built library: launch any name expression over a 1-D grid, or one thread of it."""
 
     def __init__(self, library: ctypes.CDLL) -> None:
         self._library = library
@@ -105,10 +133,34 @@ class HostKernels:
     def launch(self, name: str, grid: int, block: int, arguments: list[ctypes._SimpleCData]) -> None:
         """Run kernel ``name`` on a ``grid`` x ``block`` launch with C-typed arguments."""
         function = getattr(self._library, f"qc_host_launch_{self._index[name]}")
-        pointers = (ctypes.c_void_p * len(arguments))(
-            *[ctypes.cast(ctypes.pointer(argument), ctypes.c_void_p) for argument in arguments]
-        )
-        function(ctypes.c_uint(grid), ctypes.c_uint(block), pointers)
+        function(ctypes.c_uint(grid), ctypes.c_uint(block), _argument_pointers(arguments))
+
+    def launch_thread(self, name: str, grid: int, block: int, block_index: int, thread_index: int,
+                      arguments: list[ctypes._SimpleCData]) -> None:
+        """Run one thread of kernel ``name`` on a ``grid`` x ``block`` launch.
+
+        Only that thread runs: a grid-stride kernel computes the items of the thread
+        (its first one is ``block_index * block + thread_index``, the next ``grid *
+        block`` further on), and nothing of the other threads.
+
+        Args:
+            name: The kernel's name expression.
+            grid: ``gridDim.x``, 1 to ``MAX_GRID`` (2**31 - 1, CUDA's limit).
+            block: ``blockDim.x``, 1 to ``MAX_BLOCK``.
+            block_index: ``blockIdx.x`` of the thread, below ``grid``.
+            thread_index: ``threadIdx.x`` of the thread, below ``block``.
+            arguments: The kernel's arguments, C-typed.
+
+        Raises:
+            ValueError: The launch or the thread is outside CUDA's limits or the launch.
+        """
+        if not (1 <= grid <= MAX_GRID and 1 <= block <= MAX_BLOCK):
+            raise ValueError(f"a {grid} x {block} launch is outside CUDA's limits")
+        if not (0 <= block_index < grid and 0 <= thread_index < block):
+            raise ValueError(f"thread {thread_index} of block {block_index} is not in a {grid} x {block} launch")
+        function = getattr(self._library, f"qc_host_thread_{self._index[name]}")
+        function(ctypes.c_uint(grid), ctypes.c_uint(block), ctypes.c_uint(block_index),
+                 ctypes.c_uint(thread_index), _argument_pointers(arguments))
 
 
 @functools.cache

@@ -13,27 +13,28 @@ class CpuFallbackWarning(UserWarning):
     """device='auto' found no usable GPU and runs on the CPU."""
 
 
-def select_device(requested: str, num_threads: int = 0) -> Device:
+def select_device(requested: str, num_threads: int = 0, gpu_id: int = 0) -> Device:
     """Return the device for the ``device`` option.
 
     Args:
         requested: ``"GPU"``, ``"CPU"`` or ``"auto"`` (GPU if usable, else CPU with one
             warning that says why).
         num_threads: OpenMP threads for the CPU device; 0 uses every core.
+        gpu_id: The CUDA device ordinal of the GPU device.
 
     Returns:
         The device.
 
     Raises:
-        DeviceUnavailableError: ``"GPU"`` was requested and none can be used.
+        DeviceUnavailableError: ``"GPU"`` was requested and GPU ``gpu_id`` cannot be used.
     """
     if requested == "CPU":
         return CpuDevice(num_threads)
     if requested == "GPU":
-        return GpuDevice()
+        return GpuDevice(gpu_id)
     reason = gpu_unavailable_reason()
     if reason is None:
-        return GpuDevice()
+        return GpuDevice(gpu_id)
     warnings.warn(
         f"qiskit-cupy runs on the CPU fallback: {reason}", CpuFallbackWarning, stacklevel=4
     )

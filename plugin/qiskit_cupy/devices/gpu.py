@@ -123,10 +123,10 @@ class GpuDevice(Device):
     completed, and host copies belong to the job's result.
 
     Args:
-        device_id: The CUDA device ordinal.
+        device_id: The CUDA device ordinal (Aer's ``target_gpus`` names it).
 
     Raises:
-        DeviceUnavailableError: No usable GPU (the message says why).
+        DeviceUnavailableError: No usable GPU, or no GPU ``device_id`` (the message says why).
     """
 
     name = "GPU"
@@ -136,8 +136,16 @@ class GpuDevice(Device):
         if reason is not None:
             raise DeviceUnavailableError(f"device='GPU' cannot be used: {reason}")
         import cupy
+        import cupyx
 
+        count = cupy.cuda.runtime.getDeviceCount()
+        if not 0 <= device_id < count:
+            raise DeviceUnavailableError(
+                f"GPU {device_id} does not exist: CUDA lists {count} device(s), 0 to {count - 1}"
+            )
         self._cupy = cupy
+        self._cupyx = cupyx
+        self.device_id = device_id
         self._device = cupy.cuda.Device(device_id)
         self._pool: list[Any] = []
         self._staged: list[tuple[Any, np.ndarray]] = []
@@ -148,7 +156,7 @@ class GpuDevice(Device):
         self._rooflines = {precision: _roofline(attributes, precision) for precision in COMPLEX_DTYPES}
         name = cupy.cuda.runtime.getDeviceProperties(device_id)["name"]
         name = name.decode() if isinstance(name, bytes) else name
-        self._description = f"{name} (sm_{self._device.compute_capability})"
+        self._description = f"{name} (GPU {device_id}, sm_{self._device.compute_capability})"
 
     @property
     def description(self) -> str:
@@ -207,10 +215,8 @@ class GpuDevice(Device):
         A copy from pageable memory would block the host until the stream reaches it;
         the pinned staging buffer is kept until an event after the copy completes.
         """
-        import cupyx
-
         with self._device, stream:
-            pinned = cupyx.empty_pinned(host.shape, dtype=host.dtype)
+            pinned = self._cupyx.empty_pinned(host.shape, dtype=host.dtype)
             pinned[...] = host
             device_array = self._cupy.empty(host.shape, dtype=host.dtype)
             device_array.set(pinned, stream=stream)
@@ -231,6 +237,7 @@ class GpuDevice(Device):
     ) -> None:
         precision = _precision_of(states)
         encoded = program.program
+        launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
         for index, kind in enumerate(encoded.kinds):
             launch = launches.apply_op(
                 states, num_qubits, batch, program.rows[index], program.data, kind.value,
@@ -252,7 +259,7 @@ class GpuDevice(Device):
         precision = _precision_of(states)
         with self._device, stream:
             out = self._cupy.empty(batch << num_qubits, dtype=np.float64)
-        self._run(stream, launches.probabilities(states, batch << num_qubits, out, precision), precision)
+        self._run(stream, launches.probabilities(states, out, precision), precision)
         return out.reshape(batch, -1)
 
     def marginal_probabilities(
@@ -267,19 +274,21 @@ class GpuDevice(Device):
         cupy = self._cupy
         precision = _precision_of(states)
         measured = len(positions)
-        position_array = self._upload(stream, np.asarray(positions, dtype=np.int64))
-        sorted_array = self._upload(stream, np.sort(np.asarray(positions, dtype=np.int64)))
+        position_arrays = (
+            self._upload(stream, np.asarray(positions, dtype=np.int64)),
+            self._upload(stream, np.sort(np.asarray(positions, dtype=np.int64))),
+        )
         with self._device, stream:
             partials = cupy.empty(batch << (measured + chunk_bits), dtype=np.float64)
-            self._run(stream, launches.marginal_partials(
-                states, num_qubits, batch, position_array, sorted_array, measured, chunk_bits,
-                partials, precision), precision)
-            sums = partials
-            if chunk_bits:
-                sums = cupy.empty(batch << measured, dtype=np.float64)
-                self._run(stream, launches.reduce_partials(
-                    partials, batch << measured, chunk_bits, sums), precision)
-            return sums.reshape(batch, -1)
+        self._run(stream, launches.marginal_partials(
+            states, num_qubits, batch, positions, position_arrays, chunk_bits, partials, precision),
+            precision)
+        if not chunk_bits:
+            return partials.reshape(batch, -1)
+        with self._device, stream:
+            sums = cupy.empty(batch << measured, dtype=np.float64)
+        self._run(stream, launches.reduce_partials(partials, chunk_bits, sums), precision)
+        return sums.reshape(batch, -1)
 
     def cumulative_sum(self, stream: Any, rows: Any) -> Any:
         """Running sums along each row (into a new array: CuPy's scan is not documented as
@@ -302,14 +311,14 @@ class GpuDevice(Device):
         with self._device, stream:
             outcomes = cupy.empty((batch, shots), dtype=np.int64)
         self._run(stream, launches.sample(
-            cumulative.reshape(-1), num_measured, batch, shots, seed_array, outcomes.reshape(-1)),
+            cumulative.reshape(-1), num_measured, shots, seed_array, outcomes.reshape(-1)),
             precision)
         return outcomes
 
     def copy_to_host(self, stream: Any, array: Any) -> GpuHostCopy:
-        import cupyx
-
-        host = cupyx.empty_pinned(array.shape, dtype=array.dtype)
+        """Enqueue the copy into pinned memory; ``blocking=False``, since CuPy's default
+        (``blocking=True``, CuPy 13 and 14) would make the host wait for the stream."""
+        host = self._cupyx.empty_pinned(array.shape, dtype=array.dtype)
         with self._device:
             array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)

@@ -1,9 +1,12 @@
-"""Kernel launches as data, checked against the kernels' C++ signatures.
+"""Kernel launches as data, checked twice before anything is enqueued.
 
 Every GPU launch is built here as a :class:`Launch` (kernel name expression, number of
-work items, arguments) and its arguments are checked against the parameter list of the
-``__global__`` function in ``kernels/cuda/kernels.cu``, parsed from the source text. A
-wrong dtype or scalar width would otherwise reach the GPU as garbage. The builders
+work items, arguments). Its arguments are checked against the parameter list of the
+``__global__`` function in ``kernels/cuda/kernels.cu``, parsed from the source text (a
+wrong dtype or scalar width would otherwise reach the GPU as garbage), and its values
+by the CPU extension's own argument checks (``check_*`` in ``kernels/cpu/module.cpp``),
+on the host copies of the same values: both devices refuse the same calls with the same
+message, and no launch can make a kernel read or write outside its arrays. The builders
 are plain Python, so the checks run (and are tested) on machines without a GPU.
 """
 
@@ -12,10 +15,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from qiskit_cupy import _cpu
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.devices.base import COMPLEX_DTYPES
 from qiskit_cupy.devices.kernel_source import KERNEL_LAUNCHERS, apply_op_kernel, precision_kernel
@@ -111,15 +116,39 @@ def check_arguments(kernel: str, precision: str, arguments: tuple[Any, ...]) -> 
     return tuple(packed)
 
 
-def _launch(kernel: str, num_items: int, precision: str, *arguments: Any) -> Launch:
-    return Launch(kernel, num_items, check_arguments(kernel, precision, arguments))
+def _launch(
+    kernel: str, num_items: int, precision: str, arguments: tuple[Any, ...],
+    check_values: Callable[[], None],
+) -> Launch:
+    """Check the arguments' types, then their values (``check_values``); build the launch."""
+    packed = check_arguments(kernel, precision, arguments)
+    check_values()
+    return Launch(kernel, num_items, packed)
 
 
 def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
     """The launch that sets a batch of states to |0...0>."""
     items = batch << num_qubits
     return _launch(precision_kernel("qc_set_zero_state", precision), items, precision,
-                   states, num_qubits, items)
+                   (states, num_qubits, items),
+                   lambda: _cpu.check_states(int(num_qubits), int(batch), states.size))
+
+
+def check_program(states: Any, num_qubits: int, batch: int, rows: np.ndarray, data_size: int) -> None:
+    """Check a program's host rows as the CPU extension checks them, before it is launched.
+
+    Args:
+        states: The batch the program will run on.
+        num_qubits: Width of each state.
+        batch: Number of states.
+        rows: The encoded op rows, on the host.
+        data_size: Entries of the program's data buffer.
+
+    Raises:
+        ValueError: A row names a qubit outside the states or data outside the buffer.
+    """
+    _cpu.check_states(num_qubits, batch, states.size)
+    _cpu.check_program(num_qubits, batch, rows, data_size)
 
 
 def apply_op(
@@ -133,45 +162,67 @@ def apply_op(
     num_sorted: int,
     precision: str,
 ) -> Launch:
-    """The launch of one encoded op on a batch of states."""
+    """The launch of one encoded op on a batch; its row is checked by :func:`check_program`."""
     items = batch << (num_qubits - num_sorted)
     kernel = apply_op_kernel(kind_name, num_targets, precision)
-    return _launch(kernel, items, precision, states, num_qubits, items, row, data)
+    return _launch(kernel, items, precision, (states, num_qubits, items, row, data), lambda: None)
 
 
 def marginal_partials(
     states: Any,
     num_qubits: int,
     batch: int,
-    positions: Any,
-    sorted_positions: Any,
-    num_measured: int,
+    positions: tuple[int, ...],
+    position_arrays: tuple[Any, Any],
     chunk_bits: int,
     partials: Any,
     precision: str,
 ) -> Launch:
-    """The launch of the chunked partial sums of marginal probabilities."""
-    items = batch << (num_measured + chunk_bits)
+    """The launch of the chunked partial sums of marginal probabilities.
+
+    Args:
+        states: The batch of states.
+        num_qubits: Width of each state.
+        batch: Number of states.
+        positions: The measured qubits, on the host (their values are checked here).
+        position_arrays: The device copies of ``positions`` and of ``sorted(positions)``.
+        chunk_bits: log2 of the partial sums per outcome.
+        partials: float64 output, ``batch * 2**(len(positions) + chunk_bits)`` entries.
+        precision: ``"double"`` or ``"single"``.
+    """
+    host = np.asarray(positions, dtype=np.int64)
+    measured = len(positions)
+    items = batch << (measured + chunk_bits)
+
+    def check_values() -> None:
+        _cpu.check_states(int(num_qubits), int(batch), states.size)
+        _cpu.check_marginal(int(num_qubits), int(batch), host, np.sort(host), int(chunk_bits),
+                            partials.size)
+
     return _launch(precision_kernel("qc_marginal_partials", precision), items, precision,
-                   states, num_qubits, items, positions, sorted_positions, num_measured,
-                   chunk_bits, partials)
+                   (states, num_qubits, items, *position_arrays, measured, chunk_bits, partials),
+                   check_values)
 
 
-def probabilities(states: Any, num_items: int, out: Any, precision: str) -> Launch:
+def probabilities(states: Any, out: Any, precision: str) -> Launch:
     """The launch of |amplitude|^2 for every amplitude of a batch of states."""
-    return _launch(precision_kernel("qc_probabilities", precision), num_items, precision,
-                   states, num_items, out)
+    items = np.size(states)
+    return _launch(precision_kernel("qc_probabilities", precision), items, precision,
+                   (states, items, out), lambda: _cpu.check_probabilities(states.size, out.size))
 
 
-def reduce_partials(partials: Any, num_sums: int, chunk_bits: int, sums: Any) -> Launch:
+def reduce_partials(partials: Any, chunk_bits: int, sums: Any) -> Launch:
     """The launch that adds each run of 2**chunk_bits partials."""
-    return _launch("qc_reduce_partials", num_sums, "double", partials, num_sums, chunk_bits, sums)
+    items = np.size(sums)
+    return _launch("qc_reduce_partials", items, "double", (partials, items, chunk_bits, sums),
+                   lambda: _cpu.check_reduce(partials.size, int(chunk_bits), sums.size))
 
 
-def sample(
-    cumulative: Any, num_measured: int, batch: int, shots: int, seeds: Any, outcomes: Any
-) -> Launch:
+def sample(cumulative: Any, num_measured: int, shots: int, seeds: Any, outcomes: Any) -> Launch:
     """The launch that draws ``shots`` outcomes per row of cumulative probabilities."""
-    items = batch * shots
-    return _launch("qc_sample", items, "double", cumulative, num_measured, items, shots, seeds,
-                   outcomes)
+    items = np.size(outcomes)
+    return _launch(
+        "qc_sample", items, "double", (cumulative, num_measured, items, shots, seeds, outcomes),
+        lambda: _cpu.check_sample(int(num_measured), int(shots), seeds.size, cumulative.size,
+                                  outcomes.size),
+    )
