@@ -23,6 +23,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Statevector
 from qiskit.result import Result
 
+from conftest import STANDIN, device_param
 from qiskit_cupy import CupySimulator
 from random_circuits import random_circuit
 
@@ -184,13 +185,14 @@ def lone_results(specs: list[JobSpec]) -> dict[str, list]:
     return {}
 
 
-def _alone(device_name: str, specs: list[JobSpec], cache: dict[str, list]) -> list:
-    if device_name not in cache:
-        backend = CupySimulator(device=device_name)
-        cache[device_name] = [
+def _alone(request: pytest.FixtureRequest, specs: list[JobSpec], cache: dict[str, list]) -> list:
+    key = device_param(request)
+    if key not in cache:
+        backend = CupySimulator(device="GPU" if key == STANDIN else key)
+        cache[key] = [
             _summary(backend.run(spec.circuits, **spec.options).result()) for spec in specs
         ]
-        for index, (spec, summary) in enumerate(zip(specs, cache[device_name])):
+        for index, (spec, summary) in enumerate(zip(specs, cache[key])):
             if spec.expected_states:
                 states = [state for _, state in summary]
                 for position, (state, expected) in enumerate(zip(states, spec.expected_states)):
@@ -198,7 +200,7 @@ def _alone(device_name: str, specs: list[JobSpec], cache: dict[str, list]) -> li
                         state, expected, atol=1e-9,
                         err_msg=f"job {index} experiment {position} run alone",
                     )
-    return cache[device_name]
+    return cache[key]
 
 
 def _remaining(deadline: float) -> float:
@@ -222,9 +224,10 @@ def test_workload_is_mixed(specs: list[JobSpec]) -> None:
 
 @pytest.mark.parametrize("max_parallel_experiments", [1, 0, 4])
 def test_jobs_from_eight_threads_match_lone_runs(
-    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int
+    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int,
+    request: pytest.FixtureRequest,
 ) -> None:
-    alone = _alone(device_name, specs, lone_results)
+    alone = _alone(request, specs, lone_results)
     backend = CupySimulator(device=device_name, max_parallel_experiments=max_parallel_experiments)
     deadline = time.monotonic() + DEADLINE_SECONDS
     results: dict[int, list] = {}
@@ -254,9 +257,10 @@ def test_jobs_from_eight_threads_match_lone_runs(
 
 @pytest.mark.parametrize("max_parallel_experiments", [1, 0, 4])
 def test_jobs_through_a_thread_pool_executor_match_lone_runs(
-    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int
+    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int,
+    request: pytest.FixtureRequest,
 ) -> None:
-    alone = _alone(device_name, specs, lone_results)
+    alone = _alone(request, specs, lone_results)
     backend = CupySimulator(device=device_name, max_parallel_experiments=max_parallel_experiments)
     deadline = time.monotonic() + DEADLINE_SECONDS
     with concurrent.futures.ThreadPoolExecutor(8) as executor:

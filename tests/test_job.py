@@ -1,4 +1,9 @@
-"""CupyJob: submission, status from the device event, results, cancellation, timeouts, errors."""
+"""CupyJob: submission, status from the device event, results, cancellation, timeouts, errors.
+
+Device-independent job behaviour runs on every device of the conftest (the GPU device on
+the CuPy stand-in included); the injected CPU failure stays on the CPU, and the GPU's
+device faults are tested in ``tests/devices/test_gpu_device.py``.
+"""
 
 from __future__ import annotations
 
@@ -34,10 +39,10 @@ def blocked_executor():
     executor.shutdown(wait=True)
 
 
-def test_run_returns_a_submitted_job_that_finishes(cpu_backend: CupySimulator) -> None:
-    job = cpu_backend.run(ghz(3), shots=100, seed_simulator=1)
+def test_run_returns_a_submitted_job_that_finishes(backend: CupySimulator) -> None:
+    job = backend.run(ghz(3), shots=100, seed_simulator=1)
     assert isinstance(job, CupyJob)
-    assert job.backend() is cpu_backend
+    assert job.backend() is backend
     assert job.status() in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
     result = job.result(timeout=60)
     assert job.status() is JobStatus.DONE
@@ -47,20 +52,20 @@ def test_run_returns_a_submitted_job_that_finishes(cpu_backend: CupySimulator) -
     assert job.result() is result
 
 
-def test_job_ids_are_unique(cpu_backend: CupySimulator) -> None:
-    jobs = [cpu_backend.run(ghz(2), shots=1) for _ in range(5)]
+def test_job_ids_are_unique(backend: CupySimulator) -> None:
+    jobs = [backend.run(ghz(2), shots=1) for _ in range(5)]
     assert len({job.job_id() for job in jobs}) == 5
 
 
-def test_submit_twice_raises(cpu_backend: CupySimulator) -> None:
-    job = cpu_backend.run(ghz(2), shots=1)
+def test_submit_twice_raises(backend: CupySimulator) -> None:
+    job = backend.run(ghz(2), shots=1)
     with pytest.raises(JobError, match="already been submitted"):
         job.submit()
 
 
-def test_queued_job_can_be_cancelled(cpu_backend: CupySimulator, blocked_executor) -> None:
+def test_queued_job_can_be_cancelled(backend: CupySimulator, blocked_executor) -> None:
     executor, release = blocked_executor
-    job = cpu_backend.run(ghz(2), shots=10, executor=executor)
+    job = backend.run(ghz(2), shots=10, executor=executor)
     assert job.status() is JobStatus.QUEUED
     assert job.cancel() is True
     assert job.status() is JobStatus.CANCELLED
@@ -70,16 +75,16 @@ def test_queued_job_can_be_cancelled(cpu_backend: CupySimulator, blocked_executo
         job.result()
 
 
-def test_finished_job_cannot_be_cancelled(cpu_backend: CupySimulator) -> None:
-    job = cpu_backend.run(ghz(2), shots=10)
+def test_finished_job_cannot_be_cancelled(backend: CupySimulator) -> None:
+    job = backend.run(ghz(2), shots=10)
     job.result()
     assert job.cancel() is False
     assert job.status() is JobStatus.DONE
 
 
-def test_result_and_wait_time_out_on_a_queued_job(cpu_backend: CupySimulator, blocked_executor) -> None:
+def test_result_and_wait_time_out_on_a_queued_job(backend: CupySimulator, blocked_executor) -> None:
     executor, release = blocked_executor
-    job = cpu_backend.run(ghz(2), shots=10, executor=executor)
+    job = backend.run(ghz(2), shots=10, executor=executor)
     with pytest.raises(JobTimeoutError):
         job.result(timeout=0.05)
     reports = []
@@ -93,8 +98,8 @@ def test_result_and_wait_time_out_on_a_queued_job(cpu_backend: CupySimulator, bl
     assert job.status() is JobStatus.DONE
 
 
-def test_wait_for_final_state_returns_as_soon_as_done(cpu_backend: CupySimulator) -> None:
-    job = cpu_backend.run(ghz(12), shots=10)
+def test_wait_for_final_state_returns_as_soon_as_done(backend: CupySimulator) -> None:
+    job = backend.run(ghz(12), shots=10)
     job.wait_for_final_state(timeout=60, wait=60)
     assert job.status() is JobStatus.DONE
 
@@ -133,8 +138,8 @@ def test_failure_on_the_device_is_an_error_with_its_cause(cpu_backend: CupySimul
     assert set(cpu_backend.run(ghz(3), shots=50).result().get_counts()) == {"000", "111"}
 
 
-def test_many_jobs_in_flight_complete_in_any_order(cpu_backend: CupySimulator) -> None:
-    jobs = [cpu_backend.run(ghz(2 + index % 5), shots=64, seed_simulator=index) for index in range(20)]
+def test_many_jobs_in_flight_complete_in_any_order(backend: CupySimulator) -> None:
+    jobs = [backend.run(ghz(2 + index % 5), shots=64, seed_simulator=index) for index in range(20)]
     for index, job in reversed(list(enumerate(jobs))):
         counts = job.result(timeout=60).get_counts()
         width = 2 + index % 5
@@ -142,8 +147,8 @@ def test_many_jobs_in_flight_complete_in_any_order(cpu_backend: CupySimulator) -
         assert sum(counts.values()) == 64
 
 
-def test_time_taken_is_reported(cpu_backend: CupySimulator) -> None:
-    result = cpu_backend.run([ghz(10), ghz(4)], shots=10).result()
+def test_time_taken_is_reported(backend: CupySimulator) -> None:
+    result = backend.run([ghz(10), ghz(4)], shots=10).result()
     assert result.time_taken >= 0
     for experiment in result.results:
         assert experiment.time_taken >= 0

@@ -82,8 +82,8 @@ def all_name_expressions() -> tuple[str, ...]:
     return tuple(names)
 
 
-def translation_unit() -> str:
-    """The prelude, the exact NVRTC source, and two trampolines per name expression.
+def translation_unit(code: str, names: tuple[str, ...]) -> str:
+    """The prelude, the source, and two trampolines per name expression.
 
     ``qc_host_launch_<i>`` runs the whole grid of name expression ``i``,
     ``qc_host_thread_<i>`` one thread of it.
@@ -94,9 +94,9 @@ def translation_unit() -> str:
         f'extern "C" void qc_host_thread_{index}(unsigned grid, unsigned block, '
         f"unsigned block_index, unsigned thread, void** args) "
         f"{{ qc_host_thread(&{name}, grid, block, block_index, thread, args); }}"
-        for index, name in enumerate(all_name_expressions())
+        for index, name in enumerate(names)
     )
-    return "\n".join([PRELUDE, cuda_source(), LAUNCH_SUPPORT, trampolines])
+    return "\n".join([PRELUDE, code, LAUNCH_SUPPORT, trampolines])
 
 
 def compiler() -> str:
@@ -122,9 +122,9 @@ def _argument_pointers(arguments: list[ctypes._SimpleCData]) -> ctypes.Array:
 class HostKernels:
     """The built library: launch any name expression over a 1-D grid, or one thread of it."""
 
-    def __init__(self, library: ctypes.CDLL) -> None:
+    def __init__(self, library: ctypes.CDLL, names: tuple[str, ...]) -> None:
         self._library = library
-        self._index = {name: index for index, name in enumerate(all_name_expressions())}
+        self._index = {name: index for index, name in enumerate(names)}
 
     def has(self, name: str) -> bool:
         """Whether ``name`` is one of the instantiated name expressions."""
@@ -157,32 +157,51 @@ class HostKernels:
         if not (1 <= grid <= MAX_GRID and 1 <= block <= MAX_BLOCK):
             raise ValueError(f"a {grid} x {block} launch is outside CUDA's limits")
         if not (0 <= block_index < grid and 0 <= thread_index < block):
-            raise ValueError(f"thread {thread_index} of block {block_index} is not in a {grid} x {block} launch")
+            raise ValueError(
+                f"thread {thread_index} of block {block_index} is not in a {grid} x {block} launch"
+            )
         function = getattr(self._library, f"qc_host_thread_{self._index[name]}")
         function(ctypes.c_uint(grid), ctypes.c_uint(block), ctypes.c_uint(block_index),
                  ctypes.c_uint(thread_index), _argument_pointers(arguments))
 
 
 @functools.cache
-def host_kernels() -> HostKernels:
-    """Build (once per source text, cached on disk) and load the host library."""
-    source = translation_unit()
+def host_library(code: str, names: tuple[str, ...]) -> HostKernels:
+    """Build ``code`` with ``names`` instantiated (once per text, cached on disk) and load it.
+
+    Args:
+        code: CUDA C++ source, as NVRTC would be given it.
+        names: The name expressions to instantiate (``cupy.RawModule``'s ``name_expressions``).
+
+    Returns:
+        The loaded library.
+
+    Raises:
+        RuntimeError: The host compiler rejected the source (its messages are included).
+    """
+    source = translation_unit(code, names)
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     directory = Path(tempfile.gettempdir()) / "qiskit-cupy-host-kernels"
     directory.mkdir(exist_ok=True)
     library = directory / f"kernels-{digest}.so"
     if not library.exists():
-        cpp = directory / f"kernels-{digest}.cpp"
+        cpp = directory / f"kernels-{digest}.{os.getpid()}.cpp"
         cpp.write_text(source, encoding="utf-8")
         partial = library.with_suffix(f".{os.getpid()}.tmp")
-        subprocess.run(
-            [compiler(), "-std=c++17", "-O1", "-shared", "-fPIC", "-w", "-o", str(partial), str(cpp)],
-            check=True,
+        built = subprocess.run(
+            [compiler(), "-std=c++17", "-O2", "-shared", "-fPIC", "-w", "-o", str(partial), str(cpp)],
             capture_output=True,
             text=True,
         )
+        if built.returncode != 0:
+            raise RuntimeError(f"the host build of the kernel source failed:\n{built.stderr[-4000:]}")
         partial.replace(library)
-    return HostKernels(ctypes.CDLL(str(library)))
+    return HostKernels(ctypes.CDLL(str(library)), names)
+
+
+def host_kernels() -> HostKernels:
+    """The package's kernel source with every name expression of both precisions."""
+    return host_library(cuda_source(), all_name_expressions())
 
 
 def pointer(array: np.ndarray) -> ctypes.c_void_p:

@@ -77,32 +77,39 @@ class GpuHostCopy:
 class GpuEvent:
     """A CUDA event, as the executor's Event interface.
 
-    Device faults surface as CUDA errors when the event is synchronized, so ``error``
-    stays None.
+    A device fault surfaces as a CUDA error when the event is queried or synchronized
+    (CUDA's errors are sticky); it is kept in ``error`` and the event counts as done, so
+    the job reports it instead of its status call raising.
     """
-
-    error: BaseException | None = None
 
     def __init__(self, cupy: Any, event: Any) -> None:
         self._cupy = cupy
         self._event = event
+        self.error: BaseException | None = None
+
+    def _query(self, call: Any) -> Any:
+        """Make one CUDA call on the event; a CUDA error becomes ``error``."""
+        try:
+            return call()
+        except self._cupy.cuda.runtime.CUDARuntimeError as error:
+            self.error = error
+            return True
 
     @property
     def done(self) -> bool:
         """Whether the stream has passed the event (cudaEventQuery); never blocks."""
-        return bool(self._event.done)
+        return self.error is not None or bool(self._query(lambda: self._event.done))
 
     def synchronize(self, timeout: float | None = None) -> bool:
         """Wait for the event: cudaEventSynchronize, or polling when a timeout is given."""
-        if timeout is None:
-            self._event.synchronize()
-            return True
-        deadline = time.monotonic() + timeout
-        while not self._event.done:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(min(1e-3, max(0.0, deadline - time.monotonic())))
-        self._event.synchronize()
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            while not self.done:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(min(1e-3, max(0.0, deadline - time.monotonic())))
+        if self.error is None:
+            self._query(self._event.synchronize)
         return True
 
     def elapsed_since(self, start: GpuEvent) -> float:
@@ -196,10 +203,11 @@ class GpuDevice(Device):
         return self._rooflines[precision]
 
     def free_memory(self) -> int:
+        """Free device memory plus what CuPy's pool holds unused, both of this GPU (the
+        pool answers for the current device, so it is asked under this one)."""
         with self._device:
             free, _total = self._cupy.cuda.runtime.memGetInfo()
-        pool = self._cupy.get_default_memory_pool()
-        return int(free + pool.free_bytes())
+            return int(free + self._cupy.get_default_memory_pool().free_bytes())
 
     def allocate_states(self, stream: Any, amplitudes: int, precision: str) -> Any:
         with self._device, stream:

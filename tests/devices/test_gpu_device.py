@@ -1,0 +1,225 @@
+"""What only the GPU device does, on the CuPy stand-in: devices, streams, staging, faults.
+
+The device-parametrized suite already runs every job path on the stand-in as
+device="GPU"; these tests check what it cannot see from results alone: the host never
+waits on the device while a job is enqueued; staging buffers outlive their copies;
+the device named by ``target_gpus`` gets every launch and allocation; a device fault is
+a failed job, not a crash; launch sizes past 2**31 - 1 items; op rows checked before any
+launch; no work on a null stream. Each compares with the CPU fallback or Statevector.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.providers import JobStatus
+from qiskit.providers.exceptions import JobError
+from qiskit_aer.library import SaveStatevector
+
+from conftest import use_standin
+from gpu_host.cupy_standin.machine import DeviceSpec, Machine
+from qiskit_cupy import CupySimulator, DeviceUnavailableError, InvalidOptionError
+from qiskit_cupy.compiler.op_registry import OP_LAYOUT
+from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.program import encode_program
+from qiskit_cupy.devices import gpu, launches
+from random_circuits import random_circuit
+
+DEADLINE = 120
+
+
+def _marginal(num_qubits: int, seed: int) -> QuantumCircuit:
+    """A random circuit measuring two of its qubits (the marginal sampling path)."""
+    measured = QuantumCircuit(num_qubits, 2)
+    measured.compose(random_circuit(num_qubits, 20, seed), inplace=True)
+    measured.measure([num_qubits - 1, 0], [0, 1])
+    return measured
+
+
+def _circuits() -> list[QuantumCircuit]:
+    """Saved states, full and marginal measurements, over programs of many sizes."""
+    circuits = []
+    for index in range(12):
+        circuit = random_circuit(3 + index % 8, 10 + 3 * index, 500 + index)
+        if index % 3 == 0:
+            circuit.append(SaveStatevector(circuit.num_qubits), circuit.qubits)
+        elif index % 3 == 1:
+            circuit.measure_all()
+        else:
+            circuit = _marginal(3 + index % 8, 900 + index)
+        circuits.append(circuit)
+    return circuits
+
+
+def _assert_same_as_cpu(result, circuits: list[QuantumCircuit], **options: object) -> None:
+    """Saved states within 1e-10 of the CPU fallback's; counts equal to its, seed for seed.
+
+    The sampler is the same kernel on both devices: counts differ only if an |a|^2
+    differing in its last bit moves a draw across a bucket edge (about 1e-16 per shot).
+    """
+    cpu = CupySimulator(device="CPU").run(circuits, **options).result()
+    for index in range(len(circuits)):
+        data = result.data(index)
+        if "statevector" in data:
+            np.testing.assert_allclose(np.asarray(data["statevector"]),
+                                       np.asarray(cpu.data(index)["statevector"]), rtol=0, atol=1e-10)
+        else:
+            assert result.get_counts(index) == cpu.get_counts(index)
+
+
+def test_the_host_never_waits_while_a_job_is_enqueued(standin: Machine) -> None:
+    """With every stream held, the job's whole enqueue completes: nothing waited on the device."""
+    circuits = _circuits()
+    backend = CupySimulator(device="GPU", max_parallel_experiments=3)
+    backend.run(circuits[:1], shots=10).result()  # modules compiled, streams made
+    executor = concurrent.futures.ThreadPoolExecutor(1)
+    standin.host_waits.clear()
+    launched_before = len(standin.launches)
+    standin.pause()
+    try:  # a user executor: the host side never runs in this thread, so a wait cannot hang it
+        job = backend.run(circuits, shots=300, seed_simulator=11, executor=executor)
+        job._future.result(timeout=30)  # the host side is done...
+        assert job.status() is JobStatus.RUNNING  # ...and the device has run nothing
+        assert standin.host_waits == []
+        assert len(standin.launches) > launched_before + len(circuits)
+    finally:
+        standin.resume()
+    _assert_same_as_cpu(job.result(timeout=DEADLINE), circuits, shots=300, seed_simulator=11)
+    executor.shutdown()
+
+
+def test_staging_buffers_outlive_their_copies(standin: Machine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held streams, then many same-size uploads: each arrives intact (the pinned pool
+    reuses a dropped block at once, so a staging buffer freed early would be overwritten)."""
+    device = gpu.GpuDevice()
+    (stream,) = device.streams(1)
+    arrays = [np.full(1000, index, dtype=np.int64) for index in range(20)]
+    enqueued: list = []
+
+    def enqueue() -> None:
+        uploaded = [device._upload(stream, array) for array in arrays]
+        enqueued.append([device.copy_to_host(stream, array) for array in uploaded])
+        enqueued.append(device.record_event(stream))
+
+    standin.pause()
+    try:
+        worker = threading.Thread(target=enqueue, daemon=True)
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "the host waited on a held stream"
+    finally:
+        standin.resume()
+    copies, event = enqueued
+    assert event.synchronize(DEADLINE)
+    for array, copy in zip(arrays, copies):
+        np.testing.assert_array_equal(copy.array, array)
+
+
+def test_target_gpus_picks_the_device_that_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = use_standin(monkeypatch, [DeviceSpec(), DeviceSpec(name="second stand-in")])
+    circuit = random_circuit(6, 30, 7)
+    circuit.measure_all()
+    circuits = [circuit, _marginal(7, 3)]
+    backend = CupySimulator(device="GPU", target_gpus=[1])
+    result = backend.run(circuits, shots=500, seed_simulator=5).result()
+    assert {launch.device_id for launch in machine.launches} == {1}
+    assert "GPU 1" in result.results[0].metadata["device_description"]
+    assert machine.devices[0].pool.total == 0 and machine.devices[1].pool.total > 0
+    _assert_same_as_cpu(result, circuits, shots=500, seed_simulator=5)
+
+
+def test_free_memory_is_that_of_the_device_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CuPy's pool answers for the current device: GPU 1's free memory ignores GPU 0's pool."""
+    machine = use_standin(monkeypatch, [DeviceSpec(memory_bytes=1 << 30), DeviceSpec(memory_bytes=1 << 30)])
+    first, second = gpu.GpuDevice(0), gpu.GpuDevice(1)
+    (stream,) = first.streams(1)
+    block = first.allocate_states(stream, 1 << 20, "double")
+    del block  # back to GPU 0's pool, free
+    assert machine.devices[0].pool.total == 16 << 20
+    assert second.free_memory() == 1 << 30
+    assert first.free_memory() == 1 << 30
+
+
+@pytest.mark.parametrize("target", [[2], [5]])
+def test_a_missing_gpu_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch, target: list[int]) -> None:
+    use_standin(monkeypatch, [DeviceSpec(), DeviceSpec()])
+    backend = CupySimulator(device="GPU", target_gpus=target)
+    with pytest.raises(DeviceUnavailableError, match=f"GPU {target[0]} does not exist: CUDA lists 2"):
+        backend.run(QuantumCircuit(1))
+    assert backend.run(QuantumCircuit(1), target_gpus=[1]).result().success
+
+
+@pytest.mark.parametrize("value", [[0, 1], [], [-1], ["0"], 0, "0", [True]])
+def test_bad_target_gpus_are_refused(value: object) -> None:
+    with pytest.raises(InvalidOptionError, match="target_gpus"):
+        CupySimulator(target_gpus=value)
+
+
+def test_a_device_fault_fails_the_job_with_the_cuda_error(standin: Machine) -> None:
+    circuit = QuantumCircuit(4)
+    circuit.h(range(4))
+    circuit.measure_all()
+    backend = CupySimulator(device="GPU")
+    standin.failing_kernels.add("qc_sample")
+    job = backend.run(circuit, shots=10)
+    with pytest.raises(JobError, match="failed on the device: cudaErrorLaunchFailure") as raised:
+        job.result(timeout=DEADLINE)
+    assert "CUDARuntimeError" in type(raised.value.__cause__).__name__
+    assert job.status() is JobStatus.ERROR
+
+
+def test_launches_past_two_to_the_31_items_are_sized_and_passed_in_64_bits(standin: Machine) -> None:
+    """A launch of 2**33 items: a full grid of 256-thread blocks, num_items as 64 bits
+    (queued under a fault so that it never runs on the small array it is given)."""
+    device = gpu.GpuDevice()
+    (stream,) = device.streams(1)
+    states = device.allocate_states(stream, 8, "double")
+    standin.failing_kernels.add("qc_set_zero_state<double>")
+    device._run(stream, launches.Launch("qc_set_zero_state<double>", 2**33,
+                                        (states, np.int32(33), np.int64(2**33))), "double")
+    (launch,) = [launch for launch in standin.launches if launch.name == "qc_set_zero_state<double>"]
+    attributes = standin.devices[0].spec.attributes()
+    assert launch.block == gpu.BLOCK_SIZE
+    assert launch.grid == attributes["MultiProcessorCount"] * gpu.BLOCKS_PER_MULTIPROCESSOR
+    assert launches.set_zero_state(states, 3, 1, "double").arguments[2] == 8
+
+
+def test_a_bad_op_row_is_refused_before_anything_is_launched(standin: Machine) -> None:
+    device = gpu.GpuDevice()
+    (stream,) = device.streams(1)
+    states = device.allocate_states(stream, 1 << 4, "double")
+    encoded = encode_program([GateOp(OpKind.DENSE, (1,), np.eye(2))], 1)
+    encoded.rows[0, OP_LAYOUT["kTargets"]] = 4
+    program = device.upload_program(stream, encoded, "double")
+    before = len(standin.launches)
+    with pytest.raises(ValueError, match="op target out of range"):
+        device.run_program(stream, states, 4, 1, program)
+    assert len(standin.launches) == before
+
+
+def test_no_work_goes_to_a_null_stream(standin: Machine) -> None:
+    theta = Parameter("t")
+    circuit = QuantumCircuit(5)
+    circuit.ry(theta, range(5))
+    circuit.cx(0, 4)
+    circuit.measure_all()
+    backend = CupySimulator(device="GPU", max_parallel_experiments=0)
+    options = {"shots": 64, "seed_simulator": 2, "parameter_binds": [{theta: [0.1, 0.2]}] * 3}
+    result = backend.run([circuit] * 3, **options).result()
+    assert standin.null_stream_work == 0
+    _assert_same_as_cpu(result, [circuit] * 3, **options)
+
+
+def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_standin(monkeypatch, [])
+    assert gpu.gpu_unavailable_reason().startswith("no CUDA device is present")
+    with pytest.raises(DeviceUnavailableError, match="device='GPU' cannot be used: no CUDA device"):
+        CupySimulator(device="GPU").run(QuantumCircuit(1))
+    with pytest.warns(UserWarning, match="CPU fallback: no CUDA device"):
+        result = CupySimulator(device="auto").run(QuantumCircuit(1)).result()
+    assert result.results[0].metadata["device"] == "CPU"
