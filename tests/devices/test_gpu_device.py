@@ -19,6 +19,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
 from qiskit.providers.exceptions import JobError
+from qiskit.quantum_info import Statevector
 from qiskit_aer.library import SaveStatevector
 
 from conftest import use_standin
@@ -57,17 +58,19 @@ def _circuits() -> list[QuantumCircuit]:
 
 
 def _assert_same_as_cpu(result, circuits: list[QuantumCircuit], **options: object) -> None:
-    """Saved states within 1e-10 of the CPU fallback's; counts equal to its, seed for seed.
+    """Saved states within 1e-10 (single precision: 1e-5) of the CPU fallback's; counts
+    equal to its, seed for seed.
 
     The sampler is the same kernel on both devices: counts differ only if an |a|^2
     differing in its last bit moves a draw across a bucket edge (about 1e-16 per shot).
     """
     cpu = CupySimulator(device="CPU").run(circuits, **options).result()
+    tolerance = 1e-5 if options.get("precision") == "single" else 1e-10
     for index in range(len(circuits)):
         data = result.data(index)
         if "statevector" in data:
             np.testing.assert_allclose(np.asarray(data["statevector"]),
-                                       np.asarray(cpu.data(index)["statevector"]), rtol=0, atol=1e-10)
+                                       np.asarray(cpu.data(index)["statevector"]), rtol=0, atol=tolerance)
         else:
             assert result.get_counts(index) == cpu.get_counts(index)
 
@@ -223,3 +226,36 @@ def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytes
     with pytest.warns(UserWarning, match="CPU fallback: no CUDA device"):
         result = CupySimulator(device="auto").run(QuantumCircuit(1)).result()
     assert result.results[0].metadata["device"] == "CPU"
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, precision: str) -> None:
+    """Circuits that take every kernel: dense and diagonal blocks of 1..5 qubits, a wide
+    diagonal, permutations, full and marginal (chunked) sampling; each state checked."""
+    from qiskit.circuit.library import UnitaryGate
+    from qiskit.quantum_info import random_unitary
+
+    from qiskit_cupy.devices.kernel_source import name_expressions
+
+    rng = np.random.default_rng(4)
+    circuit = QuantumCircuit(10)
+    for k in range(1, 6):
+        circuit.append(UnitaryGate(random_unitary(1 << k, seed=k)), list(range(k, 0, -1)))
+        circuit.unitary(np.diag(np.exp(1j * rng.uniform(-3, 3, 1 << k))), list(range(9, 9 - k, -1)))
+    circuit.unitary(np.diag(np.exp(1j * rng.uniform(-3, 3, 1 << 7))), list(range(7)))
+    circuit.x(3)
+    circuit.swap(2, 8)
+    full = circuit.measure_all(inplace=False)
+    marginal = circuit.copy()
+    marginal.add_register(type(full.cregs[0])(2, "m"))
+    marginal.measure([7, 1], [0, 1])
+    saved = circuit.copy()
+    saved.append(SaveStatevector(10), saved.qubits)
+    backend = CupySimulator(device="GPU", precision=precision, fusion_enable=False)
+    result = backend.run([saved, full, marginal], shots=200, seed_simulator=8).result()
+    np.testing.assert_allclose(np.asarray(result.data(0)["statevector"]),
+                               Statevector(circuit).data, atol=1e-10 if precision == "double" else 1e-5)
+    launched = {launch.name for launch in standin.launches}
+    assert set(name_expressions(precision)) <= launched, set(name_expressions(precision)) - launched
+    _assert_same_as_cpu(result, [saved, full, marginal], shots=200, seed_simulator=8,
+                        precision=precision, fusion_enable=False)
