@@ -18,7 +18,7 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
-from qiskit.providers.exceptions import JobError
+from qiskit.providers.exceptions import JobError, JobTimeoutError
 from qiskit.quantum_info import Statevector
 from qiskit_aer.library import SaveStatevector
 
@@ -249,13 +249,36 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     marginal = circuit.copy()
     marginal.add_register(type(full.cregs[0])(2, "m"))
     marginal.measure([7, 1], [0, 1])
+    unchunked = QuantumCircuit(17, 16)  # 16 measured: marginal sums without a reduction
+    unchunked.compose(random_circuit(17, 12, 6), inplace=True)
+    unchunked.measure(list(range(16, 0, -1)), list(range(16)))
     saved = circuit.copy()
     saved.append(SaveStatevector(10), saved.qubits)
+    circuits = [saved, full, marginal, unchunked]
     backend = CupySimulator(device="GPU", precision=precision, fusion_enable=False)
-    result = backend.run([saved, full, marginal], shots=200, seed_simulator=8).result()
+    result = backend.run(circuits, shots=200, seed_simulator=8).result()
     np.testing.assert_allclose(np.asarray(result.data(0)["statevector"]),
                                Statevector(circuit).data, atol=1e-10 if precision == "double" else 1e-5)
     launched = {launch.name for launch in standin.launches}
     assert set(name_expressions(precision)) <= launched, set(name_expressions(precision)) - launched
-    _assert_same_as_cpu(result, [saved, full, marginal], shots=200, seed_simulator=8,
-                        precision=precision, fusion_enable=False)
+    _assert_same_as_cpu(result, circuits, shots=200, seed_simulator=8, precision=precision,
+                        fusion_enable=False)
+    reductions = [launch for launch in standin.launches if launch.name == "qc_reduce_partials"]
+    assert len(reductions) == 1  # the 2-qubit marginal is chunked, the 16-qubit one is not
+
+
+def test_a_result_timeout_on_a_held_device_is_a_timeout_not_a_failure(standin: Machine) -> None:
+    backend = CupySimulator(device="GPU")
+    backend.run(QuantumCircuit(2), shots=1).result()
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.measure_all()
+    standin.pause()
+    try:
+        job = backend.run(circuit, shots=10, executor=concurrent.futures.ThreadPoolExecutor(1))
+        with pytest.raises(JobTimeoutError):
+            job.result(timeout=0.5)
+        assert job.status() is JobStatus.RUNNING
+    finally:
+        standin.resume()
+    assert sum(job.result(timeout=DEADLINE).get_counts().values()) == 10

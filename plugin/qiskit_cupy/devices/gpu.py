@@ -45,7 +45,7 @@ def gpu_unavailable_reason() -> str | None:
             f"to match your CUDA driver ({error})"
         )
     try:
-        count = cupy.cuda.runtime.getDeviceCount()
+        cupy.cuda.runtime.getDeviceCount()  # raises cudaErrorNoDevice rather than return 0
     except cupy.cuda.runtime.CUDARuntimeError as error:
         text = str(error)
         if "InsufficientDriver" in text:
@@ -53,8 +53,6 @@ def gpu_unavailable_reason() -> str | None:
         if "NoDevice" in text:
             return f"no CUDA device is present ({text})"
         return f"the CUDA runtime cannot be initialized ({text})"
-    if count == 0:
-        return "no CUDA device is present"
     return None
 
 
@@ -183,8 +181,6 @@ class GpuDevice(Device):
             return self._modules[precision]
 
     def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
-        if launch.num_items == 0:
-            return
         kernel = self._module(precision).get_function(launch.kernel)
         blocks = min(-(-launch.num_items // BLOCK_SIZE), self._max_blocks)
         with self._device:
