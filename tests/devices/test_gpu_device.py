@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -282,3 +283,40 @@ def test_a_result_timeout_on_a_held_device_is_a_timeout_not_a_failure(standin: M
     finally:
         standin.resume()
     assert sum(job.result(timeout=DEADLINE).get_counts().values()) == 10
+
+
+def test_a_dropped_devices_busy_streams_are_kept_until_idle(standin: Machine) -> None:
+    """The driver reuses a destroyed stream's handle and CuPy's pool keys arenas by it, so
+    a dropped device's streams must live until their work is done."""
+    import gc
+
+    backend = CupySimulator(device="GPU", max_parallel_experiments=2)
+    backend.run([QuantumCircuit(3)] * 2, shots=1).result()
+    old = {stream.ptr for stream in backend.device()._pool}
+    circuit = random_circuit(8, 40, 2)
+    circuit.measure_all()
+    standin.pause()
+    try:
+        backend.run([circuit] * 2, shots=20, executor=concurrent.futures.ThreadPoolExecutor(1))._future.result(30)
+        del backend
+        gc.collect()
+        fresh = gpu.GpuDevice().streams(2)
+        assert old.isdisjoint(stream.ptr for stream in fresh)
+    finally:
+        standin.resume()
+
+
+def test_a_fault_is_seen_by_status_without_a_blocking_wait(standin: Machine) -> None:
+    """CuPy's Event.done is False after a fault: the device reads the raw status instead."""
+    circuit = QuantumCircuit(3)
+    circuit.h(range(3))
+    circuit.measure_all()
+    backend = CupySimulator(device="GPU")
+    standin.failing_kernels.add("qc_sample")
+    job = backend.run(circuit, shots=10)
+    deadline = time.monotonic() + DEADLINE
+    while job.status() is not JobStatus.ERROR:
+        assert time.monotonic() < deadline, "the fault was never reported"
+        time.sleep(0.01)
+    with pytest.raises(JobError, match="cudaErrorLaunchFailure"):
+        job.result(timeout=DEADLINE)

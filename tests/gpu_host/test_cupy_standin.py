@@ -12,7 +12,7 @@ import pytest
 
 from gpu_host import cupy_standin as cupy
 from gpu_host.cupy_standin import cuda
-from gpu_host.cupy_standin.machine import CUDADriverError, CUDARuntimeError, DeviceSpec, Machine
+from gpu_host.cupy_standin.machine import CUDA_ERRORS, CUDADriverError, CUDARuntimeError, DeviceSpec, Machine
 from gpu_host.cupy_standin.kernels import parameters_of
 from qiskit_cupy.devices.kernel_source import cuda_source, name_expressions
 
@@ -100,6 +100,13 @@ def test_a_pageable_source_is_staged_at_once(machine: Machine) -> None:
     source[:] = -1
     machine.resume()
     np.testing.assert_array_equal(a.get(stream=stream), np.arange(4.0))
+
+
+def test_a_destroyed_streams_handle_is_reused(machine: Machine) -> None:
+    first = cuda.Stream(non_blocking=True)
+    handle = first.ptr
+    del first
+    assert cuda.Stream(non_blocking=True).ptr == handle
 
 
 def test_freed_memory_is_reused_only_by_its_own_stream(machine: Machine) -> None:
@@ -196,6 +203,9 @@ def test_a_fault_is_sticky(machine: Machine) -> None:
     event.record(stream)
     with pytest.raises(CUDARuntimeError, match="cudaErrorLaunchFailure"):
         event.synchronize()
+    assert not event.done  # CuPy: eventQuery(ptr) == 0, never an error
+    assert cuda.runtime.eventQuery(event.ptr) == CUDA_ERRORS["cudaErrorLaunchFailure"]
+    assert not stream.done
     with pytest.raises(CUDARuntimeError):
         _ = cuda.Event().done
     with pytest.raises(CUDARuntimeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,23 @@ from qiskit_cupy.compiler.program import EncodedProgram
 BLOCK_SIZE = 256
 #: Resident blocks per multiprocessor a grid-stride launch aims for.
 BLOCKS_PER_MULTIPROCESSOR = 32
+
+#: cudaEventQuery's statuses (cudaError_t): done, and not yet done.
+CUDA_SUCCESS = 0
+CUDA_ERROR_NOT_READY = 600
+
+#: Streams of dropped GPU devices, kept until their queued work has run. The driver
+#: reuses a destroyed stream's handle at once, and CuPy's pool keys its arenas by that
+#: handle: a new stream could otherwise be handed blocks the old one's kernels still use.
+_RETIRED_STREAMS: list[Any] = []
+_RETIRED_LOCK = threading.Lock()
+
+
+def _retire_streams(streams: list[Any]) -> None:
+    """Keep ``streams`` (of a dropped device) until they are idle; drop idle ones."""
+    with _RETIRED_LOCK:
+        _RETIRED_STREAMS.extend(streams)
+        _RETIRED_STREAMS[:] = [stream for stream in _RETIRED_STREAMS if not stream.done]
 
 
 def gpu_unavailable_reason() -> str | None:
@@ -95,8 +113,20 @@ class GpuEvent:
 
     @property
     def done(self) -> bool:
-        """Whether the stream has passed the event (cudaEventQuery); never blocks."""
-        return self.error is not None or bool(self._query(lambda: self._event.done))
+        """Whether the stream has passed the event (cudaEventQuery); never blocks.
+
+        CuPy's ``Event.done`` is False, not an error, after a device fault, so the
+        status is read raw: anything but success or not-ready is the fault.
+        """
+        if self.error is not None:
+            return True
+        runtime = self._cupy.cuda.runtime
+        status = int(runtime.eventQuery(self._event.ptr))
+        if status == CUDA_ERROR_NOT_READY:
+            return False
+        if status != CUDA_SUCCESS:
+            self.error = runtime.CUDARuntimeError(status)
+        return True
 
     def synchronize(self, timeout: float | None = None) -> bool:
         """Wait for the event: cudaEventSynchronize, or polling when a timeout is given."""
@@ -153,6 +183,7 @@ class GpuDevice(Device):
         self.device_id = device_id
         self._device = cupy.cuda.Device(device_id)
         self._pool: list[Any] = []
+        weakref.finalize(self, _retire_streams, self._pool)
         self._staged: list[tuple[Any, np.ndarray]] = []
         self._modules: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -181,9 +212,10 @@ class GpuDevice(Device):
             return self._modules[precision]
 
     def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
-        kernel = self._module(precision).get_function(launch.kernel)
+        """Launch on this device (CuPy loads a module on the device current at get_function)."""
         blocks = min(-(-launch.num_items // BLOCK_SIZE), self._max_blocks)
         with self._device:
+            kernel = self._module(precision).get_function(launch.kernel)
             kernel((blocks,), (BLOCK_SIZE,), launch.arguments, stream=stream)
 
     def streams(self, count: int) -> list[Any]:
@@ -322,8 +354,8 @@ class GpuDevice(Device):
     def copy_to_host(self, stream: Any, array: Any) -> GpuHostCopy:
         """Enqueue the copy into pinned memory; ``blocking=False``, since CuPy's default
         (``blocking=True``, CuPy 13 and 14) would make the host wait for the stream."""
-        host = self._cupyx.empty_pinned(array.shape, dtype=array.dtype)
         with self._device:
+            host = self._cupyx.empty_pinned(array.shape, dtype=array.dtype)
             array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)
 

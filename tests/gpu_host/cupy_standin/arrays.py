@@ -221,6 +221,7 @@ class _stream_context:  # noqa: N801
 
 
 def _copy_queue(stream: cuda.Stream | None, device_id: int) -> Any:
+    cuda.machine().raise_fault(device_id)  # cudaMemcpyAsync returns a sticky fault
     queue = cuda.stream_queue(stream)
     if queue.device_id != device_id:
         raise CUDARuntimeError(
@@ -236,6 +237,7 @@ def _empty(shape: Any, dtype: Any) -> ndarray:
     dtype = np.dtype(dtype)
     count = int(np.prod(shape, dtype=np.int64))
     device_id = cuda.current_device_id()
+    cuda.machine().raise_fault(device_id)  # as cudaMalloc does after a fault
     queue = cuda.current_stream_queue(device_id)
     memory = cuda.machine().devices[device_id].pool.allocate(count * dtype.itemsize, queue.ptr)
     view = np.ndarray(shape, dtype=dtype, buffer=memory.block.buffer)

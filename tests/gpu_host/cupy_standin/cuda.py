@@ -9,11 +9,14 @@ a stream of another device than the current one fails; ``Event.done`` and
 
 from __future__ import annotations
 
+import itertools
 import threading
 import types
+import weakref
 from typing import Any
 
 from gpu_host.cupy_standin.machine import (
+    CUDA_ERRORS,
     CUDADriverError,
     CUDARuntimeError,
     DevicePool,
@@ -114,6 +117,11 @@ class _Runtime(types.SimpleNamespace):
             "major": spec.compute_capability[0],
             "minor": spec.compute_capability[1],
         }
+
+    @staticmethod
+    def eventQuery(ptr: int) -> int:  # noqa: N802
+        """The raw cudaEventQuery status (CuPy returns it without raising)."""
+        return _events[ptr].query()
 
     @staticmethod
     def memGetInfo() -> tuple[int, int]:  # noqa: N802
@@ -256,15 +264,16 @@ class Stream:
 
     @property
     def done(self) -> bool:
-        """Whether all work queued so far has run (cudaStreamQuery; never blocks)."""
-        machine().raise_fault(self._queue.device_id)
-        return self._queue.idle
+        """Whether all work queued so far has run (cudaStreamQuery; never blocks, and
+        False, not an error, after a fault)."""
+        fault = self._queue.machine.devices[self._queue.device_id].fault
+        return fault is None and self._queue.idle
 
     def synchronize(self) -> None:
         """Block the host until the stream's queued work has run."""
-        machine().host_wait("Stream.synchronize")
+        self._queue.machine.host_wait("Stream.synchronize")
         _wait_queue(self._queue)
-        machine().raise_fault(self._queue.device_id)
+        self._queue.machine.raise_fault(self._queue.device_id)
 
     def record(self, event: Event | None = None) -> Event:
         """Record an event (a new one by default) on this stream."""
@@ -274,6 +283,7 @@ class Stream:
 
     def wait_event(self, event: Event) -> None:
         """Make later work on this stream wait for ``event`` (no host blocking)."""
+        self._queue.machine.raise_fault(self._queue.device_id)
         marker = event._marker
         if marker is None:  # a never-recorded event: nothing to wait for
             return
@@ -290,6 +300,10 @@ def get_current_stream(device_id: int = -1) -> Stream:
         return Stream(null=True)
 
 
+_event_handles = itertools.count(0x1000, 0x10)
+_events: weakref.WeakValueDictionary[int, Event] = weakref.WeakValueDictionary()
+
+
 class Event:
     """``cupy.cuda.Event``: a marker recorded on a stream."""
 
@@ -300,11 +314,16 @@ class Event:
         self.block = block
         self.disable_timing = disable_timing
         self.device_id = current_device_id()
+        self._machine = machine()
+        self._machine.raise_fault(self.device_id)
         self._marker: Marker | None = None
+        self.ptr = next(_event_handles)
+        _events[self.ptr] = self
 
     def record(self, stream: Stream | None = None) -> None:
         """Record on ``stream`` (the current stream by default), replacing an earlier record."""
         queue = stream_queue(stream)
+        self._machine.raise_fault(self.device_id)
         if queue.device_id != self.device_id:
             raise CUDARuntimeError(
                 "cudaErrorInvalidResourceHandle",
@@ -314,18 +333,26 @@ class Event:
         queue.enqueue(Work(marker.reach, is_kernel=False))
         self._marker = marker
 
+    def query(self) -> int:
+        """cudaEventQuery's status: success once reached (or never recorded), not ready
+        before, the device's sticky fault after one."""
+        fault = self._machine.devices[self.device_id].fault
+        if fault is not None:
+            return fault.status
+        reached = self._marker is None or self._marker.reached.is_set()
+        return CUDA_ERRORS["cudaSuccess"] if reached else CUDA_ERRORS["cudaErrorNotReady"]
+
     @property
     def done(self) -> bool:
-        """cudaEventQuery: True once reached (or never recorded); raises a sticky fault."""
-        machine().raise_fault(self.device_id)
-        return self._marker is None or self._marker.reached.is_set()
+        """``eventQuery(ptr) == 0``, as CuPy defines it: False, not an error, after a fault."""
+        return self.query() == CUDA_ERRORS["cudaSuccess"]
 
     def synchronize(self) -> None:
-        """cudaEventSynchronize: block the host until the event is reached."""
+        """cudaEventSynchronize: block the host until the event is reached; raises a fault."""
         if self._marker is not None:
-            machine().host_wait("Event.synchronize")
+            self._machine.host_wait("Event.synchronize")
             self._marker.reached.wait()
-        machine().raise_fault(self.device_id)
+        self._machine.raise_fault(self.device_id)
 
 
 def get_elapsed_time(start_event: Event, end_event: Event) -> float:

@@ -43,12 +43,27 @@ ALLOCATION_UNIT = 512
 LAUNCHED: Counter[str] = Counter()
 
 
-class CUDARuntimeError(RuntimeError):
-    """A CUDA runtime error, as ``cupy.cuda.runtime.CUDARuntimeError`` carries it."""
+#: The CUDA runtime error codes the stand-in reports (cudaError_t values).
+CUDA_ERRORS: dict[str, int] = {
+    "cudaSuccess": 0,
+    "cudaErrorInsufficientDriver": 35,
+    "cudaErrorNoDevice": 100,
+    "cudaErrorInvalidDevice": 101,
+    "cudaErrorInvalidResourceHandle": 400,
+    "cudaErrorNotReady": 600,
+    "cudaErrorLaunchFailure": 719,
+}
+_CUDA_ERROR_NAMES = {code: name for name, code in CUDA_ERRORS.items()}
 
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
+
+class CUDARuntimeError(RuntimeError):
+    """A CUDA runtime error, as ``cupy.cuda.runtime.CUDARuntimeError``: ``status`` is the
+    cudaError_t code, and CuPy constructs it from the code alone."""
+
+    def __init__(self, status: int | str, detail: str = "") -> None:
+        code = CUDA_ERRORS[status] if isinstance(status, str) else int(status)
+        super().__init__(f"{_CUDA_ERROR_NAMES.get(code, f'cudaError{code}')}: {detail or 'CUDA error'}")
+        self.status = code
 
 
 class CUDADriverError(RuntimeError):
@@ -103,16 +118,17 @@ class StreamQueue:
     """A stream's in-order queue and the host thread that runs it.
 
     The thread holds only the queue, not the stream object, so a dropped stream ends
-    its thread once its work has run.
+    its thread once its work has run. Its handle is reused at once by the next stream
+    created, as the CUDA driver reuses ``cudaStream_t`` values after
+    ``cudaStreamDestroy`` (which returns with the work still queued), and CuPy's pool
+    keys its arenas by that handle.
     """
-
-    _identifiers = itertools.count(1)
 
     def __init__(self, machine: Machine, device_id: int, null: bool) -> None:
         self.machine = machine
         self.device_id = device_id
         self.null = null
-        self.ptr = 0 if null else next(self._identifiers) * 0x100
+        self.ptr = 0 if null else machine.take_stream_handle()
         self._items: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -124,7 +140,7 @@ class StreamQueue:
     def enqueue(self, work: Work) -> None:
         """Queue work after everything queued so far."""
         if self.null:
-            self.machine.null_stream_work += 1
+            self.machine.note_null_stream_work()
         with self._pending_lock:
             self._pending += 1
         self._items.put(work)
@@ -136,8 +152,10 @@ class StreamQueue:
             return self._pending == 0
 
     def close(self) -> None:
-        """End the thread after the queued work."""
+        """Destroy the stream: its thread ends after the queued work; its handle is free."""
         self._items.put(None)
+        if not self.null:
+            self.machine.release_stream_handle(self.ptr)
 
     def _run(self) -> None:
         while True:
@@ -149,7 +167,7 @@ class StreamQueue:
             try:
                 if not (work.is_kernel and device.fault is not None):
                     work.run()
-            except Exception as error:  # a device fault: sticky, as CUDA's are
+            except BaseException as error:  # a device fault: sticky, as CUDA's are
                 device.fault = CUDARuntimeError("cudaErrorLaunchFailure", f"device work failed: {error!r}")
             finally:
                 with self._pending_lock:
@@ -188,12 +206,16 @@ class Memory:
 
 
 class DevicePool:
-    """One device's memory pool: an arena of free blocks per stream (CuPy's design)."""
+    """One device's memory pool: an arena of free blocks per stream (CuPy's design).
+
+    Its lock is reentrant: a collection inside a locked section may run a finalizer
+    that returns a block on the same thread (CuPy guards the same way).
+    """
 
     def __init__(self, device_id: int, capacity: int) -> None:
         self.device_id = device_id
         self.capacity = capacity
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._free: dict[int, dict[int, list[Block]]] = {}
         self.total = 0
         self.used = 0
@@ -236,7 +258,7 @@ class PinnedPool:
     """Pinned host memory: dropped blocks are reused at once for the same rounded size."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant, as DevicePool's
         self._free: dict[int, list[np.ndarray]] = {}
         self._live: dict[int, int] = {}  # start address -> size, of blocks handed out
 
@@ -262,7 +284,8 @@ class PinnedPool:
         """Whether ``array``'s data lies in a pinned block handed out and still alive."""
         address = array.ctypes.data
         with self._lock:
-            return any(start <= address < start + size for start, size in self._live.items())
+            live = list(self._live.items())
+        return any(start <= address < start + size for start, size in live)
 
 
 @dataclass
@@ -299,10 +322,27 @@ class Machine:
         self.failing_kernels: set[str] = set()
         self.pinned = PinnedPool()
         self._lock = threading.Lock()
+        self._handles = itertools.count(1)
+        self._free_handles: list[int] = []
         self.devices = [
             DeviceState(spec, DevicePool(index, spec.memory_bytes), StreamQueue(self, index, True))
             for index, spec in enumerate(specs)
         ]
+
+    def take_stream_handle(self) -> int:
+        """A stream handle: the last one freed, else a new one."""
+        with self._lock:
+            return self._free_handles.pop() if self._free_handles else next(self._handles) * 0x100
+
+    def release_stream_handle(self, ptr: int) -> None:
+        """A destroyed stream's handle, for the next stream created."""
+        with self._lock:
+            self._free_handles.append(ptr)
+
+    def note_null_stream_work(self) -> None:
+        """Count work put on a null stream."""
+        with self._lock:
+            self.null_stream_work += 1
 
     def record_launch(self, launch: Launch) -> None:
         """Note a launch (when it is enqueued)."""
