@@ -219,6 +219,14 @@ def test_no_work_goes_to_a_null_stream(standin: Machine) -> None:
     _assert_same_as_cpu(result, [circuit] * 3, **options)
 
 
+def test_a_failed_cuda_initialization_is_reported(standin: Machine) -> None:
+    standin.init_error = "cudaErrorInitializationError"
+    reason = gpu.gpu_unavailable_reason()
+    assert reason.startswith("the CUDA runtime cannot be initialized (cudaErrorInitializationError")
+    with pytest.raises(DeviceUnavailableError, match="cannot be initialized"):
+        gpu.GpuDevice()
+
+
 def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     use_standin(monkeypatch, [])
     assert gpu.gpu_unavailable_reason().startswith("no CUDA device is present")

@@ -92,6 +92,8 @@ class _Runtime(types.SimpleNamespace):
 
     @staticmethod
     def getDeviceCount() -> int:  # noqa: N802 - CuPy's name
+        if machine().init_error is not None:
+            raise CUDARuntimeError(machine().init_error, "initialization error")
         count = len(machine().devices)
         if count == 0:
             raise CUDARuntimeError("cudaErrorNoDevice", "no CUDA-capable device is detected")

@@ -46,6 +46,7 @@ LAUNCHED: Counter[str] = Counter()
 #: The CUDA runtime error codes the stand-in reports (cudaError_t values).
 CUDA_ERRORS: dict[str, int] = {
     "cudaSuccess": 0,
+    "cudaErrorInitializationError": 3,
     "cudaErrorInsufficientDriver": 35,
     "cudaErrorNoDevice": 100,
     "cudaErrorInvalidDevice": 101,
@@ -317,6 +318,8 @@ class Machine:
         self.gate = threading.Event()
         self.gate.set()
         self.null_stream_work = 0
+        #: The error CUDA initialization reports, if it fails (a cudaError_t name).
+        self.init_error: str | None = None
         self.host_waits: list[tuple[str, str]] = []
         self.launches: list[Launch] = []
         self.failing_kernels: set[str] = set()
