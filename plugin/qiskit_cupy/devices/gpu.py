@@ -103,14 +103,6 @@ class GpuEvent:
         self._event = event
         self.error: BaseException | None = None
 
-    def _query(self, call: Any) -> Any:
-        """Make one CUDA call on the event; a CUDA error becomes ``error``."""
-        try:
-            return call()
-        except self._cupy.cuda.runtime.CUDARuntimeError as error:
-            self.error = error
-            return True
-
     @property
     def done(self) -> bool:
         """Whether the stream has passed the event (cudaEventQuery); never blocks.
@@ -137,7 +129,10 @@ class GpuEvent:
                     return False
                 time.sleep(min(1e-3, max(0.0, deadline - time.monotonic())))
         if self.error is None:
-            self._query(self._event.synchronize)
+            try:
+                self._event.synchronize()
+            except self._cupy.cuda.runtime.CUDARuntimeError as error:
+                self.error = error
         return True
 
     def elapsed_since(self, start: GpuEvent) -> float:
