@@ -25,7 +25,7 @@ from qiskit_aer.library import SaveStatevector
 
 from conftest import use_standin
 from gpu_host.cupy_standin.machine import DeviceSpec, Machine
-from qiskit_cupy import CupySimulator, DeviceUnavailableError, InvalidOptionError
+from qiskit_cupy import CupyJob, CupySimulator, DeviceUnavailableError, InvalidOptionError
 from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
@@ -164,13 +164,17 @@ def test_bad_target_gpus_are_refused(value: object) -> None:
         CupySimulator(target_gpus=value)
 
 
-def test_a_device_fault_fails_the_job_with_the_cuda_error(standin: Machine) -> None:
-    circuit = QuantumCircuit(4)
-    circuit.h(range(4))
+def _faulting_job(standin: Machine, num_qubits: int) -> CupyJob:
+    """A sampling job whose qc_sample launch faults on the device."""
+    circuit = QuantumCircuit(num_qubits)
+    circuit.h(range(num_qubits))
     circuit.measure_all()
-    backend = CupySimulator(device="GPU")
     standin.failing_kernels.add("qc_sample")
-    job = backend.run(circuit, shots=10)
+    return CupySimulator(device="GPU").run(circuit, shots=10)
+
+
+def test_a_device_fault_fails_the_job_with_the_cuda_error(standin: Machine) -> None:
+    job = _faulting_job(standin, 4)
     with pytest.raises(JobError, match="failed on the device: cudaErrorLaunchFailure") as raised:
         job.result()  # no timeout: cudaEventSynchronize raises the fault
     assert "CUDARuntimeError" in type(raised.value.__cause__).__name__
@@ -316,12 +320,7 @@ def test_a_dropped_devices_busy_streams_are_kept_until_idle(standin: Machine) ->
 
 def test_a_fault_is_seen_by_status_without_a_blocking_wait(standin: Machine) -> None:
     """CuPy's Event.done is False after a fault: the device reads the raw status instead."""
-    circuit = QuantumCircuit(3)
-    circuit.h(range(3))
-    circuit.measure_all()
-    backend = CupySimulator(device="GPU")
-    standin.failing_kernels.add("qc_sample")
-    job = backend.run(circuit, shots=10)
+    job = _faulting_job(standin, 3)
     deadline = time.monotonic() + DEADLINE
     while job.status() is not JobStatus.ERROR:
         assert time.monotonic() < deadline, "the fault was never reported"
