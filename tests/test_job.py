@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
+from qiskit.circuit import Instruction
 from qiskit.providers import JobError, JobStatus, JobTimeoutError
 
 from qiskit_cupy import CupyJob, CupySimulator, UnsupportedInstructionError
@@ -107,18 +108,19 @@ def test_wait_for_final_state_returns_as_soon_as_done(backend: CupySimulator) ->
 def test_what_lowering_refuses_is_refused_at_run(cpu_backend: CupySimulator) -> None:
     circuit = QuantumCircuit(1, 1, name="measured_early")
     circuit.measure(0, 0)
-    circuit.x(0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.append(Instruction("opaque_in_a_block", 1, 0, []), [0])
     with pytest.raises(UnsupportedInstructionError) as raised:
         cpu_backend.run(circuit)
     assert "circuit 0 ('measured_early')" in str(raised.value)
-    assert "mid-circuit measurement" in str(raised.value)
+    assert "opaque_in_a_block" in str(raised.value)
     assert cpu_backend.run(ghz(2), shots=5).result().get_counts()
 
 
 class _FailingDevice(CpuDevice):
     """A CPU device whose kernels fail on the stream, as a device fault would."""
 
-    def run_program(self, stream, states, num_qubits, batch, program) -> None:
+    def run_program(self, stream, states, num_qubits, batch, program, condition=None) -> None:
         def fail() -> None:
             raise RuntimeError("kernel fault")
 

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "classical.cuh"
+#include "dynamic.cuh"
 #include "gates.cuh"
 #include "measure.cuh"
 #include "state.cuh"
@@ -41,6 +43,7 @@ using DoubleArray = nb::ndarray<double, nb::ndim<1>, nb::c_contig, nb::device::c
 using ConstDoubleArray = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using SeedArray = nb::ndarray<const qc::uindex_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using OutcomeArray = nb::ndarray<qc::index_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using RowsArray = nb::ndarray<qc::index_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
 // Below this many work items a loop runs on the calling thread: a parallel region
 // costs more than it saves.
@@ -189,6 +192,77 @@ void check_sample(int num_measured, index_t shots, size_t batch, size_t cumulati
   require(outcomes_size == batch * static_cast<size_t>(shots), "outcomes must have len(seeds) * shots entries");
 }
 
+// Checks the rows of slots of a batch and a slot of them; slot < 0 names no slot (and
+// then the rows may be any array).
+void check_rows(index_t batch, size_t rows_size, index_t row_width, index_t slot) {
+  if (slot < 0) {
+    return;
+  }
+  require(row_width >= qc::cl::kFirstFreeSlot && slot < row_width, "slot outside the rows");
+  require(static_cast<uindex_t>(rows_size) == static_cast<uindex_t>(batch) * row_width,
+          "rows must have batch * row_width entries");
+}
+
+// Checks a classical program: known opcodes, slots inside a row, a stack that never
+// underflows or grows past kStackDepth, and is empty at the end.
+void check_classical(IndexArray code, index_t row_width) {
+  namespace c = qc::cl;
+  require(code.size() % 2 == 0, "a classical program is (opcode, operand) pairs");
+  index_t depth = 0;
+  for (size_t pc = 0; pc < code.size() / 2; ++pc) {
+    const index_t opcode = code.data()[2 * pc];
+    const index_t operand = code.data()[2 * pc + 1];
+    require(opcode >= c::kPushConst && opcode <= c::kPop, "unknown classical opcode");
+    const bool pushes = opcode == c::kPushConst || opcode == c::kLoad;
+    const bool drops = opcode == c::kStore || opcode == c::kPop;
+    const bool unary = opcode >= c::kMaskWidth && opcode <= c::kNegate;
+    const index_t needed = pushes ? 0 : (drops || unary || opcode == c::kDup ? 1 : 2);
+    require(depth >= needed, "classical program pops an empty stack");
+    if (opcode == c::kLoad || opcode == c::kStore) {
+      require(operand >= 0 && operand < row_width, "classical program names a slot outside the row");
+    }
+    require(opcode != c::kMaskWidth || (operand >= 0 && operand <= 64), "mask width out of range");
+    depth += pushes || opcode == c::kDup ? 1 : (drops ? -1 : (unary ? 0 : -1));
+    require(depth <= c::kStackDepth, "classical program is deeper than the stack");
+  }
+  require(depth == 0, "classical program leaves values on the stack");
+}
+
+void check_collapse(int num_qubits, index_t batch, size_t states_size, int qubit,
+                    size_t probabilities_size, size_t rows_size, index_t row_width) {
+  check_states(num_qubits, batch, states_size);
+  require(num_qubits >= 1 && qubit >= 0 && qubit < num_qubits, "qubit out of range");
+  require(probabilities_size == static_cast<size_t>(2 * batch), "probabilities must have 2 * batch entries");
+  check_rows(batch, rows_size, row_width, qc::cl::kOutcomeSlot);
+}
+
+void check_gather(int num_qubits, size_t source_size, size_t branches_size, IndexArray sources) {
+  require(num_qubits >= 0 && num_qubits < 63, "num_qubits must be in [0, 62]");
+  const uindex_t states = static_cast<uindex_t>(source_size) >> num_qubits;
+  require(static_cast<uindex_t>(branches_size) == (static_cast<uindex_t>(sources.size()) << num_qubits),
+          "branches must have len(sources) states");
+  for (size_t j = 0; j < sources.size(); ++j) {
+    require(sources.data()[j] >= 0 && static_cast<uindex_t>(sources.data()[j]) < states,
+            "a branch's source state is out of range");
+  }
+}
+
+void check_sample_shots(int num_measured, size_t cumulative_size, IndexArray shot_states,
+                        size_t shot_numbers_size, size_t rows_size, index_t row_width,
+                        size_t outcomes_size) {
+  require(num_measured >= 0 && num_measured < 63, "num_measured out of range");
+  const uindex_t states = static_cast<uindex_t>(cumulative_size) >> num_measured;
+  require(static_cast<uindex_t>(cumulative_size) == (states << num_measured),
+          "cumulative must hold whole rows of 2**m entries");
+  check_rows(static_cast<index_t>(states), rows_size, row_width, qc::cl::kCounterSlot);
+  require(shot_numbers_size == shot_states.size() && outcomes_size == shot_states.size(),
+          "shot states, shot numbers and outcomes differ in length");
+  for (size_t j = 0; j < shot_states.size(); ++j) {
+    require(shot_states.data()[j] >= 0 && static_cast<uindex_t>(shot_states.data()[j]) < states,
+            "a shot's state is out of range");
+  }
+}
+
 // Op launchers. Local items below an op's lowest sorted position map to consecutive
 // amplitudes, so items are handed to the bodies in runs of up to 2^kMaxRunBits: the
 // bit insertion, target offsets and a split copy of the op's data are computed once
@@ -217,8 +291,8 @@ constexpr int log2_of(int value) { return value <= 1 ? 0 : 1 + log2_of(value / 2
 // SplitEntries<T, N>.
 template <typename T, int N, int TileBits, typename Run, typename Tile>
 void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-               const qc::complex<T>* data, int num_threads, int min_run_bits, const Run& run,
-               const Tile& tile) {
+               const qc::complex<T>* data, qc::ActiveMask mask, int num_threads,
+               int min_run_bits, const Run& run, const Tile& tile) {
   namespace o = qc::op;
   constexpr int kTileItems = 1 << TileBits;
   const int num_sorted = static_cast<int>(op[o::kNumSorted]);
@@ -240,6 +314,9 @@ void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::
 #pragma omp for schedule(static)
     for (index_t group = 0; group < groups; ++group) {
       const index_t entry = group >> groups_bits;
+      if (!mask.active(static_cast<uindex_t>(entry))) {
+        continue;
+      }
       const index_t key = stride == 0 ? 0 : entry;
       if (key != loaded) {
         entries.load(first_data + key * stride);
@@ -263,7 +340,7 @@ void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::
 // Runs one op of a sized kind through its body's Plan, apply_run and apply_tile.
 template <typename Body, typename T>
 void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-                  const qc::complex<T>* data, int num_threads) {
+                  const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
   using Entries = qc::SplitEntries<T, Body::kEntries>;
   // Tiles of W items, one SIMD vector wide.
   constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
@@ -274,14 +351,14 @@ void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const q
   };
   if constexpr (!Body::kRunsAsTiles) {
     launch_op<T, Body::kEntries, kTileBits>(
-        states, num_qubits, batch, op, data, num_threads, kMinRunBits,
+        states, num_qubits, batch, op, data, mask, num_threads, kMinRunBits,
         [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
           Body::apply_run(state, base, count, plan, entries);
         },
         tile);
   } else {
     launch_op<T, Body::kEntries, kTileBits>(
-        states, num_qubits, batch, op, data, num_threads, kTileBits,
+        states, num_qubits, batch, op, data, mask, num_threads, kTileBits,
         [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
           if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
             Body::apply_run(state, base, count, plan, entries);
@@ -298,10 +375,12 @@ void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const q
 // Runs one op of a run-time-size kind: its body's per-item apply, as on the GPU.
 template <typename Body, typename T>
 void run_item_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-                 const qc::complex<T>* data, int num_threads) {
-  const index_t items = batch << (num_qubits - op[qc::op::kNumSorted]);
-  parallel_items(items, num_threads, [&](uindex_t item) {
-    qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+                 const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
+  const int free_bits = num_qubits - static_cast<int>(op[qc::op::kNumSorted]);
+  parallel_items(batch << free_bits, num_threads, [&](uindex_t item) {
+    if (mask.active(item >> free_bits)) {
+      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    }
   });
 }
 
@@ -309,15 +388,16 @@ void run_item_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc
 // 1..kMaxTargets), or the run-time-size body.
 template <typename T, typename Entry, int... Ks>
 bool run_kind(std::integer_sequence<int, Ks...>, qc::complex<T>* states, int num_qubits,
-              index_t batch, const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
+              index_t batch, const qc::index_t* op, const qc::complex<T>* data,
+              qc::ActiveMask mask, int num_threads) {
   if constexpr (!Entry::kSized) {
-    run_item_op<typename Entry::template BodyOf<T, 0>>(states, num_qubits, batch, op, data,
+    run_item_op<typename Entry::template BodyOf<T, 0>>(states, num_qubits, batch, op, data, mask,
                                                        num_threads);
     return true;
   } else {
     const index_t k = op[qc::op::kNumTargets];
     return ((k == Ks + 1 ? (run_sized_op<typename Entry::template BodyOf<T, Ks + 1>>(
-                                states, num_qubits, batch, op, data, num_threads),
+                                states, num_qubits, batch, op, data, mask, num_threads),
                             true)
                          : false) ||
             ...);
@@ -327,11 +407,13 @@ bool run_kind(std::integer_sequence<int, Ks...>, qc::complex<T>* states, int num
 // Dispatches one op row to its kind's launcher, by walking the registry.
 template <typename T, typename... Entries>
 void run_op_of(qc::OpKindList<Entries...>, qc::complex<T>* states, int num_qubits, index_t batch,
-               const qc::index_t* op, const qc::complex<T>* data, int num_threads) {
+               const qc::index_t* op, const qc::complex<T>* data, qc::ActiveMask mask,
+               int num_threads) {
   const index_t code = op[qc::op::kKind];
   const bool ran = ((code == Entries::kCode &&
                      run_kind<T, Entries>(std::make_integer_sequence<int, Entries::kMaxTargets>{},
-                                          states, num_qubits, batch, op, data, num_threads)) ||
+                                          states, num_qubits, batch, op, data, mask,
+                                          num_threads)) ||
                     ...);
   if (!ran) {
     throw std::invalid_argument("op has an unsupported kind or number of targets");
@@ -340,39 +422,48 @@ void run_op_of(qc::OpKindList<Entries...>, qc::complex<T>* states, int num_qubit
 
 template <typename T>
 void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
-            const qc::complex<T>* data, int num_threads) {
-  run_op_of<T>(qc::OpKinds{}, states, num_qubits, batch, op, data, num_threads);
+            const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
+  run_op_of<T>(qc::OpKinds{}, states, num_qubits, batch, op, data, mask, num_threads);
 }
 
 // States up to this size run a whole program per thread, one batch entry at a time,
 // while they stay in the core's cache; larger ones run each op across all threads.
 constexpr size_t kCacheResidentStateBytes = size_t{1} << 18;
 
-// Runs a whole program (one op per row of `ops`) on a batch of states in one call.
+// Runs a whole program (one op per row of `ops`) on the states of a batch that
+// `mask_slot` of their rows marks active (every state when mask_slot < 0), in one call.
 template <typename T>
 void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
-                 ConstComplexArray<T> data, int num_threads) {
+                 ConstComplexArray<T> data, IndexArray rows, index_t row_width,
+                 index_t mask_slot, int num_threads) {
   check_states(num_qubits, batch, states.size());
   check_program(num_qubits, batch, ops, data.size());
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  const qc::ActiveMask everything{nullptr, 0, -1};
   const index_t num_ops = static_cast<index_t>(ops.shape(0));
   nb::gil_scoped_release release;
   qc::complex<T>* state_data = as_qc(states.data());
   const qc::complex<T>* op_data = as_qc(data.data());
-  const qc::index_t* rows = ops.data();
+  const qc::index_t* op_rows = ops.data();
   if (batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes) {
     const int threads = resolve_threads(num_threads);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (index_t entry = 0; entry < batch; ++entry) {
+      if (!mask.active(static_cast<uindex_t>(entry))) {
+        continue;
+      }
       for (index_t i = 0; i < num_ops; ++i) {
-        const qc::index_t* op = rows + i * qc::op::kOpWidth;
+        const qc::index_t* op = op_rows + i * qc::op::kOpWidth;
         run_op<T>(state_data + (static_cast<uindex_t>(entry) << num_qubits), num_qubits, 1, op,
-                  op_data + entry * op[qc::op::kDataBatchStride], 1);
+                  op_data + entry * op[qc::op::kDataBatchStride], everything, 1);
       }
     }
     return;
   }
   for (index_t i = 0; i < num_ops; ++i) {
-    run_op<T>(state_data, num_qubits, batch, rows + i * qc::op::kOpWidth, op_data, num_threads);
+    run_op<T>(state_data, num_qubits, batch, op_rows + i * qc::op::kOpWidth, op_data, mask,
+              num_threads);
   }
 }
 
@@ -436,6 +527,87 @@ void sample(ConstDoubleArray cumulative, int num_measured, index_t shots, SeedAr
   });
 }
 
+void classical(RowsArray rows, index_t row_width, IndexArray code, index_t mask_slot,
+               int num_threads) {
+  require(row_width >= qc::cl::kFirstFreeSlot && rows.size() % row_width == 0,
+          "rows must be whole rows of row_width slots");
+  const index_t batch = static_cast<index_t>(rows.size()) / row_width;
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  check_classical(code, row_width);
+  nb::gil_scoped_release release;
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  qc::index_t* row_data = rows.data();
+  const qc::index_t* code_data = code.data();
+  const index_t length = static_cast<index_t>(code.size() / 2);
+  parallel_items(batch, num_threads, [&](uindex_t item) {
+    if (mask.active(item)) {
+      qc::run_classical(row_data + item * static_cast<uindex_t>(row_width), code_data, length);
+    }
+  });
+}
+
+void decide_outcomes(RowsArray rows, index_t row_width, ConstDoubleArray probabilities,
+                     uindex_t seed, index_t clbit_slot, index_t mask_slot, int num_threads) {
+  require(row_width >= qc::cl::kFirstFreeSlot && rows.size() % row_width == 0,
+          "rows must be whole rows of row_width slots");
+  const index_t batch = static_cast<index_t>(rows.size()) / row_width;
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  check_rows(batch, rows.size(), row_width, clbit_slot);
+  require(probabilities.size() == static_cast<size_t>(2 * batch), "probabilities must have 2 * batch entries");
+  nb::gil_scoped_release release;
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  qc::index_t* row_data = rows.data();
+  const double* weights = probabilities.data();
+  parallel_items(batch, num_threads, [&](uindex_t item) {
+    qc::decide_outcome(row_data, row_width, item, weights, seed, clbit_slot, mask);
+  });
+}
+
+template <typename T>
+void collapse(StateArray<T> states, int num_qubits, index_t batch, int qubit,
+              ConstDoubleArray probabilities, IndexArray rows, index_t row_width, bool reset,
+              index_t mask_slot, int num_threads) {
+  check_collapse(num_qubits, batch, states.size(), qubit, probabilities.size(), rows.size(), row_width);
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  nb::gil_scoped_release release;
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  qc::complex<T>* state_data = as_qc(states.data());
+  const double* weights = probabilities.data();
+  const qc::index_t* row_data = rows.data();
+  parallel_items(batch << (num_qubits - 1), num_threads, [&](uindex_t item) {
+    qc::collapse_pair(state_data, num_qubits, item, qubit, weights, row_data, row_width, reset, mask);
+  });
+}
+
+template <typename T>
+void gather(ConstComplexArray<T> source, StateArray<T> branches, int num_qubits, IndexArray sources,
+            int num_threads) {
+  check_gather(num_qubits, source.size(), branches.size(), sources);
+  nb::gil_scoped_release release;
+  const qc::complex<T>* source_data = as_qc(source.data());
+  qc::complex<T>* branch_data = as_qc(branches.data());
+  const qc::index_t* source_index = sources.data();
+  parallel_items(static_cast<index_t>(branches.size()), num_threads, [&](uindex_t item) {
+    qc::gather_amplitude(source_data, branch_data, num_qubits, item, source_index);
+  });
+}
+
+void sample_shots(ConstDoubleArray cumulative, int num_measured, IndexArray shot_states,
+                  IndexArray shot_numbers, IndexArray rows, index_t row_width, uindex_t seed,
+                  OutcomeArray outcomes, int num_threads) {
+  check_sample_shots(num_measured, cumulative.size(), shot_states, shot_numbers.size(), rows.size(),
+                     row_width, outcomes.size());
+  nb::gil_scoped_release release;
+  const double* table = cumulative.data();
+  const qc::index_t* states = shot_states.data();
+  const qc::index_t* numbers = shot_numbers.data();
+  const qc::index_t* row_data = rows.data();
+  qc::index_t* out = outcomes.data();
+  parallel_items(static_cast<index_t>(outcomes.size()), num_threads, [&](uindex_t item) {
+    out[item] = qc::sample_shot(table, num_measured, item, states, numbers, row_data, row_width, seed);
+  });
+}
+
 using RegistryRow = std::tuple<index_t, int, int, bool, bool, bool>;
 
 template <typename... Entries>
@@ -447,8 +619,15 @@ std::vector<RegistryRow> registry_rows(qc::OpKindList<Entries...>) {
 template <typename T>
 void bind_precision(nb::module_& module) {
   module.def("run_program", &run_program<T>, nb::arg("states"), nb::arg("num_qubits"),
-             nb::arg("batch"), nb::arg("ops"), nb::arg("data"), nb::arg("num_threads"),
-             "Apply every op row of `ops` to a batch of states, in order.");
+             nb::arg("batch"), nb::arg("ops"), nb::arg("data"), nb::arg("rows"),
+             nb::arg("row_width"), nb::arg("mask_slot"), nb::arg("num_threads"),
+             "Apply every op row of `ops`, in order, to the active states of a batch.");
+  module.def("collapse", &collapse<T>, nb::arg("states"), nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("qubit"), nb::arg("probabilities"), nb::arg("rows"), nb::arg("row_width"),
+             nb::arg("reset"), nb::arg("mask_slot"), nb::arg("num_threads"),
+             "Collapse (or reset) one qubit of each active state to its row's outcome.");
+  module.def("gather", &gather<T>, nb::arg("source"), nb::arg("branches"), nb::arg("num_qubits"),
+             nb::arg("sources"), nb::arg("num_threads"), "Copy state sources[j] to branch j.");
   module.def("set_zero_state", &set_zero_state<T>, nb::arg("states"), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("num_threads"), "Set every state of a batch to |0...0>.");
   module.def("marginal_partials", &marginal_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
@@ -470,6 +649,31 @@ NB_MODULE(_cpu, module) {
   module.def("sample", &sample, nb::arg("cumulative"), nb::arg("num_measured"), nb::arg("shots"),
              nb::arg("seeds"), nb::arg("outcomes"), nb::arg("num_threads"),
              "Draw `shots` outcomes per row of cumulative probabilities.");
+  module.def("classical", &classical, nb::arg("rows"), nb::arg("row_width"), nb::arg("code"),
+             nb::arg("mask_slot"), nb::arg("num_threads"),
+             "Run a classical program on each active row of slots.");
+  module.def("decide_outcomes", &decide_outcomes, nb::arg("rows"), nb::arg("row_width"),
+             nb::arg("probabilities"), nb::arg("seed"), nb::arg("clbit_slot"), nb::arg("mask_slot"),
+             nb::arg("num_threads"), "Draw each active state's measurement outcome.");
+  module.def("sample_shots", &sample_shots, nb::arg("cumulative"), nb::arg("num_measured"),
+             nb::arg("shot_states"), nb::arg("shot_numbers"), nb::arg("rows"), nb::arg("row_width"),
+             nb::arg("seed"), nb::arg("outcomes"), nb::arg("num_threads"),
+             "Draw each shot's terminal outcome from its state's cumulative distribution.");
+  module.def("trajectory_draw", &qc::trajectory_draw, nb::arg("seed"), nb::arg("shot"),
+             nb::arg("counter"), "The uniform draw `counter` of shot `shot` under `seed`.");
+  module.def("check_rows", &check_rows, nb::arg("batch"), nb::arg("rows_size"),
+             nb::arg("row_width"), nb::arg("slot"), "Raise ValueError unless the rows hold the slot.");
+  module.def("check_classical", &check_classical, nb::arg("code"), nb::arg("row_width"),
+             "Raise ValueError unless the classical program is safe to run on rows of that width.");
+  module.def("check_collapse", &check_collapse, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("states_size"), nb::arg("qubit"), nb::arg("probabilities_size"),
+             nb::arg("rows_size"), nb::arg("row_width"), "Raise ValueError unless collapse's arguments fit.");
+  module.def("check_gather", &check_gather, nb::arg("num_qubits"), nb::arg("source_size"),
+             nb::arg("branches_size"), nb::arg("sources"), "Raise ValueError unless gather's arguments fit.");
+  module.def("check_sample_shots", &check_sample_shots, nb::arg("num_measured"),
+             nb::arg("cumulative_size"), nb::arg("shot_states"), nb::arg("shot_numbers_size"),
+             nb::arg("rows_size"), nb::arg("row_width"), nb::arg("outcomes_size"),
+             "Raise ValueError unless sample_shots' arguments fit.");
   module.def("op_kinds", []() { return registry_rows(qc::OpKinds{}); },
              "The op-kind registry as compiled: (code, max targets, data bits, fixes targets, "
              "sized, permutes) per kind.");

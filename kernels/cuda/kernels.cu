@@ -1,9 +1,15 @@
 // Grid-stride __global__ launchers over the per-item bodies in kernels/include.
 //
+// Kernels that run under a classical condition take the rows of slots of the batch
+// (classical.cuh), their width and the mask slot; a mask slot below 0 means every
+// state, and the rows may then be any one-element array.
+//
 // qiskit_cupy/devices/kernel_source.py inlines the headers above this file into one
 // source string, compiled by NVRTC through cupy.RawModule with the template
 // instantiations (name_expressions) that it derives from the op-kind registry in
 // op_layout.cuh. Every launcher loops with 64-bit indices over num_items work items.
+#include "classical.cuh"
+#include "dynamic.cuh"
 #include "gates.cuh"
 #include "measure.cuh"
 #include "state.cuh"
@@ -19,10 +25,15 @@ __device__ __forceinline__ qc::uindex_t grid_item_stride() {
 
 template <typename Body, typename T>
 __global__ void qc_apply_op(qc::complex<T>* states, int num_qubits, long long num_items,
-                            const long long* op, const qc::complex<T>* data) {
+                            const long long* op, const qc::complex<T>* data,
+                            const long long* rows, long long row_width, long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  const int free_bits = num_qubits - static_cast<int>(op[qc::op::kNumSorted]);
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
        item += grid_item_stride()) {
-    qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    if (mask.active(item >> free_bits)) {
+      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    }
   }
 }
 
@@ -64,5 +75,58 @@ __global__ void qc_sample(const double* cumulative, int num_measured, long long 
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
        item += grid_item_stride()) {
     outcomes[item] = qc::sample_outcome(cumulative, num_measured, item, static_cast<qc::uindex_t>(shots), seeds);
+  }
+}
+
+__global__ void qc_classical(long long* rows, long long row_width, long long num_items,
+                             const long long* code, long long length, long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    if (mask.active(item)) {
+      qc::run_classical(rows + item * static_cast<qc::uindex_t>(row_width), code, length);
+    }
+  }
+}
+
+__global__ void qc_decide_outcomes(long long* rows, long long row_width, long long num_items,
+                                   const double* probabilities, unsigned long long seed,
+                                   long long clbit_slot, long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::decide_outcome(rows, row_width, item, probabilities, seed, clbit_slot, mask);
+  }
+}
+
+template <typename T>
+__global__ void qc_collapse(qc::complex<T>* states, int num_qubits, long long num_items, int qubit,
+                            const double* probabilities, const long long* rows,
+                            long long row_width, int reset, long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::collapse_pair(states, num_qubits, item, qubit, probabilities, rows, row_width, reset != 0,
+                      mask);
+  }
+}
+
+template <typename T>
+__global__ void qc_gather(const qc::complex<T>* source, qc::complex<T>* branches, int num_qubits,
+                          long long num_items, const long long* sources) {
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::gather_amplitude(source, branches, num_qubits, item, sources);
+  }
+}
+
+__global__ void qc_sample_shots(const double* cumulative, int num_measured, long long num_items,
+                                const long long* shot_states, const long long* shot_numbers,
+                                const long long* rows, long long row_width,
+                                unsigned long long seed, long long* outcomes) {
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    outcomes[item] = qc::sample_shot(cumulative, num_measured, item, shot_states, shot_numbers,
+                                     rows, row_width, seed);
   }
 }

@@ -64,15 +64,8 @@ QC_HD double uniform_double(uindex_t seed, uindex_t counter) {
   return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
 }
 
-// Outcome of shot `item` = entry * shots + shot: the first index whose cumulative
-// probability exceeds a uniform draw scaled to the row's total. Rows are 2^m long.
-QC_HD index_t sample_outcome(const double* cumulative, int num_measured, uindex_t item,
-                             uindex_t shots, const uindex_t* seeds) {
-  const uindex_t entry = item / shots;
-  const uindex_t shot = item - entry * shots;
-  const uindex_t size = uindex_t{1} << num_measured;
-  const double* row = cumulative + entry * size;
-  const double target = uniform_double(seeds[entry], shot) * row[size - 1];
+// The first index of a cumulative row of `size` entries whose value exceeds `target`.
+QC_HD uindex_t search_cumulative(const double* row, uindex_t size, double target) {
   uindex_t low = 0;
   uindex_t high = size - 1;
   while (low < high) {
@@ -83,7 +76,19 @@ QC_HD index_t sample_outcome(const double* cumulative, int num_measured, uindex_
       low = middle + 1;
     }
   }
-  return static_cast<index_t>(low);
+  return low;
+}
+
+// Outcome of shot `item` = entry * shots + shot: the first index whose cumulative
+// probability exceeds a uniform draw scaled to the row's total. Rows are 2^m long.
+QC_HD index_t sample_outcome(const double* cumulative, int num_measured, uindex_t item,
+                             uindex_t shots, const uindex_t* seeds) {
+  const uindex_t entry = item / shots;
+  const uindex_t shot = item - entry * shots;
+  const uindex_t size = uindex_t{1} << num_measured;
+  const double* row = cumulative + entry * size;
+  const double target = uniform_double(seeds[entry], shot) * row[size - 1];
+  return static_cast<index_t>(search_cumulative(row, size, target));
 }
 
 }  // namespace qc

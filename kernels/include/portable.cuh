@@ -5,6 +5,10 @@
 // on the C++ standard library, which NVRTC does not provide.
 #pragma once
 
+#if !defined(__CUDACC__)
+#include <cmath>
+#endif
+
 #if defined(__CUDACC__)
 #define QC_HD __host__ __device__ __forceinline__
 #define QC_UNROLL _Pragma("unroll")
@@ -58,6 +62,15 @@ QC_HD complex<T> cfma(complex<T> a, complex<T> b, complex<T> c) {
 template <typename T>
 QC_HD T cnorm(complex<T> a) {
   return a.re * a.re + a.im * a.im;
+}
+
+// The square root: CUDA's device function under NVRTC, the C library's on the host.
+QC_HD double square_root(double x) {
+#if defined(__CUDACC__)
+  return sqrt(x);
+#else
+  return std::sqrt(x);
+#endif
 }
 
 }  // namespace qc

@@ -17,7 +17,8 @@ from qiskit.transpiler import Target
 
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings
 from qiskit_cupy.compiler.gates import build_target
-from qiskit_cupy.compiler.lowering import LoweredCircuit, lower_circuit
+from qiskit_cupy.compiler.dynamic import DynamicCircuit
+from qiskit_cupy.compiler.lowering import LoweredCircuit, is_dynamic, lower_circuit
 from qiskit_cupy.compiler.validation import parameter_values
 from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
@@ -63,7 +64,8 @@ class CupySimulator(BackendV2):
 
     @property
     def target(self) -> Target:
-        """Every standard gate, unitary, measure, delay and barrier, on any number of qubits."""
+        """Every standard gate, unitary, measure, reset, delay, barrier, control flow and
+        Store, on any number of qubits."""
         return self._target
 
     @property
@@ -129,12 +131,10 @@ class CupySimulator(BackendV2):
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
         bindings = parameter_values(circuits, run_options.parameter_binds)
-        lowered = []
+        lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]] = []
         for index, (circuit, values) in enumerate(zip(circuits, bindings)):
             try:
-                lowered.append(
-                    lower_circuit(circuit, run_options.save_statevector, values is not None)
-                )
+                lowered.append(_lower(circuit, values, run_options.save_statevector))
             except CupySimulatorError as error:
                 raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
         device = self.device(run_options)
@@ -156,10 +156,29 @@ class CupySimulator(BackendV2):
                 build_result, self.name, self.backend_version, job_id, memory=run_options.memory
             ),
             run_options.executor or self._host_executor,
-            small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS,
+            small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS
+            and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
         )
         job.submit()
         return job
+
+
+def _lower(
+    circuit: QuantumCircuit,
+    values: dict[Parameter, np.ndarray] | None,
+    save_statevector: bool,
+) -> LoweredCircuit | DynamicCircuit | list[DynamicCircuit]:
+    """Lower a circuit; a dynamic one with parameter binds, once per binding."""
+    if values is None or not is_dynamic(circuit):
+        return lower_circuit(circuit, save_statevector, values is not None)
+    size = len(next(iter(values.values())))
+    return [
+        lower_circuit(
+            circuit.assign_parameters({key: float(array[entry]) for key, array in values.items()}),
+            save_statevector,
+        )
+        for entry in range(size)
+    ]
 
 
 def _release(devices: dict[tuple[str, int], Device], host_executor: BackendHostExecutor) -> None:
@@ -192,7 +211,7 @@ MAX_BATCH_AMPLITUDES = 1 << 24
 
 def _requests(
     circuits: list[QuantumCircuit],
-    lowered: list[LoweredCircuit],
+    lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]],
     bindings: list[dict[Parameter, np.ndarray] | None],
     options: RunOptions,
 ) -> list[ExperimentRequest]:
@@ -201,13 +220,25 @@ def _requests(
     seeds = _seeds(options.seed_simulator, sum(sizes))
     requests = []
     first = 0
+    branching = options.shot_branching_enable
     for circuit, low, values, size in zip(circuits, lowered, bindings, sizes):
         if values is None:
             requests.append(
                 ExperimentRequest(
-                    circuit, options.shots, (seeds[first],), low, options.save_statevector
+                    circuit, options.shots, (seeds[first],), low, options.save_statevector,
+                    shot_branching=branching,
                 )
             )
+        elif isinstance(low, list):  # a dynamic circuit, bound once per binding
+            for entry, bound in enumerate(low):
+                requests.append(
+                    ExperimentRequest(
+                        circuit, options.shots, (seeds[first + entry],), bound,
+                        options.save_statevector,
+                        {key: array[entry : entry + 1] for key, array in values.items()},
+                        shot_branching=branching,
+                    )
+                )
         else:
             step = max(1, MAX_BATCH_AMPLITUDES >> circuit.num_qubits)
             for start in range(0, size, step):

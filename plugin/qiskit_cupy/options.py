@@ -63,6 +63,12 @@ class RunOptions:
         parameter_binds: One dict per circuit mapping each of its Parameters to a list
             of values; circuit i then runs once per value index, all of them as one
             batch of states sharing every kernel launch (Aer: ``parameter_binds``).
+        shot_branching_enable: Run the shots of a dynamic circuit (mid-circuit
+            measurement, reset, control flow) as branches: all shots share one state
+            until a measurement splits them by outcome, so m measurements cost at most
+            min(shots, 2^m) states. Off, each shot is its own trajectory from the
+            start. Counts are the same either way for a given seed. On by default
+            (Aer: ``shot_branching_enable``, off there by default).
     """
 
     shots: int = 1024
@@ -79,6 +85,7 @@ class RunOptions:
     fusion_max_qubits: int = 5
     fusion_threshold: int = 14
     parameter_binds: list[dict] | None = None
+    shot_branching_enable: bool = True
 
     @property
     def fusion(self) -> FusionSettings:
@@ -139,7 +146,7 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1)
     if name == "seed_simulator":
         return None if value is None else _integer(name, value, 0, MAX_SEED)
-    if name in ("memory", "save_statevector", "fusion_enable"):
+    if name in ("memory", "save_statevector", "fusion_enable", "shot_branching_enable"):
         return _boolean(name, value)
     if name == "precision":
         return _choice(name, value, PRECISIONS)

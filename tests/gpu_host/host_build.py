@@ -37,6 +37,8 @@ PRELUDE = r"""
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#include <cmath>
+using std::sqrt;  // CUDA's math library declares sqrt(double) for device code
 struct dim3 { unsigned int x = 1, y = 1, z = 1; };
 thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 """

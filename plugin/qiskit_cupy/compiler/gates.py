@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import enum
 
-from qiskit.circuit import Barrier, Delay, Measure
+from qiskit.circuit import (
+    Barrier,
+    BoxOp,
+    BreakLoopOp,
+    ContinueLoopOp,
+    Delay,
+    ForLoopOp,
+    IfElseOp,
+    Measure,
+    Reset,
+    Store,
+    SwitchCaseOp,
+    WhileLoopOp,
+)
 from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
 from qiskit.transpiler import Target
 
@@ -18,8 +31,8 @@ class Treatment(enum.Enum):
     """What lowering does with an instruction."""
 
     MATRIX = "matrix"  # apply the instruction's matrix
-    MEASURE = "measure"  # a terminal measurement, sampled from the final state
-    RESET = "reset"  # accepted only where the qubit is still |0>, where it does nothing
+    MEASURE = "measure"  # a measurement: sampled at the end, or collapsed mid-circuit
+    RESET = "reset"  # nothing on a qubit still in |0>, else a collapse and a flip
     GLOBAL_PHASE = "global_phase"  # a phase on the whole state
     SAVE_STATEVECTOR = "save_statevector"  # Aer's save instruction: keep a copy of the state
     NO_OP = "no_op"  # nothing to simulate
@@ -44,18 +57,34 @@ INSTRUCTION_TREATMENTS: dict[str, Treatment] = {
     **_NON_GATE_TREATMENTS,
 }
 
-#: Control-flow operations, which need per-shot execution (not supported yet).
-CONTROL_FLOW_NAMES: frozenset[str] = frozenset(
-    {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop"}
+#: Control flow and real-time classical stores: they run as trajectories
+#: (``dynamic.py``), wherever they appear.
+DYNAMIC_NAMES: frozenset[str] = frozenset(
+    {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop", "box",
+     "store"}
 )
 
-#: Names the Target leaves out although lowering accepts some uses of them: a reset is
-#: accepted only where it does nothing, so the transpiler must not produce one.
-_TARGET_EXCLUDED: frozenset[str] = frozenset({"reset", "save_statevector"})
+#: Names the Target leaves out although lowering accepts them: Aer's save instruction
+#: is inserted by users, never by the transpiler.
+_TARGET_EXCLUDED: frozenset[str] = frozenset({"save_statevector"})
+
+
+#: The operation class of each dynamic instruction, as the Target lists them.
+_DYNAMIC_OPERATIONS: dict[str, type] = {
+    "if_else": IfElseOp,
+    "while_loop": WhileLoopOp,
+    "for_loop": ForLoopOp,
+    "switch_case": SwitchCaseOp,
+    "break_loop": BreakLoopOp,
+    "continue_loop": ContinueLoopOp,
+    "box": BoxOp,
+    "store": Store,
+}
 
 
 def build_target(description: str) -> Target:
-    """Build the backend's Target: every standard gate, unitary, measure, delay, barrier.
+    """Build the backend's Target: every standard gate, unitary, measure, reset, delay,
+    barrier, the control-flow operations and Store.
 
     Args:
         description: The Target's description.
@@ -65,11 +94,14 @@ def build_target(description: str) -> Target:
     """
     target = Target(description=description, num_qubits=None)
     for name, gate in get_standard_gate_name_mapping().items():
-        if name in _TARGET_EXCLUDED or name in ("measure", "delay"):
+        if name in _TARGET_EXCLUDED or name in ("measure", "delay", "reset"):
             continue
         target.add_instruction(gate, properties=None, name=name)
     target.add_instruction(UnitaryGate, name="unitary")
     target.add_instruction(Measure(), properties=None, name="measure")
+    target.add_instruction(Reset(), properties=None, name="reset")
+    for name, operation in _DYNAMIC_OPERATIONS.items():
+        target.add_instruction(operation, name=name)
     target.add_instruction(Delay, name="delay")
     target.add_instruction(Barrier, name="barrier")
     return target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cmath
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qiskit.circuit import (
@@ -34,11 +35,14 @@ from qiskit_cupy.compiler.gate_ops import (
     ops_of_gate,
     probe_matrix,
 )
-from qiskit_cupy.compiler.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
 from qiskit_cupy.errors import UnsupportedInstructionError
+
+if TYPE_CHECKING:
+    from qiskit_cupy.compiler.dynamic import DynamicCircuit
 
 #: Label of the final state kept by the ``save_statevector`` option.
 FINAL_STATEVECTOR_LABEL = "statevector"
@@ -104,6 +108,14 @@ class LoweredCircuit:
         return [step for step in self.steps if isinstance(step, GateOp)]
 
 
+class NeedsTrajectories(Exception):
+    """Raised by the static lowering where a circuit turns out to be dynamic.
+
+    Internal to lowering: :func:`lower_circuit` answers it by lowering the circuit as
+    trajectories (``dynamic.py``); it never reaches a user.
+    """
+
+
 class _Lowerer:
     """Walks a circuit (and the definitions of its composite gates) into a LoweredCircuit."""
 
@@ -162,10 +174,8 @@ class _Lowerer:
             self._add_annotated(operation, qubits)
         elif not isinstance(operation, Instruction):
             self._add_operator(operation, qubits)
-        elif name in CONTROL_FLOW_NAMES:
-            raise UnsupportedInstructionError(
-                f"control-flow instruction '{name}' is not supported yet"
-            )
+        elif name in DYNAMIC_NAMES:
+            raise NeedsTrajectories(name)
         elif isinstance(operation, ControlledGate) and is_standard(operation.base_gate):
             self._add_gate(operation, qubits)  # a controlled unitary: its base's matrix
         elif operation.definition is not None:
@@ -244,12 +254,8 @@ class _Lowerer:
         self.result.steps.extend(ops_from_matrix(matrix, qubits, name=operation.name))
 
     def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
-        blocked = self.measured.intersection(qubits)
-        if blocked:
-            raise UnsupportedInstructionError(
-                f"'{name}' acts on qubit {min(blocked)} after it was measured; "
-                "mid-circuit measurement is not supported yet"
-            )
+        if self.measured.intersection(qubits):
+            raise NeedsTrajectories(f"'{name}' after a measurement of its qubits")
 
     def _measure(self, qubit: int, clbit: int) -> None:
         if qubit not in self.measured:
@@ -258,11 +264,9 @@ class _Lowerer:
         self.result.clbit_sources[clbit] = self.result.measured_qubits.index(qubit)
 
     def _reset(self, qubit: int) -> None:
+        """A reset of a qubit still in |0> does nothing; any other makes the circuit dynamic."""
         if qubit in self.touched or qubit in self.measured:
-            raise UnsupportedInstructionError(
-                f"reset of qubit {qubit} after it was used is not supported yet; "
-                "only resets of qubits still in |0> are accepted"
-            )
+            raise NeedsTrajectories(f"reset of qubit {qubit} after it was used")
 
     def _save_statevector(self, operation: Instruction) -> None:
         if self.measured:
@@ -323,14 +327,17 @@ def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
 
 def lower_circuit(
     circuit: QuantumCircuit, save_final_state: bool = False, allow_parameters: bool = False
-) -> LoweredCircuit:
-    """Lower a circuit into gate ops, save points and terminal measurements.
+) -> LoweredCircuit | DynamicCircuit:
+    """Lower a circuit into gate ops, save points and terminal measurements, or, for a
+    dynamic circuit (mid-circuit measurement, reset of a used qubit, control flow,
+    Store), into trajectory nodes.
 
     Args:
         circuit: A circuit with every parameter bound.
         save_final_state: End with a save of the state under FINAL_STATEVECTOR_LABEL.
         allow_parameters: Accept unbound parameters: their ops hold data for generic
-            values and ``parametric`` says how to compute it for any values.
+            values and ``parametric`` says how to compute it for any values. A dynamic
+            circuit must be bound first (see :func:`is_dynamic`).
 
     Returns:
         The lowered circuit.
@@ -341,4 +348,23 @@ def lower_circuit(
         UnsupportedInstructionError: An instruction cannot be simulated.
     """
     check_circuit(circuit, bound=allow_parameters)
-    return _Lowerer(circuit, save_final_state, allow_parameters).lower()
+    try:
+        return _Lowerer(circuit, save_final_state, allow_parameters).lower()
+    except NeedsTrajectories:
+        if save_final_state:
+            raise UnsupportedInstructionError(
+                "save_statevector=True is not supported yet for a circuit with mid-circuit "
+                "measurement, reset or control flow"
+            ) from None
+        from qiskit_cupy.compiler.dynamic import lower_dynamic
+
+        return lower_dynamic(circuit)
+
+
+def is_dynamic(circuit: QuantumCircuit) -> bool:
+    """Whether a circuit (parameters bound or not) runs as trajectories."""
+    try:
+        _Lowerer(circuit, False, True).lower()
+    except NeedsTrajectories:
+        return True
+    return False

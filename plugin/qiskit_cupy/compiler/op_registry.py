@@ -60,8 +60,15 @@ class KindSpec:
         return tuple(range(1, self.max_targets + 1)) if self.sized else (0,)
 
 
-def _read_layout(text: str) -> dict[str, int]:
-    """Parse the ``constexpr index_t kName = value;`` lines of the header."""
+def read_constants(text: str) -> dict[str, int]:
+    """Parse the ``constexpr index_t kName = value;`` lines of a kernel header.
+
+    Args:
+        text: The header's text.
+
+    Returns:
+        Each constant's value, by its name (``kName``), in the order of the text.
+    """
     return {name: int(value) for name, value in _CONSTANT.findall(text)}
 
 
@@ -85,7 +92,7 @@ def _read_registry(text: str, layout: dict[str, int]) -> dict[str, KindSpec]:
 _HEADER_TEXT = read_kernel_file(LAYOUT_HEADER)
 
 #: Every layout constant of the header (field offsets, row width, kind codes), by name.
-OP_LAYOUT: dict[str, int] = _read_layout(_HEADER_TEXT)
+OP_LAYOUT: dict[str, int] = read_constants(_HEADER_TEXT)
 
 #: Every op kind the kernels run, by its code constant's name, in registry order.
 OP_KINDS: dict[str, KindSpec] = _read_registry(_HEADER_TEXT, OP_LAYOUT)

@@ -17,7 +17,7 @@ import numpy as np
 from qiskit.circuit import Gate, Instruction, Parameter, QuantumCircuit
 from qiskit.circuit.library import UnitaryGate
 
-from qiskit_cupy.compiler.gates import CONTROL_FLOW_NAMES, INSTRUCTION_TREATMENTS
+from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS
 from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError, UnsupportedInstructionError
 
 
@@ -44,12 +44,9 @@ def check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
             check_finite(parameter, f"a parameter of {where}")
         if isinstance(operation, UnitaryGate):
             require_unitary(operation.to_matrix(), where)
-        if operation.name in CONTROL_FLOW_NAMES:
-            raise UnsupportedInstructionError(
-                f"control-flow instruction '{operation.name}' is not supported yet"
-            )
         if (
             operation.name not in INSTRUCTION_TREATMENTS
+            and operation.name not in DYNAMIC_NAMES
             and isinstance(operation, Instruction)
             and not isinstance(operation, Gate)
             and operation.definition is None

@@ -9,6 +9,7 @@ the copy has completed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -74,6 +75,23 @@ class DeviceProgram(Protocol):
     """An encoded program resident on a device."""
 
 
+@dataclass(frozen=True)
+class ClassicalRows:
+    """The rows of int64 slots of a batch of trajectories (``kernels/include/classical.cuh``).
+
+    Attributes:
+        rows: ``batch * width`` int64 on the device, row by row.
+        width: Slots per row.
+    """
+
+    rows: DeviceArray
+    width: int
+
+
+#: The mask slot that stands for "every state": work outside any classical condition.
+EVERY_STATE = -1
+
+
 class Device(ABC):
     """A place to run programs: the GPU (CuPy) or the CPU fallback (the C++ extension)."""
 
@@ -131,8 +149,13 @@ class Device(ABC):
         num_qubits: int,
         batch: int,
         program: DeviceProgram,
+        condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
-        """Enqueue every op of a program, in order, with no host synchronization."""
+        """Enqueue every op of a program, in order, with no host synchronization.
+
+        ``condition`` (rows, mask slot) limits the program to the states whose row holds
+        a nonzero value in the slot; ``None`` runs it on every state.
+        """
 
     @abstractmethod
     def apply_wide_matrix(
@@ -209,3 +232,73 @@ class Device(ABC):
     @abstractmethod
     def wait_event(self, stream: Stream, event: Event) -> None:
         """Make later work on ``stream`` wait for ``event`` (no host blocking)."""
+
+    @abstractmethod
+    def upload(self, stream: Stream, host: np.ndarray) -> DeviceArray:
+        """Enqueue the copy of a host array into a new device array, which it returns."""
+
+    @abstractmethod
+    def run_classical(
+        self, stream: Stream, rows: ClassicalRows, code: np.ndarray, mask_slot: int
+    ) -> None:
+        """Enqueue a classical program (int64 (opcode, operand) pairs) on every row whose
+        ``mask_slot`` is nonzero, or on every row when it is EVERY_STATE."""
+
+    @abstractmethod
+    def decide_outcomes(
+        self,
+        stream: Stream,
+        rows: ClassicalRows,
+        probabilities: DeviceArray,
+        seed: int,
+        clbit_slot: int,
+        mask_slot: int,
+    ) -> None:
+        """Enqueue one measurement draw per active row from its state's (p0, p1).
+
+        ``probabilities`` has shape (batch, 2). Each active row counts the draw, keeps the
+        outcome in its outcome slot and, when ``clbit_slot`` >= 0, in that slot.
+        """
+
+    @abstractmethod
+    def collapse(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        qubit: int,
+        probabilities: DeviceArray,
+        rows: ClassicalRows,
+        reset: bool,
+        mask_slot: int,
+    ) -> None:
+        """Enqueue the collapse of ``qubit`` of each active state to its row's outcome,
+        renormalised; a reset then moves the qubit to |0>."""
+
+    @abstractmethod
+    def gather_states(
+        self, stream: Stream, states: DeviceArray, num_qubits: int, sources: np.ndarray
+    ) -> DeviceArray:
+        """Enqueue a new batch whose state j is a copy of state ``sources[j]``; return it."""
+
+    @abstractmethod
+    def sample_shots(
+        self,
+        stream: Stream,
+        cumulative: DeviceArray,
+        num_measured: int,
+        shot_states: np.ndarray,
+        shot_numbers: np.ndarray,
+        rows: ClassicalRows,
+        seed: int,
+        precision: str,
+    ) -> DeviceArray:
+        """Enqueue one terminal draw per shot from its state's cumulative distribution.
+
+        Shot j belongs to state ``shot_states[j]`` and is keyed by ``shot_numbers[j]`` and
+        its state's draw counter.
+
+        Returns:
+            int64 array of one outcome per shot.
+        """

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from qiskit_cupy import _cpu
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, EVERY_STATE, ClassicalRows, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.program import EncodedProgram
+
+
+#: The rows argument of a program that runs on every state (the extension reads none).
+_NO_ROWS = np.zeros(1, dtype=np.int64)
 
 
 @dataclass
@@ -125,10 +129,16 @@ class CpuDevice(Device):
         num_qubits: int,
         batch: int,
         program: CpuProgram,
+        condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
+        rows, width, slot = (
+            (_NO_ROWS, 1, EVERY_STATE) if condition is None
+            else (condition[0].rows, condition[0].width, condition[1])
+        )
         stream.enqueue(
             lambda: _cpu.run_program(
-                states, num_qubits, batch, program.rows, program.data, self.num_threads
+                states, num_qubits, batch, program.rows, program.data, rows, width, slot,
+                self.num_threads,
             )
         )
 
@@ -206,6 +216,65 @@ class CpuDevice(Device):
 
         stream.enqueue(fill)
         return copy
+
+    def upload(self, stream: CpuStream, host: np.ndarray) -> np.ndarray:
+        return np.array(host, copy=True)
+
+    def run_classical(
+        self, stream: CpuStream, rows: ClassicalRows, code: np.ndarray, mask_slot: int
+    ) -> None:
+        program = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
+        stream.enqueue(
+            lambda: _cpu.classical(rows.rows, rows.width, program, mask_slot, self.num_threads)
+        )
+
+    def decide_outcomes(
+        self, stream: CpuStream, rows: ClassicalRows, probabilities: np.ndarray, seed: int,
+        clbit_slot: int, mask_slot: int,
+    ) -> None:
+        stream.enqueue(
+            lambda: _cpu.decide_outcomes(
+                rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot,
+                self.num_threads,
+            )
+        )
+
+    def collapse(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int, qubit: int,
+        probabilities: np.ndarray, rows: ClassicalRows, reset: bool, mask_slot: int,
+    ) -> None:
+        stream.enqueue(
+            lambda: _cpu.collapse(
+                states, num_qubits, batch, qubit, probabilities.reshape(-1), rows.rows,
+                rows.width, reset, mask_slot, self.num_threads,
+            )
+        )
+
+    def gather_states(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, sources: np.ndarray
+    ) -> np.ndarray:
+        source_index = np.ascontiguousarray(sources, dtype=np.int64)
+        branches = self.memory.empty(len(source_index) << num_qubits, states.dtype)
+        stream.enqueue(
+            lambda: _cpu.gather(states, branches, num_qubits, source_index, self.num_threads)
+        )
+        return branches
+
+    def sample_shots(
+        self, stream: CpuStream, cumulative: DeviceArray, num_measured: int,
+        shot_states: np.ndarray, shot_numbers: np.ndarray, rows: ClassicalRows, seed: int,
+        precision: str,
+    ) -> np.ndarray:
+        states = np.ascontiguousarray(shot_states, dtype=np.int64)
+        numbers = np.ascontiguousarray(shot_numbers, dtype=np.int64)
+        outcomes = np.empty(len(states), dtype=np.int64)
+        stream.enqueue(
+            lambda: _cpu.sample_shots(
+                cumulative.reshape(-1), num_measured, states, numbers, rows.rows, rows.width,
+                seed, outcomes, self.num_threads,
+            )
+        )
+        return outcomes
 
     def record_event(self, stream: CpuStream) -> CpuEvent:
         return stream.record_event()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from qiskit_cupy.devices import launches
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, EVERY_STATE, ClassicalRows, Device
 from qiskit_cupy.errors import DeviceUnavailableError
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.compiler.fusion import Roofline
@@ -264,17 +264,32 @@ class GpuDevice(Device):
         return GpuProgram(rows, data, program)
 
     def run_program(
-        self, stream: Any, states: Any, num_qubits: int, batch: int, program: GpuProgram
+        self,
+        stream: Any,
+        states: Any,
+        num_qubits: int,
+        batch: int,
+        program: GpuProgram,
+        condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
         precision = _precision_of(states)
         encoded = program.program
         launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
+        mask = self._mask(stream, condition)
         for index, kind in enumerate(encoded.kinds):
             launch = launches.apply_op(
                 states, num_qubits, batch, program.rows[index], program.data, kind.value,
-                encoded.num_targets[index], encoded.num_sorted[index], precision,
+                encoded.num_targets[index], encoded.num_sorted[index], precision, mask,
             )
             self._run(stream, launch, precision)
+
+    def _mask(self, stream: Any, condition: tuple[ClassicalRows, int] | None) -> tuple[Any, int, int]:
+        """The (rows, width, slot) kernel arguments of a condition; a one-slot array that
+        no kernel reads when there is none."""
+        if condition is not None:
+            rows, slot = condition
+            return rows.rows, rows.width, slot
+        return self._upload(stream, _NO_ROWS), 1, EVERY_STATE
 
     def apply_wide_matrix(
         self, stream: Any, states: Any, num_qubits: int, batch: int, op: GateOp
@@ -354,6 +369,55 @@ class GpuDevice(Device):
             array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)
 
+    def upload(self, stream: Any, host: np.ndarray) -> Any:
+        return self._upload(stream, np.ascontiguousarray(host))
+
+    def run_classical(self, stream: Any, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
+        host_code = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
+        device_code = self._upload(stream, host_code if host_code.size else np.zeros(2, np.int64))
+        self._run(stream, launches.classical(rows.rows, rows.width, device_code, host_code, mask_slot),
+                  "double")
+
+    def decide_outcomes(
+        self, stream: Any, rows: ClassicalRows, probabilities: Any, seed: int, clbit_slot: int,
+        mask_slot: int,
+    ) -> None:
+        self._run(stream, launches.decide_outcomes(
+            rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot), "double")
+
+    def collapse(
+        self, stream: Any, states: Any, num_qubits: int, batch: int, qubit: int,
+        probabilities: Any, rows: ClassicalRows, reset: bool, mask_slot: int,
+    ) -> None:
+        precision = _precision_of(states)
+        self._run(stream, launches.collapse(
+            states, num_qubits, batch, qubit, probabilities.reshape(-1), rows.rows, rows.width,
+            reset, mask_slot, precision), precision)
+
+    def gather_states(self, stream: Any, states: Any, num_qubits: int, sources: np.ndarray) -> Any:
+        precision = _precision_of(states)
+        host_sources = np.ascontiguousarray(sources, dtype=np.int64)
+        device_sources = self._upload(stream, host_sources)
+        with self._device, stream:
+            branches = self._cupy.empty(len(host_sources) << num_qubits, dtype=states.dtype)
+        self._run(stream, launches.gather(states, branches, num_qubits, device_sources, host_sources,
+                                          precision), precision)
+        return branches
+
+    def sample_shots(
+        self, stream: Any, cumulative: Any, num_measured: int, shot_states: np.ndarray,
+        shot_numbers: np.ndarray, rows: ClassicalRows, seed: int, precision: str,
+    ) -> Any:
+        host_states = np.ascontiguousarray(shot_states, dtype=np.int64)
+        states = self._upload(stream, host_states)
+        numbers = self._upload(stream, np.ascontiguousarray(shot_numbers, dtype=np.int64))
+        with self._device, stream:
+            outcomes = self._cupy.empty(len(host_states), dtype=np.int64)
+        self._run(stream, launches.sample_shots(
+            cumulative.reshape(-1), num_measured, states, host_states, numbers, rows.rows,
+            rows.width, seed, outcomes), precision)
+        return outcomes
+
     def record_event(self, stream: Any) -> GpuEvent:
         with self._device:
             event = self._cupy.cuda.Event(block=False, disable_timing=False)
@@ -363,6 +427,10 @@ class GpuDevice(Device):
     def wait_event(self, stream: Any, event: GpuEvent) -> None:
         with self._device:
             stream.wait_event(event._event)
+
+
+#: The rows argument of a program that runs on every state (the kernels read none).
+_NO_ROWS = np.zeros(1, dtype=np.int64)
 
 
 def _roofline(attributes: dict[str, int], precision: str) -> Roofline:

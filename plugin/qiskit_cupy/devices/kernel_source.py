@@ -18,9 +18,11 @@ from qiskit_cupy.kernel_files import read_kernel_file
 KERNEL_HEADERS: tuple[str, ...] = (
     "portable.cuh",
     "bits.cuh",
+    "classical.cuh",
     "op_layout.cuh",
     "gates.cuh",
     "measure.cuh",
+    "dynamic.cuh",
     "state.cuh",
 )
 
@@ -90,10 +92,14 @@ def precision_kernel(name: str, precision: str) -> str:
 
 
 #: Kernels that are not templates.
-PLAIN_KERNELS: tuple[str, ...] = ("qc_reduce_partials", "qc_sample")
+PLAIN_KERNELS: tuple[str, ...] = (
+    "qc_reduce_partials", "qc_sample", "qc_classical", "qc_decide_outcomes", "qc_sample_shots",
+)
 
 #: Kernel templates instantiated on precision alone.
-PRECISION_KERNELS: tuple[str, ...] = ("qc_set_zero_state", "qc_marginal_partials", "qc_probabilities")
+PRECISION_KERNELS: tuple[str, ...] = (
+    "qc_set_zero_state", "qc_marginal_partials", "qc_probabilities", "qc_collapse", "qc_gather",
+)
 
 
 def name_expressions(precision: str) -> tuple[str, ...]:

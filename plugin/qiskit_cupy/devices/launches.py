@@ -33,6 +33,7 @@ _KERNEL = re.compile(r"__global__\s+void\s+(\w+)\s*\(([^)]*)\)", re.DOTALL)
 _PARAMETER_KINDS: dict[str, tuple[str, Any]] = {
     "int": ("scalar", np.int32),
     "long long": ("scalar", np.int64),
+    "unsigned long long": ("scalar", np.uint64),
     "qc::complex<T>*": ("array", "T"),
     "const qc::complex<T>*": ("array", "T"),
     "long long*": ("array", np.int64),
@@ -161,11 +162,18 @@ def apply_op(
     num_targets: int,
     num_sorted: int,
     precision: str,
+    mask: tuple[Any, int, int],
 ) -> Launch:
-    """The launch of one encoded op on a batch; its row is checked by :func:`check_program`."""
+    """The launch of one encoded op on a batch; its row is checked by :func:`check_program`.
+
+    ``mask`` is (rows, row width, mask slot): the op runs on the states whose row holds
+    a nonzero value in the slot, or on every state when the slot is negative.
+    """
     items = batch << (num_qubits - num_sorted)
     kernel = apply_op_kernel(kind_name, num_targets, precision)
-    return _launch(kernel, items, precision, (states, num_qubits, items, row, data), lambda: None)
+    rows, width, slot = mask
+    return _launch(kernel, items, precision, (states, num_qubits, items, row, data, rows, width, slot),
+                   lambda: _cpu.check_rows(int(batch), rows.size, int(width), int(slot)))
 
 
 def marginal_partials(
@@ -225,4 +233,77 @@ def sample(cumulative: Any, num_measured: int, shots: int, seeds: Any, outcomes:
         "qc_sample", items, "double", (cumulative, num_measured, items, shots, seeds, outcomes),
         lambda: _cpu.check_sample(int(num_measured), int(shots), seeds.size, cumulative.size,
                                   outcomes.size),
+    )
+
+
+def _whole_rows(rows: Any, width: int) -> int:
+    """The number of rows of ``width`` slots in ``rows``; raises ValueError unless whole."""
+    _cpu.check_rows(max(1, rows.size // max(width, 1)), rows.size, int(width), 0)
+    return rows.size // width
+
+
+def classical(rows: Any, width: int, code: Any, host_code: np.ndarray, mask_slot: int) -> Launch:
+    """The launch of a classical program (``host_code``, on the device as ``code``)."""
+    length = host_code.size // 2
+
+    def check_values() -> None:
+        batch = _whole_rows(rows, width)
+        _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
+        _cpu.check_classical(host_code.reshape(-1), int(width))
+
+    items = rows.size // max(width, 1)
+    return _launch("qc_classical", items, "double", (rows, width, items, code, length, mask_slot),
+                   check_values)
+
+
+def decide_outcomes(rows: Any, width: int, probabilities: Any, seed: int, clbit_slot: int,
+                    mask_slot: int) -> Launch:
+    """The launch that draws each active row's measurement outcome."""
+    items = rows.size // max(width, 1)
+
+    def check_values() -> None:
+        batch = _whole_rows(rows, width)
+        _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
+        _cpu.check_rows(batch, rows.size, int(width), int(clbit_slot))
+        if probabilities.size != 2 * batch:
+            raise ValueError("probabilities must have 2 * batch entries")
+
+    return _launch("qc_decide_outcomes", items, "double",
+                   (rows, width, items, probabilities, seed, clbit_slot, mask_slot), check_values)
+
+
+def collapse(states: Any, num_qubits: int, batch: int, qubit: int, probabilities: Any, rows: Any,
+             width: int, reset: bool, mask_slot: int, precision: str) -> Launch:
+    """The launch that collapses (or resets) one qubit of each active state."""
+    items = batch << max(num_qubits - 1, 0)
+
+    def check_values() -> None:
+        _cpu.check_collapse(int(num_qubits), int(batch), states.size, int(qubit), probabilities.size,
+                            rows.size, int(width))
+        _cpu.check_rows(int(batch), rows.size, int(width), int(mask_slot))
+
+    return _launch(precision_kernel("qc_collapse", precision), items, precision,
+                   (states, num_qubits, items, qubit, probabilities, rows, width, int(reset),
+                    mask_slot), check_values)
+
+
+def gather(source: Any, branches: Any, num_qubits: int, sources: Any, host_sources: np.ndarray,
+           precision: str) -> Launch:
+    """The launch that copies state ``host_sources[j]`` of ``source`` to branch j."""
+    items = np.size(branches)
+    return _launch(precision_kernel("qc_gather", precision), items, precision,
+                   (source, branches, num_qubits, items, sources),
+                   lambda: _cpu.check_gather(int(num_qubits), source.size, branches.size,
+                                             host_sources))
+
+
+def sample_shots(cumulative: Any, num_measured: int, shot_states: Any, host_states: np.ndarray,
+                 shot_numbers: Any, rows: Any, width: int, seed: int, outcomes: Any) -> Launch:
+    """The launch that draws each shot's terminal outcome from its state's distribution."""
+    items = np.size(outcomes)
+    return _launch(
+        "qc_sample_shots", items, "double",
+        (cumulative, num_measured, items, shot_states, shot_numbers, rows, width, seed, outcomes),
+        lambda: _cpu.check_sample_shots(int(num_measured), cumulative.size, host_states,
+                                        shot_numbers.size, rows.size, int(width), outcomes.size),
     )

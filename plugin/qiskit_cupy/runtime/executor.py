@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from qiskit_cupy.compiler.dynamic import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.compiler.lowering import LoweredCircuit, LoweredInstruction
 from qiskit_cupy.compiler.parametric import evaluate_expressions
@@ -19,6 +20,7 @@ from qiskit_cupy.devices.base import Device, Event, HostCopy, Stream
 from qiskit_cupy.runtime.memory import request_bytes, usable_streams
 from qiskit_cupy.runtime.request import ExperimentRequest
 from qiskit_cupy.runtime.steps import StepContext, build_steps
+from qiskit_cupy.runtime.trajectories import ChunkRecord, TrajectoryEngine
 
 
 @dataclass
@@ -32,13 +34,14 @@ class PendingExperiment:
     """
 
     request: ExperimentRequest
-    lowered: LoweredCircuit
+    lowered: LoweredCircuit | DynamicCircuit
     start: Event
     end: Event
     outcomes: HostCopy | None = None
     saved_states: list[tuple[str, HostCopy]] = field(default_factory=list)
     num_ops: int = 0
     clbit_bits: dict[int, int] = field(default_factory=dict)
+    chunks: list[ChunkRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -96,14 +99,19 @@ def submit_experiments(
     buffers = []
     for index, stream in enumerate(streams):
         assigned = zip(requests[index::count], lowered[index::count])
-        largest = max(request.batch << low.num_qubits for request, low in assigned)
-        buffers.append(device.allocate_states(stream, largest, precision))
+        sizes = [
+            request.batch << low.num_qubits for request, low in assigned
+            if not isinstance(low, DynamicCircuit)  # trajectories allocate their own chunks
+        ]
+        buffers.append(device.allocate_states(stream, max(sizes), precision) if sizes else None)
     experiments = []
     for index, (request, low) in enumerate(zip(requests, lowered)):
+        stream = streams[index % count]
+        if isinstance(low, DynamicCircuit):
+            experiments.append(_enqueue_trajectories(device, stream, request, low, precision, fuser))
+            continue
         states = buffers[index % count][: request.batch << low.num_qubits]
-        experiments.append(
-            _enqueue(device, streams[index % count], states, request, low, precision, fuser)
-        )
+        experiments.append(_enqueue(device, stream, states, request, low, precision, fuser))
     stream_events = [device.record_event(stream) for stream in streams[1:]]
     for event in stream_events:
         device.wait_event(streams[0], event)
@@ -126,6 +134,24 @@ def bound_instructions(low: LoweredCircuit, request: ExperimentRequest) -> list[
         data = matrices[:, op.source]
         instructions[index] = dataclasses.replace(op, data=data[0] if request.batch == 1 else data)
     return instructions
+
+
+def _enqueue_trajectories(
+    device: Device,
+    stream: Stream,
+    request: ExperimentRequest,
+    low: DynamicCircuit,
+    precision: str,
+    fuser: Fuser,
+) -> PendingExperiment:
+    """Enqueue a dynamic circuit's shots as trajectories (one bound circuit, batch 1)."""
+    start = device.record_event(stream)
+    engine = TrajectoryEngine(
+        device, stream, low, precision, fuser, request.seeds[0], request.shot_branching
+    )
+    chunks = engine.run(request.shots)
+    end = device.record_event(stream)
+    return PendingExperiment(request, low, start, end, num_ops=engine.num_ops, chunks=chunks)
 
 
 def _enqueue(

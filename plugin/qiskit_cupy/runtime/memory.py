@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qiskit_cupy.compiler.dynamic import DynamicCircuit
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.ops import OpKind
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
@@ -46,7 +47,7 @@ def wide_matrix_bytes(lowered: LoweredCircuit, precision: str, batch: int) -> in
 
 
 def required_bytes(
-    lowered: LoweredCircuit, shots: int, precision: str, batch: int = 1
+    lowered: LoweredCircuit | DynamicCircuit, shots: int, precision: str, batch: int = 1
 ) -> int:
     """Device bytes one stream needs for a circuit: states, temporaries, samples.
 
@@ -61,6 +62,9 @@ def required_bytes(
     """
     num_qubits, num_measured = lowered.num_qubits, len(lowered.measured_qubits)
     state = batch * (np.dtype(COMPLEX_DTYPES[precision]).itemsize << num_qubits)
+    if isinstance(lowered, DynamicCircuit):
+        # A chunk of one shot at least: its state, a gathered copy, its row and draws.
+        return 2 * state + 8 * (lowered.row_width + 4 + (2 << len(lowered.final_qubits)))
     state += wide_matrix_bytes(lowered, precision, batch)
     if num_measured == 0:
         return state

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit.circuit import Parameter, QuantumCircuit
 
+from qiskit_cupy.compiler.dynamic import DynamicCircuit
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 
 
@@ -23,17 +24,21 @@ class ExperimentRequest:
             ``parameter_values``.
         shots: Samples of its terminal measurements, per batch entry.
         seeds: Seed of each batch entry's sampler; its length is the batch size.
-        lowered: The circuit lowered (by ``run()``, where its errors are reported).
+        lowered: The circuit lowered (by ``run()``, where its errors are reported): a
+            static circuit, or a dynamic one (bound, batch 1) run as trajectories.
         save_final_state: Keep the final state under ``"statevector"``.
         parameter_values: Each circuit parameter's value per batch entry, or None.
+        shot_branching: Run a dynamic circuit's shots as branches that split at
+            measurements (``shot_branching_enable``).
     """
 
     circuit: QuantumCircuit
     shots: int
     seeds: tuple[int, ...]
-    lowered: LoweredCircuit
+    lowered: LoweredCircuit | DynamicCircuit
     save_final_state: bool = False
     parameter_values: Mapping[Parameter, np.ndarray] | None = None
+    shot_branching: bool = True
 
     @property
     def batch(self) -> int:

@@ -8,7 +8,9 @@ from qiskit.quantum_info import Statevector
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
+from qiskit_cupy.compiler.dynamic import DynamicCircuit
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
+from qiskit_cupy.runtime.trajectories import ChunkRecord
 from qiskit_cupy.compiler.parametric import evaluate_expressions
 
 
@@ -33,11 +35,14 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     return values.tolist()
 
 
-def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory: bool) -> dict:
+def measurement_data(
+    outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool
+) -> dict:
     """Turn sampled outcomes into hex counts and, if asked, hex per-shot memory.
 
     Args:
-        outcomes: int64 sampled outcomes, one per shot.
+        outcomes: int64 sampled outcomes, one per shot; or, with ``clbit_sources``
+            None, each shot's register value already (Python ints past 62 clbits).
         clbit_sources: Measured clbit -> the outcome bit it holds.
         memory: Also return the per-shot list.
 
@@ -45,7 +50,8 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory
         ``{"counts": {...}}``, with ``"memory": [...]`` when asked.
     """
     distinct, inverse, frequency = np.unique(outcomes, return_inverse=True, return_counts=True)
-    labels = [hex(value) for value in clbit_values(distinct, clbit_sources)]
+    values = distinct.tolist() if clbit_sources is None else clbit_values(distinct, clbit_sources)
+    labels = [hex(value) for value in values]
     counts: dict[str, int] = {}
     for label, count in zip(labels, frequency.tolist()):
         counts[label] = counts.get(label, 0) + count
@@ -53,6 +59,37 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int], memory
     if memory:
         data["memory"] = [labels[index] for index in inverse.ravel().tolist()]
     return data
+
+
+def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord]) -> np.ndarray:
+    """Each shot's classical register value, in shot order, from its chunk's host copies.
+
+    A clbit that the trailing measurements write takes its bit of the shot's final
+    outcome; every other clbit is its slot in the row of the shot's branch.
+
+    Returns:
+        int64 values, or Python ints (object array) for 63 clbits or more.
+    """
+    wide = program.num_clbits >= 63
+    parts = []
+    for chunk in chunks:
+        rows = chunk.rows.array.reshape(-1, program.row_width)[chunk.shot_states]
+        final = chunk.outcomes.array if chunk.outcomes is not None else None
+        bits = [
+            (final >> program.final_clbits[clbit]) & 1 if clbit in program.final_clbits
+            else rows[:, program.clbit_slot(clbit)]
+            for clbit in range(program.num_clbits)
+        ]
+        if wide:
+            parts.append(np.array(
+                [sum(int(bit[shot]) << clbit for clbit, bit in enumerate(bits))
+                 for shot in range(len(chunk.shot_numbers))], dtype=object))
+        else:
+            value = np.zeros(len(chunk.shot_numbers), dtype=np.int64)
+            for clbit, bit in enumerate(bits):
+                value |= (bit.astype(np.int64) & 1) << clbit
+            parts.append(value)
+    return np.concatenate(parts)
 
 
 def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict:
@@ -86,7 +123,11 @@ def experiment_results(
     results = []
     for entry, seed in enumerate(request.seeds):
         data: dict = {}
-        if experiment.outcomes is not None:
+        if isinstance(lowered, DynamicCircuit):
+            if lowered.num_clbits:
+                values = trajectory_register_values(lowered, experiment.chunks)
+                data.update(measurement_data(values, None, memory))
+        elif experiment.outcomes is not None:
             outcomes = experiment.outcomes.array[entry]
             data.update(measurement_data(outcomes, experiment.clbit_bits, memory))
         for label, copy in experiment.saved_states:
@@ -102,6 +143,10 @@ def experiment_results(
             "measured_qubits": list(lowered.measured_qubits),
             "batch_size": request.batch,
         }
+        if isinstance(lowered, DynamicCircuit):
+            metadata["shot_branching_enable"] = request.shot_branching
+            metadata["num_states"] = max(chunk.num_states for chunk in experiment.chunks)
+            metadata["num_chunks"] = len(experiment.chunks)
         if request.parameter_values is not None:
             metadata["parameter_binds"] = {
                 parameter.name: float(values[entry])

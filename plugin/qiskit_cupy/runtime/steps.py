@@ -27,7 +27,14 @@ from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device, DeviceArray, HostCopy, Stream
+from qiskit_cupy.devices.base import (
+    COMPLEX_DTYPES,
+    ClassicalRows,
+    Device,
+    DeviceArray,
+    HostCopy,
+    Stream,
+)
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.runtime.memory import chunk_bits
 
@@ -142,28 +149,56 @@ class GateRun(Step, handles=GateOp):
         return cls(tuple(instructions))
 
     def enqueue(self, context: StepContext) -> None:
-        ops: Sequence[GateOp] = self.ops
-        if context.batch == 1:
-            itemsize = np.dtype(COMPLEX_DTYPES[context.precision]).itemsize
-            roofline = context.device.roofline(context.precision)
-            ops = context.fuser.fuse(ops, context.num_qubits, roofline, itemsize)
-        for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
-            if wide:
-                for op in group:
-                    context.device.apply_wide_matrix(
-                        context.stream, context.states, context.num_qubits, context.batch, op
-                    )
-            else:
-                self._run_program(context, list(group))
-        context.num_ops += len(ops)
-
-    @staticmethod
-    def _run_program(context: StepContext, ops: list[GateOp]) -> None:
-        encoded = encode_program(ops, context.batch)
-        program = context.device.upload_program(context.stream, encoded, context.precision)
-        context.device.run_program(
-            context.stream, context.states, context.num_qubits, context.batch, program
+        context.num_ops += enqueue_gates(
+            context.device, context.stream, context.states, context.num_qubits, context.batch,
+            context.precision, context.fuser, self.ops, fuse=context.batch == 1,
         )
+
+
+def enqueue_gates(
+    device: Device,
+    stream: Stream,
+    states: DeviceArray,
+    num_qubits: int,
+    batch: int,
+    precision: str,
+    fuser: Fuser,
+    ops: Sequence[GateOp],
+    fuse: bool,
+    condition: tuple[ClassicalRows, int] | None = None,
+) -> int:
+    """Enqueue a run of gate ops: fused (if ``fuse``), encoded, uploaded and launched.
+
+    WIDE_DENSE ops split the program and run through the device's BLAS; they take no
+    condition (dynamic lowering refuses them under one).
+
+    Args:
+        device: Where to run.
+        stream: The stream to enqueue on.
+        states: The batch.
+        num_qubits: Width of each state.
+        batch: Number of states.
+        precision: ``"double"`` or ``"single"``.
+        fuser: Fuses the run.
+        ops: The ops, in order; fused only if their data is shared by the batch.
+        fuse: Whether to fuse.
+        condition: (rows, mask slot) limiting the ops to the states whose slot is set.
+
+    Returns:
+        The number of ops enqueued, after fusion.
+    """
+    if fuse:
+        itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
+        ops = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
+    for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
+        if wide:
+            for op in group:
+                device.apply_wide_matrix(stream, states, num_qubits, batch, op)
+        else:
+            encoded = encode_program(list(group), batch)
+            program = device.upload_program(stream, encoded, precision)
+            device.run_program(stream, states, num_qubits, batch, program, condition)
+    return len(ops)
 
 
 @dataclass(frozen=True)

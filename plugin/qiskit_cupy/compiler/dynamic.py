@@ -1,0 +1,451 @@
+"""Lowering of dynamic circuits: mid-circuit measurement, reset, control flow, Store.
+
+A dynamic circuit runs as trajectories (``runtime/trajectories.py``): a batch of
+states, each with a row of classical slots on the device (``compiler/classical.py``).
+Lowering turns the circuit into a tree of nodes, each run on the whole batch:
+
+- :class:`Gates`: gate ops, applied to the states whose ``mask`` slot is set;
+- :class:`Collapse`: a measurement (into a clbit's slot) or a reset of one qubit;
+- :class:`Classical`: a classical program, such as a Store or a condition into a mask;
+- :class:`WhileLoop`: a body repeated while any state's loop condition holds.
+
+Control flow becomes masks, never host decisions: an ``if_else`` computes two mask
+slots (enclosing mask and condition, enclosing mask and not condition) and lowers each
+block under its mask; a ``switch`` one mask per case; a ``for`` loop is unrolled with
+its parameter bound per iteration; ``break`` and ``continue`` clear the masks of the
+states that take them, from the loop's own mask (or iteration mask) down to the
+current one, so those states skip the rest of the loop (or iteration). Only a
+``while`` loop needs the host, once per iteration, to learn whether any state still
+loops. Mask slots are scoped: a block's slots are freed when it ends.
+
+Measurements that end the circuit (a trailing run of top-level measures) are not
+collapsed one by one: each shot's outcome of all of them is drawn at once from its
+state, as a static circuit samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from qiskit.circuit import Clbit, QuantumCircuit
+from qiskit.circuit.classical import expr
+from qiskit.circuit.controlflow import CASE_DEFAULT
+
+from qiskit_cupy.compiler.classical import (
+    FIRST_FREE_SLOT,
+    ClassicalCode,
+    SlotMap,
+    compile_condition,
+    compile_store,
+    compile_switch_target,
+    load,
+    op,
+    push_const,
+    store,
+)
+from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.compiler.lowering import _Lowerer
+from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.validation import check_circuit
+from qiskit_cupy.devices.base import EVERY_STATE
+from qiskit_cupy.errors import UnsupportedInstructionError
+
+@dataclass(frozen=True)
+class Gates:
+    """Gate ops applied, in order, to the states whose ``mask`` slot is nonzero (or all)."""
+
+    ops: tuple[GateOp, ...]
+    mask: int
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """A measurement of ``qubit`` into ``clbit_slot`` (-1: none), or a reset of it."""
+
+    qubit: int
+    clbit_slot: int
+    reset: bool
+    mask: int
+
+
+@dataclass(frozen=True)
+class Classical:
+    """A classical program run on the rows whose ``mask`` slot is nonzero (or all)."""
+
+    code: ClassicalCode
+    mask: int
+
+
+@dataclass(frozen=True)
+class WhileLoop:
+    """Run ``step`` on every row, then ``body``, while any row's ``iteration`` slot is set."""
+
+    step: ClassicalCode
+    iteration: int
+    body: tuple[DynamicNode, ...]
+
+
+DynamicNode = Gates | Collapse | Classical | WhileLoop
+
+
+@dataclass
+class DynamicCircuit:
+    """A dynamic circuit as the trajectory engine runs it.
+
+    Attributes:
+        num_qubits: Width of each state.
+        num_clbits: Number of classical bits of the result.
+        row_width: Slots per trajectory row.
+        nodes: The work, in order.
+        final_qubits: Distinct qubits the trailing measurements sample at the end; bit
+            t of a final outcome is ``final_qubits[t]``.
+        final_clbits: For each clbit the trailing measurements write, the bit of the
+            final outcome it takes (the last measurement into it wins).
+        measured_qubits: Every qubit measured anywhere, in order of first measurement.
+    """
+
+    num_qubits: int
+    num_clbits: int
+    row_width: int
+    nodes: list[DynamicNode] = field(default_factory=list)
+    final_qubits: tuple[int, ...] = ()
+    final_clbits: dict[int, int] = field(default_factory=dict)
+    measured_qubits: list[int] = field(default_factory=list)
+
+    def clbit_slot(self, clbit: int) -> int:
+        """The slot of a trajectory row that holds clbit ``clbit``."""
+        return FIRST_FREE_SLOT + clbit
+
+
+class _BlockSlots:
+    """The slots of one block: its clbits are the enclosing circuit's, by position."""
+
+    def __init__(self, root: SlotMap, clbit_indices: dict[Clbit, int]) -> None:
+        self.root = root
+        self.clbit_indices = clbit_indices
+
+    def clbit(self, bit: Clbit) -> int:
+        return FIRST_FREE_SLOT + self.clbit_indices[bit]
+
+    def var(self, var: expr.Var) -> int:
+        return self.root.var(var)
+
+
+@dataclass
+class _LoopFrame:
+    """A loop being lowered: where its masks sit on the mask stack."""
+
+    first_mask: int  # index on the mask stack of the loop's own mask
+
+
+class _DynamicLowerer(_Lowerer):
+    """Walks a circuit into nodes; gates go through the static lowering's methods."""
+
+    def __init__(self, circuit: QuantumCircuit) -> None:
+        super().__init__(circuit, save_final_state=False, allow_parameters=False)
+        self.root_slots = SlotMap(circuit.clbits)
+        self.slots: _BlockSlots | SlotMap = self.root_slots
+        self.nodes: list[DynamicNode] = []
+        self.masks: list[int] = []
+        self.loops: list[_LoopFrame] = []
+        self.measured_order: list[int] = []
+        self._reserve_vars(circuit)
+        self.next_slot = self.root_slots.num_slots
+        self.row_width = self.next_slot
+
+    @property
+    def mask(self) -> int:
+        """The current mask slot, or EVERY_STATE outside any condition."""
+        return self.masks[-1] if self.masks else EVERY_STATE
+
+    def _reserve_vars(self, circuit: QuantumCircuit) -> None:
+        """Give every real-time variable of the circuit and its blocks a slot up front."""
+        if circuit.num_input_vars:
+            names = ", ".join(var.name for var in circuit.iter_input_vars())
+            raise UnsupportedInstructionError(
+                f"input variables ({names}) need values the simulator is not given; "
+                "declare them with add_var and an initial value instead"
+            )
+        for var in circuit.iter_vars():
+            self.root_slots.var(var)
+        for instruction in circuit.data:
+            for block in getattr(instruction.operation, "blocks", ()):
+                self._reserve_vars(block)
+
+    def lower_dynamic(self) -> DynamicCircuit:
+        """Lower the whole circuit."""
+        data = self.circuit.data
+        tail = len(data)
+        while tail and data[tail - 1].operation.name in ("measure", "barrier"):
+            tail -= 1
+        qubits = {bit: index for index, bit in enumerate(self.circuit.qubits)}
+        clbits = {bit: index for index, bit in enumerate(self.circuit.clbits)}
+        for instruction in data[:tail]:
+            self._lower_instruction(
+                instruction.operation,
+                tuple(qubits[bit] for bit in instruction.qubits),
+                tuple(clbits[bit] for bit in instruction.clbits),
+            )
+        self._flush()
+        final_qubits: list[int] = []
+        final_clbits: dict[int, int] = {}
+        for instruction in data[tail:]:
+            if instruction.operation.name != "measure":
+                continue
+            qubit, clbit = qubits[instruction.qubits[0]], clbits[instruction.clbits[0]]
+            if qubit not in final_qubits:
+                final_qubits.append(qubit)
+            final_clbits[clbit] = final_qubits.index(qubit)
+            self._note_measured(qubit)
+        return DynamicCircuit(
+            num_qubits=self.circuit.num_qubits,
+            num_clbits=self.circuit.num_clbits,
+            row_width=self.row_width,
+            nodes=self.nodes,
+            final_qubits=tuple(final_qubits),
+            final_clbits=final_clbits,
+            measured_qubits=self.measured_order,
+        )
+
+    # -- the walk -----------------------------------------------------------------
+
+    def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
+        outer = self.slots
+        if circuit is not self.circuit:
+            self.slots = _BlockSlots(self.root_slots, clbits)
+        try:
+            super()._walk(circuit, qubits, clbits)
+        finally:
+            self.slots = outer
+
+    def _lower_instruction(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        name = operation.name
+        treatment = INSTRUCTION_TREATMENTS.get(name)
+        if treatment is Treatment.MEASURE:
+            for qubit, clbit in zip(qubits, clbits, strict=True):
+                self._note_measured(qubit)
+                self._emit(Collapse(qubit, FIRST_FREE_SLOT + clbit, False, self.mask))
+        elif treatment is Treatment.RESET:
+            for qubit in qubits:
+                self._emit(Collapse(qubit, EVERY_STATE, True, self.mask))
+        elif treatment is Treatment.SAVE_STATEVECTOR:
+            raise UnsupportedInstructionError(
+                "save_statevector in a circuit with mid-circuit measurement, reset or control "
+                "flow is not supported yet"
+            )
+        elif treatment is Treatment.GLOBAL_PHASE:
+            return  # unobservable in counts; no saved state shows it here
+        elif name == "if_else":
+            self._if_else(operation, qubits, clbits)
+        elif name == "switch_case":
+            self._switch(operation, qubits, clbits)
+        elif name == "for_loop":
+            self._for_loop(operation, qubits, clbits)
+        elif name == "while_loop":
+            self._while_loop(operation, qubits, clbits)
+        elif name == "break_loop":
+            self._exit_loop(name, iteration_only=False)
+        elif name == "continue_loop":
+            self._exit_loop(name, iteration_only=True)
+        elif name == "box":
+            self._block(operation.blocks[0], qubits, clbits)
+        elif name == "store":
+            self._emit(Classical(compile_store(operation.lvalue, operation.rvalue, self.slots), self.mask))
+        else:
+            super()._lower_instruction(operation, qubits, clbits)
+
+    def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
+        """Gates after a measurement are what a dynamic circuit is made of."""
+
+    def _add_phase(self, value: object, what: str, name: str) -> None:
+        """A global phase cannot show in a dynamic circuit's counts; it is only checked."""
+        if not hasattr(value, "parameters"):
+            super()._add_phase(value, what, name)
+
+    def _note_measured(self, qubit: int) -> None:
+        if qubit not in self.measured_order:
+            self.measured_order.append(qubit)
+
+    # -- nodes --------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Turn the gate ops lowered since the last node into a Gates node."""
+        ops = [step for step in self.result.steps if isinstance(step, GateOp)]
+        self.result.steps.clear()
+        if not ops:
+            return
+        if self.mask != EVERY_STATE:
+            wide = next((op for op in ops if op.kind is OpKind.WIDE_DENSE), None)
+            if wide is not None:
+                raise UnsupportedInstructionError(
+                    f"a gate on {len(wide.targets)} qubits under a classical condition is wider "
+                    "than the conditional kernels apply; decompose it first"
+                )
+        self.nodes.append(Gates(tuple(ops), self.mask))
+
+    def _emit(self, node: DynamicNode) -> None:
+        self._flush()
+        self.nodes.append(node)
+
+    def _block(self, block: QuantumCircuit, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        """Lower a control-flow block whose bits are the instruction's, by position."""
+        check_circuit(block, bound=False)
+        self._walk(block, dict(zip(block.qubits, qubits)), dict(zip(block.clbits, clbits)))
+        self._flush()
+
+    def _take_slots(self, count: int) -> list[int]:
+        """Take ``count`` scratch slots; the construct that takes them gives them back."""
+        slots = list(range(self.next_slot, self.next_slot + count))
+        self.next_slot += count
+        self.row_width = max(self.row_width, self.next_slot)
+        return slots
+
+    def _give_back(self, count: int) -> None:
+        self.next_slot -= count
+
+    def _masked(self, condition: ClassicalCode) -> ClassicalCode:
+        """Code pushing ``condition`` and the enclosing mask."""
+        if self.mask == EVERY_STATE:
+            return condition
+        return condition + load(self.mask) + op("kLogicAnd")
+
+    def _current_or_one(self) -> ClassicalCode:
+        """Code pushing the enclosing mask (1 outside any condition)."""
+        return push_const(1) if self.mask == EVERY_STATE else load(self.mask)
+
+    def _under(self, mask: int, block: QuantumCircuit, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        """Lower a block with ``mask`` as the current mask."""
+        self.masks.append(mask)
+        try:
+            self._block(block, qubits, clbits)
+        finally:
+            self.masks.pop()
+
+    def _if_else(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        true_block, false_block = operation.params
+        condition = compile_condition(operation.condition, self.slots)
+        true_mask, false_mask = self._take_slots(2)
+        try:
+            code = self._masked(condition) + store(true_mask)
+            if false_block is not None:
+                code = code + self._masked(condition + op("kLogicNot")) + store(false_mask)
+            self._emit(Classical(code, EVERY_STATE))
+            self._under(true_mask, true_block, qubits, clbits)
+            if false_block is not None:
+                self._under(false_mask, false_block, qubits, clbits)
+        finally:
+            self._give_back(2)
+
+    def _switch(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        cases = list(operation.cases_specifier())
+        target, *masks = self._take_slots(1 + len(cases))
+        try:
+            code = compile_switch_target(operation.target, self.slots) + store(target)
+            listed = [value for values, _ in cases for value in values if value is not CASE_DEFAULT]
+            for (values, _), mask in zip(cases, masks):
+                if any(value is CASE_DEFAULT for value in values):
+                    test = self._any_equal(target, listed) + op("kLogicNot")
+                else:
+                    test = self._any_equal(target, list(values))
+                code = code + self._masked(test) + store(mask)
+            self._emit(Classical(code, EVERY_STATE))
+            for (_, block), mask in zip(cases, masks):
+                self._under(mask, block, qubits, clbits)
+        finally:
+            self._give_back(1 + len(cases))
+
+    @staticmethod
+    def _any_equal(slot: int, values: Sequence[int]) -> ClassicalCode:
+        """Code pushing whether the slot equals any of the values (0 for none)."""
+        if not values:
+            return push_const(0)
+        code = load(slot) + push_const(int(values[0])) + op("kEqual")
+        for value in values[1:]:
+            code = code + load(slot) + push_const(int(value)) + op("kEqual") + op("kLogicOr")
+        return code
+
+    def _enter_loop(self) -> tuple[int, int]:
+        """Take a loop's mask and iteration mask; set the loop mask from the enclosing one."""
+        loop_mask, iteration_mask = self._take_slots(2)
+        self._emit(Classical(self._current_or_one() + store(loop_mask), EVERY_STATE))
+        self.masks.append(loop_mask)
+        self.loops.append(_LoopFrame(len(self.masks) - 1))
+        return loop_mask, iteration_mask
+
+    def _leave_loop(self) -> None:
+        self.loops.pop()
+        self.masks.pop()
+        self._give_back(2)
+
+    def _for_loop(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        indexset, parameter, body = operation.params
+        if not _has_loop_exit(body):
+            for value in indexset:
+                self._block(_bound(body, parameter, value), qubits, clbits)
+            return
+        loop_mask, iteration_mask = self._enter_loop()
+        try:
+            for value in indexset:
+                self._emit(Classical(load(loop_mask) + store(iteration_mask), EVERY_STATE))
+                self._under(iteration_mask, _bound(body, parameter, value), qubits, clbits)
+        finally:
+            self._leave_loop()
+
+    def _while_loop(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+        (body,) = operation.blocks
+        loop_mask, iteration_mask = self._enter_loop()
+        outer_nodes = self.nodes
+        try:
+            step = (
+                compile_condition(operation.condition, self.slots) + load(loop_mask)
+                + op("kLogicAnd") + op("kDup") + store(loop_mask) + store(iteration_mask)
+            )
+            self.nodes = []
+            self._under(iteration_mask, body, qubits, clbits)
+            body_nodes = tuple(self.nodes)
+        finally:
+            self.nodes = outer_nodes
+            self._leave_loop()
+        self.nodes.append(WhileLoop(step, iteration_mask, body_nodes))
+
+    def _exit_loop(self, name: str, iteration_only: bool) -> None:
+        """Clear, for the states that take a break (continue), every mask from the loop's
+        (iteration's) down to the current one; the current mask is cleared last."""
+        if not self.loops:
+            raise UnsupportedInstructionError(f"'{name}' outside a loop")
+        first = self.loops[-1].first_mask + (1 if iteration_only else 0)
+        current = self.mask
+        chain = [slot for slot in dict.fromkeys(self.masks[first:]) if slot != current]
+        code = ClassicalCode.concat()
+        for slot in [*chain, current]:
+            code = code + load(slot) + load(current) + op("kLogicNot") + op("kLogicAnd") + store(slot)
+        self._emit(Classical(code, EVERY_STATE))
+
+
+def _bound(body: QuantumCircuit, parameter: object, value: object) -> QuantumCircuit:
+    """A for-loop body with its loop parameter (if any) bound to one value."""
+    return body if parameter is None else body.assign_parameters({parameter: value})
+
+
+def _has_loop_exit(block: QuantumCircuit) -> bool:
+    """Whether a loop body breaks or continues (inner loops' own exits excluded)."""
+    for instruction in block.data:
+        name = instruction.operation.name
+        if name in ("break_loop", "continue_loop"):
+            return True
+        if name in ("if_else", "switch_case", "box") and any(
+            _has_loop_exit(inner) for inner in instruction.operation.blocks if inner is not None
+        ):
+            return True
+    return False
+
+
+def lower_dynamic(circuit: QuantumCircuit) -> DynamicCircuit:
+    """Lower a dynamic circuit (every parameter bound) into trajectory nodes.
+
+    Raises:
+        InvalidCircuitError: A block is malformed or holds values that are not finite.
+        UnsupportedInstructionError: An instruction or expression cannot run; it is named.
+    """
+    return _DynamicLowerer(circuit).lower_dynamic()

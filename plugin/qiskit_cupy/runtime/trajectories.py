@@ -1,0 +1,288 @@
+"""The trajectory engine: the shots of a dynamic circuit, run as a batch on the device.
+
+Each state of the batch is a *branch*: one state shared by one or more shots, with one
+row of classical slots (``compiler/classical.py``) on the device. Every shot has a
+shot number, and every draw it takes is keyed by (seed, shot number, the branch's draw
+counter), so a shot's outcomes are the same whether it runs alone or in a branch, in
+whatever chunk, on whatever device.
+
+- **Trajectories.** When every branch holds one shot, a measurement is three launches
+  for the whole batch: the (p0, p1) reduction, the per-row draw (``decide_outcomes``)
+  and the collapse. Nothing waits for the host.
+- **Shot branching** (``shot_branching_enable``). The shots start in one branch. At a
+  measurement the host reads each branch's (p0, p1) and draw counter (one wait per
+  measurement, not per shot), draws every shot's outcome with the same generator
+  (:func:`trajectory_draws`), and splits each branch into at most two: the new batch
+  is gathered on the device and collapsed there. m measurements and S shots cost at
+  most min(S, 2^m) states. Once every branch holds one shot, the engine continues as
+  trajectories.
+- **While loops** wait for the host once per iteration, to learn whether any row
+  still loops.
+- **Chunks.** Shots are run in chunks that fit the device's free memory.
+
+Ownership: the chunk's states, rows and probabilities belong to the experiment from
+allocation to the event after its last use; the engine drops its references once the
+work using them is enqueued (CuPy's pool is stream-ordered, and a CPU stream task
+holds what it uses), and the host copies belong to the job's result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qiskit_cupy.compiler.classical import COUNTER_SLOT, OUTCOME_SLOT, SHOT_SLOT
+from qiskit_cupy.compiler.dynamic import (
+    Classical,
+    Collapse,
+    DynamicCircuit,
+    DynamicNode,
+    Gates,
+    WhileLoop,
+)
+from qiskit_cupy.compiler.fusion import Fuser
+from qiskit_cupy.devices.base import (
+    COMPLEX_DTYPES,
+    EVERY_STATE,
+    ClassicalRows,
+    Device,
+    DeviceArray,
+    HostCopy,
+    Stream,
+)
+from qiskit_cupy.runtime.memory import chunk_bits
+from qiskit_cupy.runtime.steps import enqueue_gates
+
+#: Most bytes of states one chunk of shots may hold (a quarter of free memory at most).
+MAX_CHUNK_BYTES = 1 << 31
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finalizer on uint64 arrays (``measure.cuh``'s ``mix64``)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """The uniform draws ``dynamic.cuh``'s ``trajectory_draw`` gives, for many shots at once.
+
+    Args:
+        seed: The experiment's seed.
+        shots: Shot numbers.
+        counters: Each shot's draw counter.
+
+    Returns:
+        float64 draws in [0, 1), bit for bit the device's.
+    """
+    with np.errstate(over="ignore"):
+        shot = np.asarray(shots, dtype=np.uint64)
+        key = _mix64(np.full(shot.shape, seed, dtype=np.uint64) ^ _mix64(shot + np.uint64(0x632BE59BD9B4E019)))
+        counter = np.asarray(counters, dtype=np.uint64)
+        bits = _mix64(_mix64(key) + (counter + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+    return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+@dataclass
+class ChunkRecord:
+    """What one chunk of shots leaves for the result, filled as the stream runs.
+
+    Attributes:
+        shot_numbers: The chunk's shots, ascending.
+        shot_states: For each shot, the index of its branch in the final batch.
+        rows: Host copy of the final rows, one per branch.
+        outcomes: Host copy of each shot's final outcome (trailing measurements), if any.
+        num_states: The most branches the chunk held at once.
+    """
+
+    shot_numbers: np.ndarray
+    shot_states: np.ndarray
+    rows: HostCopy
+    outcomes: HostCopy | None
+    num_states: int
+
+
+@dataclass
+class _Branches:
+    """A chunk's batch while it is enqueued; owned by the enqueuing thread."""
+
+    states: DeviceArray
+    rows: ClassicalRows
+    shot_numbers: np.ndarray
+    shot_states: np.ndarray
+    count: int
+    most: int = 0
+
+    @property
+    def one_shot_each(self) -> bool:
+        return self.count == len(self.shot_numbers)
+
+
+@dataclass
+class TrajectoryEngine:
+    """Enqueues a dynamic circuit's shots on one stream of a device.
+
+    Attributes:
+        device: Where to run.
+        stream: The experiment's stream.
+        program: The lowered circuit.
+        precision: ``"double"`` or ``"single"``.
+        fuser: Fuses each gate run.
+        seed: The experiment's seed.
+        branching: Start each chunk as one branch (shot branching) instead of one
+            state per shot.
+        num_ops: Gate ops enqueued so far, after fusion (summed over chunks).
+    """
+
+    device: Device
+    stream: Stream
+    program: DynamicCircuit
+    precision: str
+    fuser: Fuser
+    seed: int
+    branching: bool
+    num_ops: int = 0
+    records: list[ChunkRecord] = field(default_factory=list)
+
+    def run(self, shots: int) -> list[ChunkRecord]:
+        """Enqueue every shot, chunk by chunk; return the chunks' records."""
+        size = self.chunk_size(shots)
+        for first in range(0, shots, size):
+            self.records.append(self._run_chunk(np.arange(first, min(shots, first + size))))
+        return self.records
+
+    def chunk_size(self, shots: int) -> int:
+        """Shots per chunk: as many as fit, two batches at once, in a quarter of free memory."""
+        state_bytes = np.dtype(COMPLEX_DTYPES[self.precision]).itemsize << self.program.num_qubits
+        budget = min(MAX_CHUNK_BYTES, self.device.free_memory() // 4)
+        return int(max(1, min(shots, budget // (2 * state_bytes))))
+
+    def _run_chunk(self, shot_numbers: np.ndarray) -> ChunkRecord:
+        device, stream, n = self.device, self.stream, self.program.num_qubits
+        count = 1 if self.branching else len(shot_numbers)
+        host_rows = np.zeros((count, self.program.row_width), dtype=np.int64)
+        host_rows[:, SHOT_SLOT] = shot_numbers[0] if self.branching else shot_numbers
+        states = device.allocate_states(stream, count << n, self.precision)
+        device.set_zero_state(stream, states, n, count)
+        branches = _Branches(
+            states=states,
+            rows=ClassicalRows(device.upload(stream, host_rows.reshape(-1)), self.program.row_width),
+            shot_numbers=shot_numbers,
+            shot_states=np.zeros(len(shot_numbers), dtype=np.int64) if self.branching
+            else np.arange(len(shot_numbers), dtype=np.int64),
+            count=count,
+            most=count,
+        )
+        self._run_nodes(branches, self.program.nodes)
+        outcomes = self._sample_final(branches)
+        return ChunkRecord(
+            shot_numbers=shot_numbers,
+            shot_states=branches.shot_states,
+            rows=device.copy_to_host(stream, branches.rows.rows),
+            outcomes=outcomes,
+            num_states=branches.most,
+        )
+
+    def _run_nodes(self, branches: _Branches, nodes: tuple[DynamicNode, ...] | list[DynamicNode]) -> None:
+        for node in nodes:
+            if isinstance(node, Gates):
+                self.num_ops += enqueue_gates(
+                    self.device, self.stream, branches.states, self.program.num_qubits,
+                    branches.count, self.precision, self.fuser, node.ops, fuse=True,
+                    condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
+                )
+            elif isinstance(node, Collapse):
+                self._collapse(branches, node)
+            elif isinstance(node, Classical):
+                self.device.run_classical(self.stream, branches.rows, node.code.code, node.mask)
+            elif isinstance(node, WhileLoop):
+                self._while(branches, node)
+
+    def _host_rows(self, branches: _Branches, *arrays: DeviceArray) -> list[np.ndarray]:
+        """Wait for the stream, then return host copies of the rows and of ``arrays``."""
+        copies = [self.device.copy_to_host(self.stream, branches.rows.rows)]
+        copies += [self.device.copy_to_host(self.stream, array) for array in arrays]
+        self.device.record_event(self.stream).synchronize()
+        return [copy.array for copy in copies]
+
+    def _while(self, branches: _Branches, loop: WhileLoop) -> None:
+        width = self.program.row_width
+        while True:
+            self.device.run_classical(self.stream, branches.rows, loop.step.code, EVERY_STATE)
+            (rows,) = self._host_rows(branches)
+            if not rows.reshape(-1, width)[:, loop.iteration].any():
+                return
+            self._run_nodes(branches, loop.body)
+
+    def _collapse(self, branches: _Branches, node: Collapse) -> None:
+        device, stream, n = self.device, self.stream, self.program.num_qubits
+        probabilities = device.marginal_probabilities(
+            stream, branches.states, n, branches.count, (node.qubit,), chunk_bits(n, 1)
+        )
+        if not branches.one_shot_each:
+            probabilities = self._branch(branches, node, probabilities)
+        else:
+            device.decide_outcomes(
+                stream, branches.rows, probabilities, self.seed, node.clbit_slot, node.mask
+            )
+        device.collapse(
+            stream, branches.states, n, branches.count, node.qubit, probabilities,
+            branches.rows, node.reset, node.mask,
+        )
+
+    def _branch(self, branches: _Branches, node: Collapse, probabilities: DeviceArray) -> DeviceArray:
+        """Draw every shot's outcome on the host and split the branches by outcome.
+
+        Returns:
+            The (p0, p1) of each new branch, on the device, for its collapse.
+        """
+        width = self.program.row_width
+        flat_rows, weights = self._host_rows(branches, probabilities)
+        rows = flat_rows.reshape(-1, width)
+        weights = weights.reshape(-1, 2)
+        active = np.ones(branches.count, dtype=bool) if node.mask == EVERY_STATE else rows[:, node.mask] != 0
+        owner = branches.shot_states
+        draws = trajectory_draws(self.seed, branches.shot_numbers, rows[owner, COUNTER_SLOT])
+        p0, p1 = weights[owner, 0], weights[owner, 1]
+        outcome = np.where(active[owner], (draws * (p0 + p1) >= p0).astype(np.int64), -1)
+        # New branch of each (state, outcome) present, in state order, outcome 0 first.
+        keys = owner * 3 + (outcome + 1)
+        present, new_owner = np.unique(keys, return_inverse=True)
+        sources, outcomes = present // 3, present % 3 - 1
+        new_rows = rows[sources].copy()
+        taken = outcomes >= 0
+        new_rows[taken, COUNTER_SLOT] += 1
+        new_rows[taken, OUTCOME_SLOT] = outcomes[taken]
+        if node.clbit_slot >= 0:
+            new_rows[taken, node.clbit_slot] = outcomes[taken]
+        first_shot = np.full(len(present), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_shot, new_owner, branches.shot_numbers)
+        new_rows[:, SHOT_SLOT] = first_shot
+        if len(present) != branches.count:
+            branches.states = self.device.gather_states(
+                self.stream, branches.states, self.program.num_qubits, sources
+            )
+        branches.count = len(present)
+        branches.most = max(branches.most, branches.count)
+        branches.shot_states = new_owner.astype(np.int64)
+        branches.rows = ClassicalRows(self.device.upload(self.stream, new_rows.reshape(-1)), width)
+        return self.device.upload(self.stream, weights[sources])
+
+    def _sample_final(self, branches: _Branches) -> HostCopy | None:
+        """Draw every shot's outcome of the trailing measurements from its branch."""
+        qubits = self.program.final_qubits
+        if not qubits:
+            return None
+        n = self.program.num_qubits
+        distribution = self.device.marginal_probabilities(
+            self.stream, branches.states, n, branches.count, qubits, chunk_bits(n, len(qubits))
+        )
+        cumulative = self.device.cumulative_sum(self.stream, distribution)
+        outcomes = self.device.sample_shots(
+            self.stream, cumulative, len(qubits), branches.shot_states, branches.shot_numbers,
+            branches.rows, self.seed, self.precision,
+        )
+        return self.device.copy_to_host(self.stream, outcomes)
