@@ -7,6 +7,7 @@ Lowering turns the circuit into a tree of nodes, each run on the whole batch:
 - :class:`Gates`: gate ops, applied to the states whose ``mask`` slot is set;
 - :class:`Collapse`: a measurement (into a clbit's slot) or a reset of one qubit;
 - :class:`Classical`: a classical program, such as a Store or a condition into a mask;
+- :class:`Save`: one of Aer's save instructions (``saves.py``);
 - :class:`WhileLoop`: a body repeated while any state's loop condition holds.
 
 Control flow becomes masks, never host decisions: an ``if_else`` computes two mask
@@ -47,9 +48,10 @@ from qiskit_cupy.compiler.classical import (
 from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.lowering import _Lowerer
 from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.saves import SaveRequest, save_request
 from qiskit_cupy.compiler.validation import check_circuit
 from qiskit_cupy.devices.base import EVERY_STATE
-from qiskit_cupy.errors import UnsupportedInstructionError
+from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
 
 @dataclass(frozen=True)
 class Gates:
@@ -78,6 +80,13 @@ class Classical:
 
 
 @dataclass(frozen=True)
+class Save:
+    """One of Aer's save instructions, at this point of every shot."""
+
+    request: SaveRequest
+
+
+@dataclass(frozen=True)
 class WhileLoop:
     """Run ``step`` on every row, then ``body``, while any row's ``iteration`` slot is set."""
 
@@ -86,7 +95,7 @@ class WhileLoop:
     body: tuple[DynamicNode, ...]
 
 
-DynamicNode = Gates | Collapse | Classical | WhileLoop
+DynamicNode = Gates | Collapse | Classical | Save | WhileLoop
 
 
 @dataclass
@@ -150,6 +159,7 @@ class _DynamicLowerer(_Lowerer):
         self.masks: list[int] = []
         self.loops: list[_LoopFrame] = []
         self.measured_order: list[int] = []
+        self.save_labels: set[str] = set()
         self._reserve_vars(circuit)
         self.next_slot = self.root_slots.num_slots
         self.row_width = self.next_slot
@@ -173,8 +183,9 @@ class _DynamicLowerer(_Lowerer):
             for block in getattr(instruction.operation, "blocks", ()):
                 self._reserve_vars(block)
 
-    def lower_dynamic(self) -> DynamicCircuit:
-        """Lower the whole circuit."""
+    def lower_dynamic(self, save_final_state: bool) -> DynamicCircuit:
+        """Lower the whole circuit; with ``save_final_state``, save the state under
+        ``"statevector"`` before the trailing measurements."""
         data = self.circuit.data
         tail = len(data)
         while tail and data[tail - 1].operation.name in ("measure", "barrier"):
@@ -187,6 +198,9 @@ class _DynamicLowerer(_Lowerer):
                 tuple(qubits[bit] for bit in instruction.qubits),
                 tuple(clbits[bit] for bit in instruction.clbits),
             )
+        if save_final_state:
+            every = tuple(range(self.circuit.num_qubits))
+            self._save(SaveRequest("save_statevector", "statevector", every, "single"))
         self._flush()
         final_qubits: list[int] = []
         final_clbits: dict[int, int] = {}
@@ -229,11 +243,8 @@ class _DynamicLowerer(_Lowerer):
         elif treatment is Treatment.RESET:
             for qubit in qubits:
                 self._emit(Collapse(qubit, EVERY_STATE, True, self.mask))
-        elif treatment is Treatment.SAVE_STATEVECTOR:
-            raise UnsupportedInstructionError(
-                "save_statevector in a circuit with mid-circuit measurement, reset or control "
-                "flow is not supported yet"
-            )
+        elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
+            self._save(save_request(operation, qubits, self.circuit.num_qubits))
         elif treatment is Treatment.GLOBAL_PHASE:
             return  # unobservable in counts; no saved state shows it here
         elif name == "if_else":
@@ -262,6 +273,16 @@ class _DynamicLowerer(_Lowerer):
         """A global phase cannot show in a dynamic circuit's counts; it is only checked."""
         if not hasattr(value, "parameters"):
             super()._add_phase(value, what, name)
+
+    def _save(self, request: SaveRequest) -> None:
+        if self.masks:
+            raise UnsupportedInstructionError(
+                f"'{request.kind}' inside control flow is not supported; save outside it"
+            )
+        if request.label in self.save_labels:
+            raise InvalidCircuitError(f"two save instructions use the label '{request.label}'")
+        self.save_labels.add(request.label)
+        self._emit(Save(request))
 
     def _note_measured(self, qubit: int) -> None:
         if qubit not in self.measured_order:
@@ -441,11 +462,11 @@ def _has_loop_exit(block: QuantumCircuit) -> bool:
     return False
 
 
-def lower_dynamic(circuit: QuantumCircuit) -> DynamicCircuit:
+def lower_dynamic(circuit: QuantumCircuit, save_final_state: bool = False) -> DynamicCircuit:
     """Lower a dynamic circuit (every parameter bound) into trajectory nodes.
 
     Raises:
         InvalidCircuitError: A block is malformed or holds values that are not finite.
         UnsupportedInstructionError: An instruction or expression cannot run; it is named.
     """
-    return _DynamicLowerer(circuit).lower_dynamic()
+    return _DynamicLowerer(circuit).lower_dynamic(save_final_state)

@@ -35,6 +35,7 @@ class Treatment(enum.Enum):
     RESET = "reset"  # nothing on a qubit still in |0>, else a collapse and a flip
     GLOBAL_PHASE = "global_phase"  # a phase on the whole state
     SAVE_STATEVECTOR = "save_statevector"  # Aer's save instruction: keep a copy of the state
+    SAVE = "save"  # Aer's other save instructions (``runtime/saved_data.py``)
     NO_OP = "no_op"  # nothing to simulate
 
 
@@ -43,6 +44,11 @@ _NON_GATE_TREATMENTS: dict[str, Treatment] = {
     "reset": Treatment.RESET,
     "global_phase": Treatment.GLOBAL_PHASE,
     "save_statevector": Treatment.SAVE_STATEVECTOR,
+    **{name: Treatment.SAVE for name in (
+        "save_statevector_dict", "save_probabilities", "save_probabilities_dict",
+        "save_amplitudes", "save_amplitudes_sq", "save_expval", "save_expval_var",
+        "save_density_matrix",
+    )},
     "barrier": Treatment.NO_OP,
     "delay": Treatment.NO_OP,
     "id": Treatment.NO_OP,
@@ -66,7 +72,10 @@ DYNAMIC_NAMES: frozenset[str] = frozenset(
 
 #: Names the Target leaves out although lowering accepts them: Aer's save instruction
 #: is inserted by users, never by the transpiler.
-_TARGET_EXCLUDED: frozenset[str] = frozenset({"save_statevector"})
+_TARGET_EXCLUDED: frozenset[str] = frozenset(
+    name for name, treatment in INSTRUCTION_TREATMENTS.items()
+    if treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR)
+)
 
 
 #: The operation class of each dynamic instruction, as the Target lists them.

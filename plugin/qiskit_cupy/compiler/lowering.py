@@ -38,6 +38,7 @@ from qiskit_cupy.compiler.gate_ops import (
 from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
+from qiskit_cupy.compiler.saves import save_request
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
 from qiskit_cupy.errors import UnsupportedInstructionError
 
@@ -166,8 +167,10 @@ class _Lowerer:
                 self._reset(qubit)
         elif treatment is Treatment.GLOBAL_PHASE:
             self._add_phase(operation.params[0], "phase", name)
-        elif treatment is Treatment.SAVE_STATEVECTOR:
-            self._save_statevector(operation)
+        elif treatment is Treatment.SAVE_STATEVECTOR and getattr(operation, "_subtype", "single") == "single":
+            self._save_statevector(operation, qubits)
+        elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
+            raise NeedsTrajectories(name)  # saves per shot or of reduced data: dynamic.py
         elif treatment is Treatment.MATRIX:
             self._add_gate(operation, qubits)
         elif isinstance(operation, AnnotatedOperation):
@@ -268,13 +271,11 @@ class _Lowerer:
         if qubit in self.touched or qubit in self.measured:
             raise NeedsTrajectories(f"reset of qubit {qubit} after it was used")
 
-    def _save_statevector(self, operation: Instruction) -> None:
-        if self.measured:
-            raise UnsupportedInstructionError(
-                "save_statevector after a measurement is not supported yet"
-            )
-        label = getattr(operation, "label", None) or "statevector"
-        self.result.steps.append(SaveStatevector(label))
+    def _save_statevector(self, operation: Instruction, qubits: tuple[int, ...]) -> None:
+        request = save_request(operation, qubits, self.circuit.num_qubits)
+        if self.measured or request.qubits != tuple(range(self.circuit.num_qubits)):
+            raise NeedsTrajectories("save_statevector after a measurement or of reordered qubits")
+        self.result.steps.append(SaveStatevector(request.label))
 
     def _relabel_trailing_swaps(self) -> None:
         """Drop the swaps that end the program and measure the swapped qubits instead.
@@ -351,14 +352,9 @@ def lower_circuit(
     try:
         return _Lowerer(circuit, save_final_state, allow_parameters).lower()
     except NeedsTrajectories:
-        if save_final_state:
-            raise UnsupportedInstructionError(
-                "save_statevector=True is not supported yet for a circuit with mid-circuit "
-                "measurement, reset or control flow"
-            ) from None
         from qiskit_cupy.compiler.dynamic import lower_dynamic
 
-        return lower_dynamic(circuit)
+        return lower_dynamic(circuit, save_final_state)
 
 
 def is_dynamic(circuit: QuantumCircuit) -> bool:

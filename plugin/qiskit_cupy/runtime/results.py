@@ -10,6 +10,7 @@ from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from qiskit_cupy.compiler.dynamic import DynamicCircuit
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
+from qiskit_cupy.runtime.saved_data import saved_values
 from qiskit_cupy.runtime.trajectories import ChunkRecord
 from qiskit_cupy.compiler.parametric import evaluate_expressions
 
@@ -127,6 +128,11 @@ def experiment_results(
             if lowered.num_clbits:
                 values = trajectory_register_values(lowered, experiment.chunks)
                 data.update(measurement_data(values, None, memory))
+            if experiment.chunks[0].saves:
+                data.update(saved_values(
+                    [chunk.saves for chunk in experiment.chunks], lowered.num_qubits,
+                    lowered.row_width, [lowered.clbit_slot(c) for c in range(lowered.num_clbits)],
+                ))
         elif experiment.outcomes is not None:
             outcomes = experiment.outcomes.array[entry]
             data.update(measurement_data(outcomes, experiment.clbit_bits, memory))

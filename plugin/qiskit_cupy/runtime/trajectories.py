@@ -39,8 +39,10 @@ from qiskit_cupy.compiler.dynamic import (
     DynamicCircuit,
     DynamicNode,
     Gates,
+    Save,
     WhileLoop,
 )
+from qiskit_cupy.compiler.saves import PROBABILITY_KINDS
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
@@ -52,6 +54,7 @@ from qiskit_cupy.devices.base import (
     Stream,
 )
 from qiskit_cupy.runtime.memory import chunk_bits
+from qiskit_cupy.runtime.saved_data import SavePoint
 from qiskit_cupy.runtime.steps import enqueue_gates
 
 #: Most bytes of states one chunk of shots may hold (a quarter of free memory at most).
@@ -96,6 +99,7 @@ class ChunkRecord:
         rows: Host copy of the final rows, one per branch.
         outcomes: Host copy of each shot's final outcome (trailing measurements), if any.
         num_states: The most branches the chunk held at once.
+        saves: What the chunk kept at each save instruction, in program order.
     """
 
     shot_numbers: np.ndarray
@@ -103,6 +107,7 @@ class ChunkRecord:
     rows: HostCopy
     outcomes: HostCopy | None
     num_states: int
+    saves: list[SavePoint]
 
 
 @dataclass
@@ -115,6 +120,7 @@ class _Branches:
     shot_states: np.ndarray
     count: int
     most: int = 0
+    saves: list[SavePoint] = field(default_factory=list)
 
     @property
     def one_shot_each(self) -> bool:
@@ -184,6 +190,7 @@ class TrajectoryEngine:
             rows=device.copy_to_host(stream, branches.rows.rows),
             outcomes=outcomes,
             num_states=branches.most,
+            saves=branches.saves,
         )
 
     def _run_nodes(self, branches: _Branches, nodes: tuple[DynamicNode, ...] | list[DynamicNode]) -> None:
@@ -198,8 +205,27 @@ class TrajectoryEngine:
                 self._collapse(branches, node)
             elif isinstance(node, Classical):
                 self.device.run_classical(self.stream, branches.rows, node.code.code, node.mask)
+            elif isinstance(node, Save):
+                self._save(branches, node)
             elif isinstance(node, WhileLoop):
                 self._while(branches, node)
+
+    def _save(self, branches: _Branches, node: Save) -> None:
+        """Keep host copies of what the save needs: each branch's marginal distribution
+        (reduced on the device) or state, the rows, and which branch each shot is in."""
+        device, stream, n = self.device, self.stream, self.program.num_qubits
+        request = node.request
+        if request.kind in PROBABILITY_KINDS:
+            data = device.marginal_probabilities(
+                stream, branches.states, n, branches.count, request.qubits,
+                chunk_bits(n, len(request.qubits)),
+            )
+        else:
+            data = branches.states
+        branches.saves.append(SavePoint(
+            request, device.copy_to_host(stream, data),
+            device.copy_to_host(stream, branches.rows.rows), branches.shot_states.copy(),
+        ))
 
     def _host_rows(self, branches: _Branches, *arrays: DeviceArray) -> list[np.ndarray]:
         """Wait for the stream, then return host copies of the rows and of ``arrays``."""
