@@ -1,9 +1,10 @@
-"""Random circuits that use every standard gate, for tests against Statevector."""
+"""Random circuits that use every standard gate, for tests against Statevector, and
+random dynamic circuits (mid-circuit measurements, resets, conditioned blocks)."""
 
 from __future__ import annotations
 
 import numpy as np
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit.library import (
     DiagonalGate,
     MCPhaseGate,
@@ -77,4 +78,31 @@ def random_circuit(num_qubits: int, num_gates: int, seed: int) -> QuantumCircuit
         qubits = [int(q) for q in rng.permutation(num_qubits)[: gate.num_qubits]]
         circuit.append(gate, qubits)
     circuit.global_phase = float(rng.uniform(-np.pi, np.pi))
+    return circuit
+
+
+def random_dynamic_circuit(seed: int, num_qubits: int = 3, depth: int = 8) -> QuantumCircuit:
+    """Random unitaries, mid-circuit measurements, resets and conditioned blocks."""
+    rng = np.random.default_rng(seed)
+    creg = ClassicalRegister(num_qubits, "c")
+    circuit = QuantumCircuit(QuantumRegister(num_qubits), creg)
+    for _ in range(depth):
+        kind = rng.integers(5)
+        qubit = int(rng.integers(num_qubits))
+        if kind == 0:
+            circuit.measure(qubit, int(rng.integers(num_qubits)))
+        elif kind == 1:
+            circuit.reset(qubit)
+        elif kind == 2:
+            condition = (creg[int(rng.integers(num_qubits))], int(rng.integers(2)))
+            body_qubits = sorted(rng.choice(num_qubits, size=2, replace=False).tolist())
+            with circuit.if_test(condition) as otherwise:
+                circuit.append(UnitaryGate(random_unitary(4, seed=int(rng.integers(1 << 30)))), body_qubits)
+            if rng.integers(2):
+                with otherwise:
+                    circuit.append(UnitaryGate(random_unitary(2, seed=int(rng.integers(1 << 30)))), [qubit])
+        else:
+            pair = rng.choice(num_qubits, size=2, replace=False).tolist()
+            circuit.append(UnitaryGate(random_unitary(4, seed=int(rng.integers(1 << 30)))), pair)
+    circuit.measure(range(num_qubits), range(num_qubits))
     return circuit

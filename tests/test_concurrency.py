@@ -2,9 +2,10 @@
 
 A mixed workload of 400 jobs (tiny jobs that take the inline path, random circuits of
 2 to 20 qubits, jobs of up to 50 circuits, parameter_binds batches, saved
-statevectors) is first run job by job; then it is submitted from 8 threads at once,
+statevectors, dynamic circuits with per-shot memory, branched or not) is first run job
+by job; then it is submitted from 8 threads at once,
 and through a user ``executor`` of 8 threads from one thread, for
-``max_parallel_experiments`` 1, 0 and 4. Every job's counts must be identical to its
+``max_parallel_experiments`` 1, 0 and 4. Every job's counts (and memory) must be identical to its
 lone run with the same seed, and every saved statevector must equal Qiskit's
 ``Statevector``. A global deadline turns a deadlock into a failure.
 """
@@ -25,7 +26,7 @@ from qiskit.result import Result
 
 from conftest import STANDIN, device_param
 from qiskit_cupy import CupySimulator
-from random_circuits import random_circuit
+from random_circuits import random_circuit, random_dynamic_circuit
 
 #: Seconds the whole of one concurrent run may take before it counts as a deadlock.
 DEADLINE_SECONDS = 600.0
@@ -126,7 +127,9 @@ def workload(seed: int = 20261203) -> list[JobSpec]:
     rng = np.random.default_rng(seed)
     specs = []
     for index in range(NUM_JOBS):
-        kind = rng.choice(["tiny", "small", "wide", "many", "binds"], p=[0.45, 0.25, 0.05, 0.1, 0.15])
+        kind = rng.choice(
+            ["tiny", "small", "wide", "many", "binds", "dynamic"], p=[0.4, 0.25, 0.05, 0.1, 0.1, 0.1]
+        )
         options: dict = {"shots": int(rng.integers(1, 300)), "seed_simulator": int(rng.integers(1 << 40))}
         if kind == "tiny":
             circuits = _tiny(rng, index)
@@ -136,12 +139,21 @@ def workload(seed: int = 20261203) -> list[JobSpec]:
             circuits = [_layered_circuit(rng, int(rng.integers(14, 21)))]
         elif kind == "many":
             circuits = _random_circuits(rng, int(rng.integers(20, 51)), 2, 6)
+        elif kind == "dynamic":
+            circuits = [
+                random_dynamic_circuit(int(rng.integers(1 << 30)), int(rng.integers(2, 6)),
+                                       int(rng.integers(4, 16)))
+                for _ in range(int(rng.integers(1, 4)))
+            ]
+            options["shot_branching_enable"] = bool(rng.random() < 0.7)
+            options["memory"] = True
         else:
             pairs = [_bound_ansatz(rng, index * 10 + i) for i in range(int(rng.integers(1, 4)))]
             circuits = [circuit for circuit, _ in pairs]
             options["parameter_binds"] = [bind for _, bind in pairs]
         spec = JobSpec(circuits, options)
-        if kind != "tiny" and max(c.num_qubits for c in circuits) <= WIDEST_SAVED and rng.random() < 0.4:
+        small = max(c.num_qubits for c in circuits) <= WIDEST_SAVED
+        if kind not in ("tiny", "dynamic") and small and rng.random() < 0.4:
             spec.options["save_statevector"] = True
             spec.expected_states = _expected_states(spec)
         specs.append(spec)
@@ -154,7 +166,8 @@ def _summary(result: Result) -> list:
     for experiment in result.results:
         data = experiment.data.to_dict()
         state = data.get("statevector")
-        summary.append((data.get("counts"), None if state is None else np.asarray(state)))
+        counts = (data.get("counts"), data.get("memory"))
+        summary.append((counts, None if state is None else np.asarray(state)))
     return summary
 
 

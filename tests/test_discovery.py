@@ -46,10 +46,10 @@ def test_backend_target_and_defaults() -> None:
     assert backend.target.num_qubits is None
     assert backend.max_circuits is None
     names = set(backend.target.operation_names)
-    expected = set(get_standard_gate_name_mapping()) - {"reset"}
-    assert expected <= names
-    assert {"unitary", "measure", "delay", "barrier"} <= names
-    assert "reset" not in names
+    assert set(get_standard_gate_name_mapping()) <= names
+    assert {"unitary", "measure", "reset", "delay", "barrier", "if_else", "while_loop",
+            "for_loop", "switch_case", "break_loop", "continue_loop", "box", "store"} <= names
+    assert not any(name.startswith("save_") for name in names)
     options = backend.options
     assert options.shots == 1024 and options.seed_simulator is None and options.memory is False
     assert options.precision == "double" and options.device == "auto"

@@ -19,11 +19,10 @@ import pytest
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ClassicalRegister, QuantumRegister
 from qiskit.circuit.classical import expr, types
-from qiskit.circuit.library import UnitaryGate
-from qiskit.quantum_info import random_unitary
 from scipy import stats
 
 from dynamic_reference import exact_distribution
+from random_circuits import random_dynamic_circuit
 from qiskit_cupy import CupySimulator
 from qiskit_cupy.errors import UnsupportedInstructionError
 from qiskit_cupy.runtime import trajectories
@@ -270,33 +269,6 @@ def test_expression_conditions(backend: CupySimulator) -> None:
 # -- random circuits against the exact reference and Aer -------------------------------
 
 
-def random_dynamic_circuit(seed: int, num_qubits: int = 3, depth: int = 8) -> QuantumCircuit:
-    """Random unitaries, mid-circuit measurements, resets and conditioned blocks."""
-    rng = np.random.default_rng(seed)
-    creg = ClassicalRegister(num_qubits, "c")
-    circuit = QuantumCircuit(QuantumRegister(num_qubits), creg)
-    for _ in range(depth):
-        kind = rng.integers(5)
-        qubit = int(rng.integers(num_qubits))
-        if kind == 0:
-            circuit.measure(qubit, int(rng.integers(num_qubits)))
-        elif kind == 1:
-            circuit.reset(qubit)
-        elif kind == 2:
-            condition = (creg[int(rng.integers(num_qubits))], int(rng.integers(2)))
-            body_qubits = sorted(rng.choice(num_qubits, size=2, replace=False).tolist())
-            with circuit.if_test(condition) as otherwise:
-                circuit.append(UnitaryGate(random_unitary(4, seed=int(rng.integers(1 << 30)))), body_qubits)
-            if rng.integers(2):
-                with otherwise:
-                    circuit.append(UnitaryGate(random_unitary(2, seed=int(rng.integers(1 << 30)))), [qubit])
-        else:
-            pair = rng.choice(num_qubits, size=2, replace=False).tolist()
-            circuit.append(UnitaryGate(random_unitary(4, seed=int(rng.integers(1 << 30)))), pair)
-    circuit.measure(range(num_qubits), range(num_qubits))
-    return circuit
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_random_dynamic_circuits_match_the_exact_distribution(backend: CupySimulator, seed: int) -> None:
     circuit = random_dynamic_circuit(seed)
@@ -333,7 +305,7 @@ def test_same_seed_same_memory_whatever_the_branching_chunking_and_streams(
         backend.run(circuits, shots=500, seed_simulator=3, memory=True, max_parallel_experiments=3),
     ]
     results = [job.result() for job in runs]
-    monkeypatch.setattr(trajectories, "MAX_CHUNK_BYTES", 7 * 2 * 16 << 3)  # chunks of 7 shots
+    monkeypatch.setattr(trajectories, "MAX_CHUNK_BYTES", 7 * (16 << 3))  # 7 states of 3 qubits
     results.append(backend.run(circuits, shots=500, seed_simulator=3, memory=True).result())
     assert results[-1].results[0].metadata["num_chunks"] == -(-500 // 7)
     for result in results:

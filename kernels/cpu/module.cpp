@@ -203,8 +203,16 @@ void check_rows(index_t batch, size_t rows_size, index_t row_width, index_t slot
           "rows must have batch * row_width entries");
 }
 
-// Checks a classical program: known opcodes, slots inside a row, a stack that never
-// underflows or grows past kStackDepth, and is empty at the end.
+// Checks that `rows_size` slots are whole rows of `row_width`; returns their number.
+index_t check_row_batch(size_t rows_size, index_t row_width) {
+  require(row_width >= qc::cl::kFirstFreeSlot && rows_size % static_cast<size_t>(row_width) == 0,
+          "rows must be whole rows of row_width slots");
+  return static_cast<index_t>(rows_size) / row_width;
+}
+
+// Checks a classical program: known opcodes, slots inside a row (stores only above the
+// engine's own slots), a stack that never underflows or grows past kStackDepth, and is
+// empty at the end.
 void check_classical(IndexArray code, index_t row_width) {
   namespace c = qc::cl;
   require(code.size() % 2 == 0, "a classical program is (opcode, operand) pairs");
@@ -221,6 +229,8 @@ void check_classical(IndexArray code, index_t row_width) {
     if (opcode == c::kLoad || opcode == c::kStore) {
       require(operand >= 0 && operand < row_width, "classical program names a slot outside the row");
     }
+    require(opcode != c::kStore || operand >= c::kFirstFreeSlot,
+            "classical program stores into a slot the engine keeps");
     require(opcode != c::kMaskWidth || (operand >= 0 && operand <= 64), "mask width out of range");
     depth += pushes || opcode == c::kDup ? 1 : (drops ? -1 : (unary ? 0 : -1));
     require(depth <= c::kStackDepth, "classical program is deeper than the stack");
@@ -529,9 +539,7 @@ void sample(ConstDoubleArray cumulative, int num_measured, index_t shots, SeedAr
 
 void classical(RowsArray rows, index_t row_width, IndexArray code, index_t mask_slot,
                int num_threads) {
-  require(row_width >= qc::cl::kFirstFreeSlot && rows.size() % row_width == 0,
-          "rows must be whole rows of row_width slots");
-  const index_t batch = static_cast<index_t>(rows.size()) / row_width;
+  const index_t batch = check_row_batch(rows.size(), row_width);
   check_rows(batch, rows.size(), row_width, mask_slot);
   check_classical(code, row_width);
   nb::gil_scoped_release release;
@@ -548,9 +556,7 @@ void classical(RowsArray rows, index_t row_width, IndexArray code, index_t mask_
 
 void decide_outcomes(RowsArray rows, index_t row_width, ConstDoubleArray probabilities,
                      uindex_t seed, index_t clbit_slot, index_t mask_slot, int num_threads) {
-  require(row_width >= qc::cl::kFirstFreeSlot && rows.size() % row_width == 0,
-          "rows must be whole rows of row_width slots");
-  const index_t batch = static_cast<index_t>(rows.size()) / row_width;
+  const index_t batch = check_row_batch(rows.size(), row_width);
   check_rows(batch, rows.size(), row_width, mask_slot);
   check_rows(batch, rows.size(), row_width, clbit_slot);
   require(probabilities.size() == static_cast<size_t>(2 * batch), "probabilities must have 2 * batch entries");
@@ -618,23 +624,23 @@ std::vector<RegistryRow> registry_rows(qc::OpKindList<Entries...>) {
 
 template <typename T>
 void bind_precision(nb::module_& module) {
-  module.def("run_program", &run_program<T>, nb::arg("states"), nb::arg("num_qubits"),
+  module.def("run_program", &run_program<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("ops"), nb::arg("data"), nb::arg("rows"),
              nb::arg("row_width"), nb::arg("mask_slot"), nb::arg("num_threads"),
              "Apply every op row of `ops`, in order, to the active states of a batch.");
-  module.def("collapse", &collapse<T>, nb::arg("states"), nb::arg("num_qubits"), nb::arg("batch"),
+  module.def("collapse", &collapse<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("qubit"), nb::arg("probabilities"), nb::arg("rows"), nb::arg("row_width"),
              nb::arg("reset"), nb::arg("mask_slot"), nb::arg("num_threads"),
              "Collapse (or reset) one qubit of each active state to its row's outcome.");
-  module.def("gather", &gather<T>, nb::arg("source"), nb::arg("branches"), nb::arg("num_qubits"),
+  module.def("gather", &gather<T>, nb::arg("source"), nb::arg("branches").noconvert(), nb::arg("num_qubits"),
              nb::arg("sources"), nb::arg("num_threads"), "Copy state sources[j] to branch j.");
-  module.def("set_zero_state", &set_zero_state<T>, nb::arg("states"), nb::arg("num_qubits"),
+  module.def("set_zero_state", &set_zero_state<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("num_threads"), "Set every state of a batch to |0...0>.");
   module.def("marginal_partials", &marginal_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("positions"), nb::arg("sorted_positions"),
-             nb::arg("chunk_bits"), nb::arg("partials"), nb::arg("num_threads"),
+             nb::arg("chunk_bits"), nb::arg("partials").noconvert(), nb::arg("num_threads"),
              "Chunked partial sums of the marginal probabilities of `positions`.");
-  module.def("probabilities", &probabilities<T>, nb::arg("states"), nb::arg("probabilities"),
+  module.def("probabilities", &probabilities<T>, nb::arg("states"), nb::arg("probabilities").noconvert(),
              nb::arg("num_threads"), "|amplitude|^2 of every amplitude of a batch of states.");
 }
 
@@ -645,22 +651,24 @@ NB_MODULE(_cpu, module) {
   bind_precision<double>(module);
   bind_precision<float>(module);
   module.def("reduce_partials", &reduce_partials, nb::arg("partials"), nb::arg("chunk_bits"),
-             nb::arg("sums"), nb::arg("num_threads"), "Sum each run of 2**chunk_bits partials.");
+             nb::arg("sums").noconvert(), nb::arg("num_threads"), "Sum each run of 2**chunk_bits partials.");
   module.def("sample", &sample, nb::arg("cumulative"), nb::arg("num_measured"), nb::arg("shots"),
-             nb::arg("seeds"), nb::arg("outcomes"), nb::arg("num_threads"),
+             nb::arg("seeds"), nb::arg("outcomes").noconvert(), nb::arg("num_threads"),
              "Draw `shots` outcomes per row of cumulative probabilities.");
-  module.def("classical", &classical, nb::arg("rows"), nb::arg("row_width"), nb::arg("code"),
+  module.def("classical", &classical, nb::arg("rows").noconvert(), nb::arg("row_width"), nb::arg("code"),
              nb::arg("mask_slot"), nb::arg("num_threads"),
              "Run a classical program on each active row of slots.");
-  module.def("decide_outcomes", &decide_outcomes, nb::arg("rows"), nb::arg("row_width"),
+  module.def("decide_outcomes", &decide_outcomes, nb::arg("rows").noconvert(), nb::arg("row_width"),
              nb::arg("probabilities"), nb::arg("seed"), nb::arg("clbit_slot"), nb::arg("mask_slot"),
              nb::arg("num_threads"), "Draw each active state's measurement outcome.");
   module.def("sample_shots", &sample_shots, nb::arg("cumulative"), nb::arg("num_measured"),
              nb::arg("shot_states"), nb::arg("shot_numbers"), nb::arg("rows"), nb::arg("row_width"),
-             nb::arg("seed"), nb::arg("outcomes"), nb::arg("num_threads"),
+             nb::arg("seed"), nb::arg("outcomes").noconvert(), nb::arg("num_threads"),
              "Draw each shot's terminal outcome from its state's cumulative distribution.");
   module.def("trajectory_draw", &qc::trajectory_draw, nb::arg("seed"), nb::arg("shot"),
              nb::arg("counter"), "The uniform draw `counter` of shot `shot` under `seed`.");
+  module.def("check_row_batch", &check_row_batch, nb::arg("rows_size"), nb::arg("row_width"),
+             "Raise ValueError unless the slots are whole rows; return their number.");
   module.def("check_rows", &check_rows, nb::arg("batch"), nb::arg("rows_size"),
              nb::arg("row_width"), nb::arg("slot"), "Raise ValueError unless the rows hold the slot.");
   module.def("check_classical", &check_classical, nb::arg("code"), nb::arg("row_width"),

@@ -61,7 +61,7 @@ QC_HD void collapse_pair(complex<T>* states, int num_qubits, uindex_t item, int 
   const uindex_t low = local & ((uindex_t{1} << qubit) - 1);
   const uindex_t zero = (entry << num_qubits) | ((local - low) << 1) | low;
   const uindex_t one = zero | (uindex_t{1} << qubit);
-  const index_t outcome = rows[entry * static_cast<uindex_t>(row_width) + cl::kOutcomeSlot];
+  const index_t outcome = rows[entry * static_cast<uindex_t>(row_width) + cl::kOutcomeSlot] != 0;
   const double weight = probabilities[2 * entry + outcome];
   const T scale = static_cast<T>(1.0 / square_root(weight));
   const complex<T> kept = outcome ? states[one] : states[zero];

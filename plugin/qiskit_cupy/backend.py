@@ -17,8 +17,9 @@ from qiskit.transpiler import Target
 
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings
 from qiskit_cupy.compiler.gates import build_target
-from qiskit_cupy.compiler.dynamic import DynamicCircuit
-from qiskit_cupy.compiler.lowering import LoweredCircuit, is_dynamic, lower_circuit
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
+from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
+from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.validation import parameter_values
 from qiskit_cupy.devices import select_device
 from qiskit_cupy.devices.base import Device
@@ -170,10 +171,10 @@ def _lower(
 ) -> LoweredCircuit | DynamicCircuit | list[DynamicCircuit]:
     """Lower a circuit; a dynamic one with parameter binds, once per binding."""
     if values is None or not is_dynamic(circuit):
-        return lower_circuit(circuit, save_statevector, values is not None)
+        return lower_for_run(circuit, save_statevector, values is not None)
     size = len(next(iter(values.values())))
     return [
-        lower_circuit(
+        lower_for_run(
             circuit.assign_parameters({key: float(array[entry]) for key, array in values.items()}),
             save_statevector,
         )

@@ -5,8 +5,9 @@ turns std::invalid_argument into ValueError) with exactly the message of the req
 it trips. The require messages are parsed out of module.cpp, and the cases must cover
 every one of them, so a new require without a case here fails
 ``test_every_require_is_covered``. Bad op rows start from a valid ``encode_program`` row
-with one field corrupted. After each rejected call, no array it was given has changed
-and the extension still computes correct states.
+with one field corrupted; bad classical programs are written from the opcodes of
+``kernels/include/classical.cuh``, read here. After each rejected call, no array it was
+given has changed and the extension still computes correct states.
 """
 
 from __future__ import annotations
@@ -169,8 +170,12 @@ def program_call(
     num_qubits: int = N,
     states_size: int | None = None,
     column_change: int = 0,
+    mask: tuple[int, int, int] = (1, 1, -1),
 ) -> Call:
-    """run_program on [Hadamard, VALID_OPS[op_name]], the second row corrupted."""
+    """run_program on [Hadamard, VALID_OPS[op_name]], the second row corrupted.
+
+    ``mask`` is (entries of the rows, row width, mask slot): every state by default.
+    """
     ops = [GateOp(OpKind.DENSE, (0,), HADAMARD), VALID_OPS[op_name](batch)]
     program = encode_program(ops, batch=batch)
     rows = program.rows.copy()
@@ -188,7 +193,10 @@ def program_call(
     states = random_states(N, max(batch, 1), dtype)
     if states_size is not None:
         states = np.resize(states, states_size)
-    return Call(_cpu.run_program, (states, num_qubits, batch, rows, data, 0))
+    rows_size, row_width, mask_slot = mask
+    slots = np.ones(rows_size, dtype=np.int64)  # every state active where a slot is read
+    return Call(_cpu.run_program, (states, num_qubits, batch, rows, data, slots, row_width,
+                                   mask_slot, 0))
 
 
 def set_field(field: str, value: int, index: int = 0) -> Callable[[np.ndarray], None]:
@@ -303,6 +311,108 @@ def reduce_call(chunk_bits: int = 2, partials: int = 16, sums: int = 4) -> Call:
 def probabilities_call(dtype: type, out: int) -> Call:
     """probabilities of a batch of 2 states of 4 qubits into ``out`` entries."""
     return Call(_cpu.probabilities, (random_states(4, 2, dtype), np.zeros(out), 0))
+
+
+# The dynamic-circuit launchers. Rows of classical slots are ROW_WIDTH wide; the fixed
+# slots (counter 0, shot 1, outcome 2) come first, then free ones. Opcodes are read from
+# classical.cuh here, so that the cases do not depend on compiler/classical.py.
+CLASSICAL_CUH = MODULE_CPP.parents[1] / "include" / "classical.cuh"
+OPCODE = {
+    name: int(value)
+    for name, value in re.findall(
+        r"constexpr\s+index_t\s+(k\w+)\s*=\s*(\d+)\s*;", CLASSICAL_CUH.read_text(encoding="utf-8")
+    )
+}
+ROW_WIDTH = 6
+#: The slot of the latest outcome, which collapse reads.
+OUTCOME_SLOT = OPCODE["kOutcomeSlot"]
+#: Deepest stack a classical program may use.
+STACK_DEPTH = OPCODE["kStackDepth"]
+
+
+def code(*pairs: tuple[str, int]) -> np.ndarray:
+    """A classical program, flat (opcode, operand) int64 pairs, from opcode names."""
+    pairs_array = np.array([[OPCODE[name], operand] for name, operand in pairs], dtype=np.int64)
+    return pairs_array.reshape(-1)
+
+
+#: A valid program: slot 4 = (slot 3 + 1) masked to 3 bits.
+VALID_CODE = code(("kLoad", 3), ("kPushConst", 1), ("kAdd", 0), ("kMaskWidth", 3), ("kStore", 4))
+
+
+def slot_rows(size: int, row_width: int = ROW_WIDTH, seed: int = 3) -> np.ndarray:
+    """Random rows of slots: outcomes 0/1, small counters, the rest any int64.
+
+    Outcomes must be 0 or 1: collapse indexes the probabilities with them unchecked.
+    """
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-(2**63), 2**63, size=size, dtype=np.int64)
+    if row_width > OUTCOME_SLOT:
+        rows[0::row_width] = rng.integers(0, 100, size=rows[0::row_width].size)
+        rows[OUTCOME_SLOT::row_width] = rng.integers(0, 2, size=rows[OUTCOME_SLOT::row_width].size)
+    return rows
+
+
+def classical_call(
+    program: np.ndarray = VALID_CODE, batch: int = 3, row_width: int = ROW_WIDTH,
+    rows: int | None = None, mask_slot: int = -1,
+) -> Call:
+    """classical with valid defaults (3 rows of ROW_WIDTH slots, VALID_CODE, no mask)."""
+    size = batch * row_width if rows is None else rows
+    return Call(_cpu.classical, (slot_rows(size, row_width), row_width, program, mask_slot, 0))
+
+
+def decide_call(
+    batch: int = 3, row_width: int = ROW_WIDTH, rows: int | None = None,
+    probabilities: int | None = None, clbit_slot: int = 4, mask_slot: int = 5,
+) -> Call:
+    """decide_outcomes with valid defaults (3 rows, clbit slot 4, mask slot 5)."""
+    size = batch * row_width if rows is None else rows
+    weights = np.full(2 * batch if probabilities is None else probabilities, 0.5)
+    return Call(_cpu.decide_outcomes, (slot_rows(size, row_width), row_width, weights, 2**64 - 1,
+                                       clbit_slot, mask_slot, 0))
+
+
+def collapse_call(
+    dtype: type, num_qubits: int = 4, batch: int = 2, qubit: int = 1,
+    probabilities: int | None = None, rows: int | None = None, row_width: int = ROW_WIDTH,
+    mask_slot: int = 5, states_size: int | None = None,
+) -> Call:
+    """collapse with valid defaults (2 states of 4 qubits, qubit 1, mask slot 5)."""
+    states = random_states(4, 2, dtype)
+    if states_size is not None:
+        states = np.resize(states, states_size)
+    weights = np.full(2 * batch if probabilities is None else probabilities, 0.5)
+    size = batch * row_width if rows is None else rows
+    return Call(_cpu.collapse, (states, num_qubits, batch, qubit, weights,
+                                slot_rows(size, row_width), row_width, False, mask_slot, 0))
+
+
+def gather_call(
+    dtype: type, num_qubits: int = 4, sources: tuple[int, ...] = (1, 0, 1),
+    branches: int | None = None,
+) -> Call:
+    """gather with valid defaults: 3 branches of 2 source states of 4 qubits."""
+    size = (len(sources) << 4) if branches is None else branches
+    return Call(_cpu.gather, (random_states(4, 2, dtype), np.zeros(size, dtype=dtype), num_qubits,
+                              np.array(sources, dtype=np.int64), 0))
+
+
+def sample_shots_call(
+    num_measured: int = 2, cumulative: int = 8, shot_states: tuple[int, ...] = (0, 1, 1, 0),
+    shot_numbers: int | None = None, outcomes: int | None = None, rows: int | None = None,
+    row_width: int = ROW_WIDTH,
+) -> Call:
+    """sample_shots with valid defaults: 4 shots of 2 states, 2 measured qubits."""
+    shots = len(shot_states)
+    table = np.cumsum(np.full(cumulative, 0.25))
+    size = 2 * row_width if rows is None else rows
+    return Call(_cpu.sample_shots, (
+        table, num_measured, np.array(shot_states, dtype=np.int64),
+        np.arange(shots if shot_numbers is None else shot_numbers, dtype=np.int64),
+        slot_rows(size, row_width), row_width, 12345,
+        np.zeros(shots if outcomes is None else outcomes, dtype=np.int64), 0,
+    ))
 
 
 _MAX_CODE = max(spec.code for spec in OP_KINDS.values())
@@ -701,6 +811,154 @@ _add(
 )
 
 
+# check_rows: a mask slot, clbit slot or fixed slot outside the rows, or rows of the
+# wrong size, through each launcher that takes rows
+_SLOT_MESSAGE = "slot outside the rows"
+_ROWS_MESSAGE = "rows must have batch * row_width entries"
+_WHOLE_ROWS_MESSAGE = "rows must be whole rows of row_width slots"
+for _name, _build in {
+    "run_program-mask-slot-at-width": lambda d: program_call(
+        d, "dense", mask=(ROW_WIDTH, ROW_WIDTH, ROW_WIDTH)),
+    "run_program-mask-slot-in-narrow-rows": lambda d: program_call(d, "dense", mask=(2, 2, 1)),
+    "collapse-mask-slot-at-width": lambda d: collapse_call(d, mask_slot=ROW_WIDTH),
+    "collapse-rows-without-an-outcome-slot": lambda d: collapse_call(
+        d, row_width=OUTCOME_SLOT, mask_slot=-1),
+}.items():
+    _add(_name, "check_rows", _SLOT_MESSAGE, _build)
+for _name, _build in {
+    "classical-mask-slot-at-width": lambda d: classical_call(mask_slot=ROW_WIDTH),
+    "classical-mask-slot-far-out": lambda d: classical_call(mask_slot=2**40),
+    "decide-clbit-slot-at-width": lambda d: decide_call(clbit_slot=ROW_WIDTH),
+    "decide-mask-slot-at-width": lambda d: decide_call(mask_slot=ROW_WIDTH),
+    "sample-shots-rows-without-a-counter": lambda d: sample_shots_call(row_width=0, rows=0),
+    "sample-shots-narrow-rows": lambda d: sample_shots_call(row_width=2, rows=4),
+}.items():
+    _add(_name, "check_rows", _SLOT_MESSAGE, _build, per_precision=False)
+for _name, _build in {
+    "run_program-rows-one-short": lambda d: program_call(
+        d, "dense", mask=(ROW_WIDTH - 1, ROW_WIDTH, 3)),
+    "run_program-rows-of-two-states": lambda d: program_call(
+        d, "dense", mask=(2 * ROW_WIDTH, ROW_WIDTH, 3)),
+    "collapse-rows-one-short": lambda d: collapse_call(d, rows=2 * ROW_WIDTH - 1),
+    "collapse-rows-one-long": lambda d: collapse_call(d, rows=2 * ROW_WIDTH + 1, mask_slot=-1),
+}.items():
+    _add(_name, "check_rows", _ROWS_MESSAGE, _build)
+_add("sample-shots-rows-one-short", "check_rows", _ROWS_MESSAGE,
+     lambda d: sample_shots_call(rows=2 * ROW_WIDTH - 1), per_precision=False)
+_add("sample-shots-rows-of-three-states", "check_rows", _ROWS_MESSAGE,
+     lambda d: sample_shots_call(rows=3 * ROW_WIDTH), per_precision=False)
+
+# classical and decide_outcomes: rows that are not whole rows
+for _caller, _make in {"classical": classical_call, "decide_outcomes": decide_call}.items():
+    for _name, _extra in {
+        "partial-row": {"rows": 3 * ROW_WIDTH - 1},
+        "width-below-fixed-slots": {"row_width": OUTCOME_SLOT, "rows": 3 * OUTCOME_SLOT},
+        "width-0": {"row_width": 0, "rows": 0},
+        "width-negative": {"row_width": -ROW_WIDTH, "rows": 3 * ROW_WIDTH},
+    }.items():
+        _add(f"{_caller}-{_name}", "check_row_batch", _WHOLE_ROWS_MESSAGE,
+             lambda d, m=_make, e=_extra: m(**e), per_precision=False)
+_add("decide-probabilities-short", "decide_outcomes", "probabilities must have 2 * batch entries",
+     lambda d: decide_call(probabilities=5), per_precision=False)
+_add("decide-probabilities-long", "decide_outcomes", "probabilities must have 2 * batch entries",
+     lambda d: decide_call(probabilities=7), per_precision=False)
+
+# check_classical: programs that would read or write outside a row or the stack
+_CLASSICAL: list[tuple[str, str, np.ndarray]] = [
+    ("odd-length", "a classical program is (opcode, operand) pairs", VALID_CODE[:-1]),
+    ("one-word", "a classical program is (opcode, operand) pairs", np.array([0], dtype=np.int64)),
+    ("opcode-past-last", "unknown classical opcode",
+     np.array([max(v for k, v in OPCODE.items() if k == "kPop") + 1, 0], dtype=np.int64)),
+    ("opcode-negative", "unknown classical opcode", np.array([-1, 0], dtype=np.int64)),
+    ("opcode-huge", "unknown classical opcode",
+     np.concatenate([code(("kPushConst", 1)), np.array([2**40, 0], dtype=np.int64)])),
+    ("load-at-width", "classical program names a slot outside the row",
+     code(("kLoad", ROW_WIDTH), ("kPop", 0))),
+    ("load-negative", "classical program names a slot outside the row",
+     code(("kLoad", -1), ("kPop", 0))),
+    ("store-at-width", "classical program names a slot outside the row",
+     code(("kPushConst", 1), ("kStore", ROW_WIDTH))),
+    ("store-far-out", "classical program names a slot outside the row",
+     code(("kPushConst", 1), ("kStore", 2**62))),
+    ("store-on-empty", "classical program pops an empty stack", code(("kStore", 3))),
+    ("pop-on-empty", "classical program pops an empty stack", code(("kPop", 0))),
+    ("dup-on-empty", "classical program pops an empty stack", code(("kDup", 0))),
+    ("unary-on-empty", "classical program pops an empty stack", code(("kLogicNot", 0))),
+    ("mask-on-empty", "classical program pops an empty stack", code(("kMaskWidth", 3))),
+    ("binary-on-one", "classical program pops an empty stack",
+     code(("kPushConst", 1), ("kAdd", 0), ("kStore", 3))),
+    ("underflow-after-balance", "classical program pops an empty stack",
+     code(("kLoad", 3), ("kStore", 4), ("kPushConst", 2), ("kMul", 0), ("kStore", 4))),
+    ("mask-width-65", "mask width out of range",
+     code(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))),
+    ("mask-width-negative", "mask width out of range",
+     code(("kLoad", 3), ("kMaskWidth", -1), ("kStore", 3))),
+    ("push-past-depth", "classical program is deeper than the stack",
+     code(*[("kPushConst", 7)] * (STACK_DEPTH + 1), *[("kPop", 0)] * (STACK_DEPTH + 1))),
+    ("dup-past-depth", "classical program is deeper than the stack",
+     code(*[("kLoad", 3)] * STACK_DEPTH, ("kDup", 0), *[("kPop", 0)] * (STACK_DEPTH + 1))),
+    ("leaves-one", "classical program leaves values on the stack", code(("kPushConst", 1))),
+    ("store-to-outcome-slot", "classical program stores into a slot the engine keeps",
+     code(("kPushConst", -1), ("kStore", 2))),
+    ("store-to-counter-slot", "classical program stores into a slot the engine keeps",
+     code(("kPushConst", 5), ("kStore", 0))),
+    ("leaves-one-after-store", "classical program leaves values on the stack",
+     np.concatenate([VALID_CODE, code(("kLoad", 4), ("kDup", 0), ("kStore", 5))])),
+]
+for _name, _message, _code in _CLASSICAL:
+    _add(f"classical-{_name}", "check_classical", _message,
+         lambda d, c=_code: classical_call(c), per_precision=False)
+
+# check_collapse
+_add("collapse-qubit-n", "check_collapse", "qubit out of range",
+     lambda d: collapse_call(d, qubit=4))
+_add("collapse-qubit-negative", "check_collapse", "qubit out of range",
+     lambda d: collapse_call(d, qubit=-1))
+_add("collapse-no-qubits", "check_collapse", "qubit out of range",
+     lambda d: collapse_call(d, num_qubits=0, qubit=0, states_size=2))
+_add("collapse-probabilities-short", "check_collapse", "probabilities must have 2 * batch entries",
+     lambda d: collapse_call(d, probabilities=3))
+_add("collapse-probabilities-long", "check_collapse", "probabilities must have 2 * batch entries",
+     lambda d: collapse_call(d, probabilities=5))
+_add("collapse-length-of-one-state-fewer", "check_states", _LENGTH_MESSAGE,
+     lambda d: collapse_call(d, batch=3))
+_add("collapse-num-qubits-63", "check_states", _NUM_QUBITS_MESSAGE,
+     lambda d: collapse_call(d, num_qubits=63))
+
+# check_gather
+_add("gather-num-qubits-negative", "check_gather", _NUM_QUBITS_MESSAGE,
+     lambda d: gather_call(d, num_qubits=-1))
+_add("gather-num-qubits-63", "check_gather", _NUM_QUBITS_MESSAGE,
+     lambda d: gather_call(d, num_qubits=63))
+_add("gather-branches-short", "check_gather", "branches must have len(sources) states",
+     lambda d: gather_call(d, branches=47))
+_add("gather-branches-of-fewer-qubits", "check_gather", "branches must have len(sources) states",
+     lambda d: gather_call(d, num_qubits=3))
+_add("gather-source-past-last", "check_gather", "a branch's source state is out of range",
+     lambda d: gather_call(d, sources=(1, 2, 0)))
+_add("gather-source-negative", "check_gather", "a branch's source state is out of range",
+     lambda d: gather_call(d, sources=(0, 0, -1)))
+_add("gather-source-of-a-partial-state", "check_gather", "a branch's source state is out of range",
+     lambda d: gather_call(d, num_qubits=5, sources=(1,), branches=32))
+
+# check_sample_shots (no precision)
+for _name, _message, _extra in [
+    ("measured-negative", "num_measured out of range", {"num_measured": -1}),
+    ("measured-63", "num_measured out of range", {"num_measured": 63}),
+    ("cumulative-partial-row", "cumulative must hold whole rows of 2**m entries",
+     {"cumulative": 9}),
+    ("cumulative-half-row", "cumulative must hold whole rows of 2**m entries",
+     {"cumulative": 2, "rows": 0}),
+    ("shot-numbers-short", "shot states, shot numbers and outcomes differ in length",
+     {"shot_numbers": 3}),
+    ("outcomes-long", "shot states, shot numbers and outcomes differ in length", {"outcomes": 5}),
+    ("state-past-last", "a shot's state is out of range", {"shot_states": (0, 2, 1, 0)}),
+    ("state-negative", "a shot's state is out of range", {"shot_states": (0, 1, -1, 0)}),
+]:
+    _add(f"sample-shots-{_name}", "check_sample_shots", _message,
+         lambda d, e=_extra: sample_shots_call(**e), per_precision=False)
+
+
 def _params() -> list[Any]:
     """(case name, dtype) pairs: both precisions where the call takes states."""
     params = []
@@ -721,7 +979,8 @@ def assert_extension_works(dtype: type) -> None:
     _cpu.set_zero_state(states, num_qubits, batch, 0)
     cx = GateOp(OpKind.PERMUTATION, (2,), np.ones(2, dtype=complex), (0,), 1, (1, 0))
     program = encode_program([GateOp(OpKind.DENSE, (0,), HADAMARD), cx])
-    _cpu.run_program(states, num_qubits, batch, program.rows, program.data.astype(dtype), 0)
+    _cpu.run_program(states, num_qubits, batch, program.rows, program.data.astype(dtype),
+                     np.zeros(1, dtype=np.int64), 1, -1, 0)
     want = np.zeros((batch, 1 << num_qubits), dtype=complex)
     want[:, [0, 5]] = 1 / np.sqrt(2)
     tolerance = 1e-12 if dtype == np.complex128 else 1e-6
@@ -762,8 +1021,32 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: probabilities_call(np.complex128, 32),
         lambda: reduce_call(),
         lambda: sample_call(),
+        lambda: program_call(np.complex128, "dense", mask=(ROW_WIDTH, ROW_WIDTH, ROW_WIDTH - 1)),
+        lambda: program_call(np.complex64, "wide", batch=2, mask=(2 * ROW_WIDTH, ROW_WIDTH, 3)),
+        lambda: classical_call(),
+        lambda: classical_call(mask_slot=ROW_WIDTH - 1),
+        lambda: classical_call(np.zeros(0, dtype=np.int64)),
+        lambda: classical_call(code(*[("kLoad", ROW_WIDTH - 1)] * STACK_DEPTH,
+                                    *[("kBitOr", 0)] * (STACK_DEPTH - 1), ("kMaskWidth", 64),
+                                    ("kDup", 0), ("kMaskWidth", 0), ("kStore", 3), ("kPop", 0))),
+        lambda: classical_call(batch=0),
+        lambda: decide_call(),
+        lambda: decide_call(clbit_slot=-1, mask_slot=-1),
+        lambda: collapse_call(np.complex128),
+        lambda: collapse_call(np.complex64, qubit=0, row_width=OUTCOME_SLOT + 1, mask_slot=-1),
+        lambda: collapse_call(np.complex128, qubit=3, num_qubits=4, batch=1, states_size=16),
+        lambda: gather_call(np.complex128),
+        lambda: gather_call(np.complex64, sources=()),
+        lambda: sample_shots_call(),
+        lambda: sample_shots_call(shot_states=()),
+        lambda: sample_shots_call(num_measured=0, cumulative=2),
     ],
-    ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample"],
+    ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample",
+         "run_program-masked", "run_program-masked-wide", "classical", "classical-masked",
+         "classical-empty", "classical-deepest", "classical-no-rows", "decide_outcomes",
+         "decide_outcomes-no-slots", "collapse", "collapse-narrowest-rows", "collapse-high-qubit",
+         "gather", "gather-nothing", "sample_shots", "sample_shots-no-shots",
+         "sample_shots-nothing-measured"],
 )
 def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
     """The other launchers' default arguments, from which the bad ones differ, are valid."""
@@ -777,3 +1060,29 @@ def test_every_require_is_covered() -> None:
     assert len(sites) >= 20, "parsing module.cpp found too few requires"
     covered = {(case.site, case.message) for case in BAD_CASES.values()}
     assert covered == set(sites)
+
+
+@pytest.mark.parametrize("outcome", [2**40, -1, 7])
+def test_collapse_reads_only_the_two_probabilities_of_a_state(outcome: int) -> None:
+    """An outcome slot holding anything but 0 counts as 1: never an index past (p0, p1)."""
+    state = np.array([0.6, 0.8], dtype=np.complex128)
+    rows = np.array([0, 0, outcome], dtype=np.int64)
+    _cpu.collapse(state, 1, 1, 0, np.array([0.36, 0.64]), rows, 3, False, -1, 1)
+    np.testing.assert_allclose(state, [0, 1], atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: _cpu.set_zero_state(np.zeros(4, dtype=np.float64), 1, 1, 1),
+        lambda: _cpu.classical(np.zeros(8, dtype=np.int32), 4, np.zeros(0, np.int64), -1, 1),
+        lambda: _cpu.gather(np.zeros(2, np.complex128), np.zeros(2, np.float64), 1,
+                            np.zeros(1, np.int64), 1),
+        lambda: _cpu.sample(np.ones(2), 1, 1, np.zeros(1, np.uint64), np.zeros(1, np.int32), 1),
+    ],
+    ids=["states-float64", "rows-int32", "branches-float64", "outcomes-int32"],
+)
+def test_an_output_of_the_wrong_dtype_is_refused_not_converted(call: Callable[[], Any]) -> None:
+    """Converting an output would write into a temporary copy: the call must refuse it."""
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        call()

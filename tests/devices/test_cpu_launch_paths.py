@@ -31,6 +31,9 @@ MODULE_CPP = Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "module.c
 
 DTYPES = [np.complex128, np.complex64]
 TOLERANCE = {np.complex128: 1e-12, np.complex64: 1e-5}
+#: run_program's rows argument when every state is active (mask slot -1).
+NO_ROWS = np.zeros(1, dtype=np.int64)
+EVERY_STATE = -1
 
 
 def module_constant(name: str) -> int:
@@ -217,7 +220,8 @@ def run_extension(
     batch = states.shape[0]
     program = encode_program(list(ops), batch=batch)
     flat = np.array(states, dtype=dtype, order="C", copy=True).ravel()
-    _cpu.run_program(flat, num_qubits, batch, program.rows, program.data.astype(dtype), num_threads)
+    _cpu.run_program(flat, num_qubits, batch, program.rows, program.data.astype(dtype), NO_ROWS, 1,
+                     EVERY_STATE, num_threads)
     return flat.reshape(batch, -1)
 
 

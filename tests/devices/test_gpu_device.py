@@ -244,7 +244,8 @@ def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytes
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, precision: str) -> None:
     """Circuits that take every kernel: dense and diagonal blocks of 1..5 qubits, a wide
-    diagonal, permutations, full and marginal (chunked) sampling; each state checked."""
+    diagonal, permutations, full and marginal (chunked) sampling, a dynamic circuit;
+    each result checked against the CPU's."""
     from qiskit.circuit.library import UnitaryGate
     from qiskit.quantum_info import random_unitary
 
@@ -267,11 +268,22 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     unchunked.measure(list(range(16, 0, -1)), list(range(16)))
     saved = circuit.copy()
     saved.append(SaveStatevector(10), saved.qubits)
-    circuits = [saved, full, marginal, unchunked]
+    dynamic = QuantumCircuit(3, 3)  # classical programs, draws, collapse, branches
+    dynamic.h([0, 1])
+    dynamic.measure(0, 0)
+    with dynamic.if_test((dynamic.clbits[0], 1)):
+        dynamic.x(2)
+    dynamic.reset(1)
+    dynamic.measure([1, 2], [1, 2])
+    circuits = [saved, full, marginal, unchunked, dynamic]
     backend = CupySimulator(device="GPU", precision=precision, fusion_enable=False)
     result = backend.run(circuits, shots=200, seed_simulator=8).result()
     np.testing.assert_allclose(np.asarray(result.data(0)["statevector"]),
                                Statevector(circuit).data, atol=1e-10 if precision == "double" else 1e-5)
+    one_each = backend.run(dynamic, shots=50, seed_simulator=8, shot_branching_enable=False).result()
+    cpu = CupySimulator(device="CPU", precision=precision, fusion_enable=False)
+    expected = cpu.run(dynamic, shots=50, seed_simulator=8, shot_branching_enable=False).result()
+    assert one_each.get_counts() == expected.get_counts()  # draws on the device, per state
     launched = {launch.name for launch in standin.launches}
     assert set(name_expressions(precision)) <= launched, set(name_expressions(precision)) - launched
     _assert_same_as_cpu(result, circuits, shots=200, seed_simulator=8, precision=precision,

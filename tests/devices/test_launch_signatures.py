@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qiskit_cupy import _cpu
 from qiskit_cupy.devices import kernel_source
 from qiskit_cupy.kernel_files import read_kernel_file
 from qiskit_cupy.compiler.op_registry import OP_LAYOUT
@@ -22,7 +23,9 @@ from qiskit_cupy.devices import launches
 from qiskit_cupy.errors import CupySimulatorError
 
 #: What a scalar parameter of each C++ type must receive.
-SCALAR_TYPES: dict[str, type[np.integer]] = {"int": np.int32, "long long": np.int64}
+SCALAR_TYPES: dict[str, type[np.integer]] = {
+    "int": np.int32, "long long": np.int64, "unsigned long long": np.uint64,
+}
 
 #: The dtype of the array a pointer to each C++ type must receive ("T": by precision).
 POINTEE_DTYPES: dict[str, Any] = {
@@ -37,6 +40,31 @@ BATCH = 3
 NUM_MEASURED = 2
 CHUNK_BITS = 2
 SHOTS = 7
+#: Slots per row of the classical rows, and a slot past the fixed ones (a mask, a clbit).
+WIDTH = 6
+SLOT = 5
+#: The largest seed: unsigned long long parameters take all 64 bits.
+SEED = 2**64 - 1
+
+
+def opcode(name: str) -> int:
+    """An opcode's value, read from the header here (independently of compiler/classical.py)."""
+    text = read_kernel_file("include/classical.cuh")
+    return int(re.search(rf"constexpr\s+index_t\s+{name}\s*=\s*(\d+)\s*;", text).group(1))
+
+
+def program(*pairs: tuple[str, int]) -> np.ndarray:
+    """A classical program, flat (opcode, operand) int64 pairs, from opcode names."""
+    return np.array([[opcode(name), operand] for name, operand in pairs], dtype=np.int64).ravel()
+
+
+#: A valid classical program on rows of WIDTH slots: slot 4 = slot 3 + 1.
+PROGRAM = program(("kLoad", 3), ("kPushConst", 1), ("kAdd", 0), ("kStore", 4))
+
+
+def rows() -> np.ndarray:
+    """The batch's rows of classical slots."""
+    return np.zeros(BATCH * WIDTH, dtype=np.int64)
 
 
 def states(precision: str) -> np.ndarray:
@@ -57,6 +85,7 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "row": np.zeros(80, dtype=np.int64),
             "data": np.zeros(4, dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
             "kind_name": "kDense", "num_targets": 1, "num_sorted": 1, "precision": precision,
+            "mask": (rows(), WIDTH, SLOT),
         },
         "marginal_partials": {
             "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
@@ -78,7 +107,42 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "shots": SHOTS, "seeds": np.zeros(BATCH, dtype=np.uint64),
             "outcomes": np.zeros(BATCH * SHOTS, dtype=np.int64),
         },
+        "classical": {
+            "rows": rows(), "width": WIDTH, "code": PROGRAM.copy(), "host_code": PROGRAM.copy(),
+            "mask_slot": SLOT,
+        },
+        "decide_outcomes": {
+            "rows": rows(), "width": WIDTH, "probabilities": np.zeros(2 * BATCH), "seed": SEED,
+            "clbit_slot": SLOT - 1, "mask_slot": SLOT,
+        },
+        "collapse": {
+            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH, "qubit": 2,
+            "probabilities": np.zeros(2 * BATCH), "rows": rows(), "width": WIDTH, "reset": True,
+            "mask_slot": SLOT, "precision": precision,
+        },
+        "gather": {
+            "source": states(precision),
+            "branches": np.zeros(2 << NUM_QUBITS,
+                                 dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
+            "num_qubits": NUM_QUBITS, "sources": np.array([2, 0], dtype=np.int64),
+            "host_sources": np.array([2, 0], dtype=np.int64), "precision": precision,
+        },
+        "sample_shots": {
+            "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
+            "shot_states": SHOT_STATES.copy(), "host_states": SHOT_STATES.copy(),
+            "shot_numbers": np.arange(SHOTS, dtype=np.int64), "rows": rows(), "width": WIDTH,
+            "seed": SEED, "outcomes": np.zeros(SHOTS, dtype=np.int64),
+        },
     }[builder]
+
+
+#: The state each of the SHOTS shots of sample_shots draws from (every one of BATCH).
+SHOT_STATES = np.array([0, 2, 1, 1, 0, 2, 2], dtype=np.int64)
+
+#: Host copies the builders check, which are not kernel arguments.
+HOST_ONLY = {
+    ("classical", "host_code"), ("gather", "host_sources"), ("sample_shots", "host_states"),
+}
 
 
 def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
@@ -88,8 +152,11 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
 
 
 BUILDERS = (
-    "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample"
+    "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample",
+    "classical", "decide_outcomes", "collapse", "gather", "sample_shots",
 )
+#: Builders of kernels that are not templates.
+PLAIN_BUILDERS = ("reduce_partials", "sample", "classical", "decide_outcomes", "sample_shots")
 PRECISIONS = ("double", "single")
 
 
@@ -117,6 +184,25 @@ def test_signatures_are_parsed_exactly() -> None:
     )
     assert signatures["qc_apply_op"] == (
         "qc::complex<T>*", "int", "long long", "const long long*", "const qc::complex<T>*",
+        "const long long*", "long long", "long long",
+    )
+    assert signatures["qc_classical"] == (
+        "long long*", "long long", "long long", "const long long*", "long long", "long long",
+    )
+    assert signatures["qc_decide_outcomes"] == (
+        "long long*", "long long", "long long", "const double*", "unsigned long long", "long long",
+        "long long",
+    )
+    assert signatures["qc_collapse"] == (
+        "qc::complex<T>*", "int", "long long", "int", "const double*", "const long long*",
+        "long long", "int", "long long",
+    )
+    assert signatures["qc_gather"] == (
+        "const qc::complex<T>*", "qc::complex<T>*", "int", "long long", "const long long*",
+    )
+    assert signatures["qc_sample_shots"] == (
+        "const double*", "int", "long long", "const long long*", "const long long*",
+        "const long long*", "long long", "unsigned long long", "long long*",
     )
 
 
@@ -133,7 +219,7 @@ def test_every_parameter_type_has_a_rule() -> None:
 def test_launch_arguments_match_the_signature(builder: str, precision: str) -> None:
     launch = build(builder, precision)
     signature = launches.kernel_signatures()[launch.kernel.split("<", 1)[0]]
-    if builder in ("reduce_partials", "sample"):
+    if builder in PLAIN_BUILDERS:
         assert launch.kernel == f"qc_{builder}"
     else:
         assert launch.kernel in kernel_source.name_expressions(precision)
@@ -156,17 +242,29 @@ def test_launch_arguments_match_the_signature(builder: str, precision: str) -> N
         ("probabilities", "out", 1),
         ("reduce_partials", "sums", 1),
         ("sample", "outcomes", 2),
+        ("classical", "rows", 2),
+        ("decide_outcomes", "rows", 2),
+        ("collapse", "states", 2),
+        ("gather", "branches", 3),
+        ("sample_shots", "outcomes", 2),
     ],
 )
 def test_items_cover_the_output_exactly(builder: str, output: str, position: int) -> None:
+    """One item per output element; a row for the classical kernels, an amplitude pair
+    for collapse."""
     launch = build(builder, "double")
     size = {
-        "states": BATCH << NUM_QUBITS,
-        "partials": BATCH << (NUM_MEASURED + CHUNK_BITS),
-        "out": BATCH << NUM_QUBITS,
-        "sums": BATCH << NUM_MEASURED,
-        "outcomes": BATCH * SHOTS,
-    }[output]
+        ("set_zero_state", "states"): BATCH << NUM_QUBITS,
+        ("marginal_partials", "partials"): BATCH << (NUM_MEASURED + CHUNK_BITS),
+        ("probabilities", "out"): BATCH << NUM_QUBITS,
+        ("reduce_partials", "sums"): BATCH << NUM_MEASURED,
+        ("sample", "outcomes"): BATCH * SHOTS,
+        ("classical", "rows"): BATCH,
+        ("decide_outcomes", "rows"): BATCH,
+        ("collapse", "states"): BATCH << (NUM_QUBITS - 1),
+        ("gather", "branches"): 2 << NUM_QUBITS,
+        ("sample_shots", "outcomes"): SHOTS,
+    }[builder, output]
     assert launch.num_items == size
     assert launch.arguments[position] == size
 
@@ -184,10 +282,21 @@ ARRAY_ARGUMENTS = [
     for builder in BUILDERS
     for name, value in well_typed(builder, "double").items()
     for index, array in (enumerate(value) if isinstance(value, tuple) else [(None, value)])
-    if isinstance(array, np.ndarray)
+    if isinstance(array, np.ndarray) and (builder, name) not in HOST_ONLY
 ]
 
 
+def test_every_kernel_array_argument_is_tried() -> None:
+    """The new builders' arrays are among those tried, the mask's rows included."""
+    tried = {(builder, name) for builder, name, _ in ARRAY_ARGUMENTS}
+    assert ("apply_op", "mask") in tried
+    for builder in ("classical", "decide_outcomes", "collapse", "gather", "sample_shots"):
+        launch = build(builder, "double")
+        arrays = sum(isinstance(argument, np.ndarray) for argument in launch.arguments)
+        assert arrays == sum(1 for b, _ in tried if b == builder), builder
+
+
+#: Builders that compute their number of items from ``rows.size`` before the type check.
 @pytest.mark.parametrize(("builder", "name", "index"), ARRAY_ARGUMENTS)
 @pytest.mark.parametrize(
     "wrong",
@@ -205,7 +314,10 @@ def test_a_wrong_array_is_refused(builder: str, name: str, index: int | None, wr
         build(builder, "double", **{name: value})
 
 
-@pytest.mark.parametrize(("builder", "name"), [("apply_op", "states"), ("apply_op", "data")])
+@pytest.mark.parametrize(("builder", "name"), [
+    ("apply_op", "states"), ("apply_op", "data"), ("collapse", "states"), ("gather", "source"),
+    ("gather", "branches"),
+])
 def test_states_of_the_other_precision_are_refused(builder: str, name: str) -> None:
     for precision, other in (("double", "single"), ("single", "double")):
         with pytest.raises(CupySimulatorError, match="needs a complex"):
@@ -221,6 +333,10 @@ def test_states_of_the_other_precision_are_refused(builder: str, name: str) -> N
         ("sample", "num_measured", 2.0),
         ("sample", "shots", 7.0),
         ("sample", "num_measured", np.array(2)),
+        ("decide_outcomes", "seed", 1.0),
+        ("sample_shots", "seed", np.float64(3)),
+        ("classical", "mask_slot", np.array(SLOT)),
+        ("collapse", "qubit", 2.0),
     ],
 )
 def test_a_non_integer_scalar_is_refused(builder: str, name: str, wrong: Any) -> None:
@@ -231,7 +347,9 @@ def test_a_non_integer_scalar_is_refused(builder: str, name: str, wrong: Any) ->
 @pytest.mark.parametrize(
     ("builder", "name", "value"),
     [("reduce_partials", "chunk_bits", 2**31), ("reduce_partials", "chunk_bits", -(2**31) - 1),
-     ("sample", "shots", 2**63)],
+     ("sample", "shots", 2**63), ("decide_outcomes", "seed", 2**64),
+     ("decide_outcomes", "seed", -1), ("sample_shots", "seed", -1),
+     ("classical", "mask_slot", 2**63), ("collapse", "qubit", 2**31)],
 )
 def test_an_integer_too_wide_for_its_parameter_is_refused(builder: str, name: str, value: int) -> None:
     with pytest.raises(CupySimulatorError, match="out of range"):
@@ -244,6 +362,25 @@ def test_numpy_integer_scalars_are_accepted_and_narrowed() -> None:
     assert type(launch.arguments[3]) is np.int64 and launch.arguments[3] == 7
 
 
+def test_a_seed_takes_all_64_unsigned_bits() -> None:
+    launch = build("decide_outcomes", "double", seed=SEED)
+    assert type(launch.arguments[4]) is np.uint64 and int(launch.arguments[4]) == SEED
+    launch = build("sample_shots", "double", seed=np.uint64(SEED))
+    assert type(launch.arguments[7]) is np.uint64 and int(launch.arguments[7]) == SEED
+
+
+def test_collapse_passes_reset_as_an_int() -> None:
+    for reset in (True, False):
+        launch = build("collapse", "single", reset=reset)
+        assert type(launch.arguments[7]) is np.int32 and launch.arguments[7] == int(reset)
+
+
+def test_an_unconditioned_op_takes_any_rows() -> None:
+    """Mask slot -1: the rows are not read, so a one-element array will do."""
+    launch = build("apply_op", "double", mask=(np.zeros(1, dtype=np.int64), 1, -1))
+    assert launch.arguments[-2:] == (1, -1)
+
+
 @pytest.mark.parametrize(
     ("builder", "changes", "message"),
     [
@@ -254,6 +391,63 @@ def test_numpy_integer_scalars_are_accepted_and_narrowed() -> None:
         ("reduce_partials", {"sums": np.zeros(5)}, "partials must have len(sums) * 2**chunk_bits entries"),
         ("sample", {"seeds": np.zeros(2, dtype=np.uint64)}, "cumulative must have len(seeds) * 2**m entries"),
         ("sample", {"shots": 0}, "shots must be at least 1"),
+        # the mask of a conditioned op
+        ("apply_op", {"mask": (rows(), WIDTH, WIDTH)}, "slot outside the rows"),
+        ("apply_op", {"mask": (rows()[1:], WIDTH, SLOT)},
+         "rows must have batch * row_width entries"),
+        ("apply_op", {"mask": (np.zeros(BATCH * 2, dtype=np.int64), 2, 1)},
+         "slot outside the rows"),
+        # classical programs
+        ("classical", {"mask_slot": WIDTH}, "slot outside the rows"),
+        ("classical", {"host_code": np.array([99, 0], dtype=np.int64)}, "unknown classical opcode"),
+        ("classical", {"host_code": program(("kLoad", WIDTH), ("kPop", 0))},
+         "classical program names a slot outside the row"),
+        ("classical", {"host_code": program(("kPushConst", 1), ("kStore", -1))},
+         "classical program names a slot outside the row"),
+        ("classical", {"host_code": program(("kPushConst", 1), ("kAdd", 0), ("kStore", 3))},
+         "classical program pops an empty stack"),
+        ("classical", {"host_code": program(("kPushConst", 1))},
+         "classical program leaves values on the stack"),
+        ("classical", {"host_code": program(*[("kPushConst", 0)] * 33, *[("kPop", 0)] * 33)},
+         "classical program is deeper than the stack"),
+        ("classical", {"host_code": program(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))},
+         "mask width out of range"),
+        ("classical", {"host_code": PROGRAM[:-1]},
+         "a classical program is (opcode, operand) pairs"),
+        # measurement draws
+        ("decide_outcomes", {"clbit_slot": WIDTH}, "slot outside the rows"),
+        ("decide_outcomes", {"mask_slot": WIDTH}, "slot outside the rows"),
+        ("decide_outcomes", {"probabilities": np.zeros(BATCH)},
+         "probabilities must have 2 * batch entries"),
+        # collapse
+        ("collapse", {"qubit": NUM_QUBITS}, "qubit out of range"),
+        ("collapse", {"qubit": -1}, "qubit out of range"),
+        ("collapse", {"probabilities": np.zeros(2 * BATCH + 1)},
+         "probabilities must have 2 * batch entries"),
+        ("collapse", {"rows": rows()[1:]}, "rows must have batch * row_width entries"),
+        ("collapse", {"width": 2, "rows": np.zeros(2 * BATCH, dtype=np.int64), "mask_slot": -1},
+         "slot outside the rows"),
+        ("collapse", {"mask_slot": WIDTH}, "slot outside the rows"),
+        ("collapse", {"batch": BATCH + 1}, "state array length must be batch * 2**num_qubits"),
+        # gather
+        ("gather", {"host_sources": np.array([3, 0], dtype=np.int64)},
+         "a branch's source state is out of range"),
+        ("gather", {"host_sources": np.array([0, -1], dtype=np.int64)},
+         "a branch's source state is out of range"),
+        ("gather", {"host_sources": np.array([0, 1, 2], dtype=np.int64)},
+         "branches must have len(sources) states"),
+        # terminal draws
+        ("sample_shots", {"host_states": np.array([0, 1, 2, 3, 0, 0, 0], dtype=np.int64)},
+         "a shot's state is out of range"),
+        ("sample_shots", {"host_states": np.array([0, 1, 2, -1, 0, 0, 0], dtype=np.int64)},
+         "a shot's state is out of range"),
+        ("sample_shots", {"shot_numbers": np.arange(SHOTS - 1, dtype=np.int64)},
+         "shot states, shot numbers and outcomes differ in length"),
+        ("sample_shots", {"outcomes": np.zeros(SHOTS + 1, dtype=np.int64)},
+         "shot states, shot numbers and outcomes differ in length"),
+        ("sample_shots", {"cumulative": np.zeros((BATCH << NUM_MEASURED) + 1)},
+         "cumulative must hold whole rows of 2**m entries"),
+        ("sample_shots", {"rows": rows()[1:]}, "rows must have batch * row_width entries"),
     ],
 )
 def test_values_are_checked_by_the_cpu_extension_checks(
@@ -262,6 +456,41 @@ def test_values_are_checked_by_the_cpu_extension_checks(
     """A well-typed launch with a bad value is refused with the CPU extension's message."""
     with pytest.raises(ValueError, match=re.escape(message)):
         build(builder, "double", **changes)
+
+
+def _refusal(call: Callable[[], Any]) -> str | None:
+    """The ValueError message of a call, or None where it is accepted."""
+    try:
+        call()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.parametrize("builder", ["classical", "decide_outcomes"])
+@pytest.mark.parametrize(
+    ("rows_size", "width"),
+    [(BATCH * WIDTH - 1, WIDTH), (2 * BATCH, 2), (0, WIDTH)],
+    ids=["partial-row", "width-below-fixed-slots", "no-rows"],
+)
+def test_rows_are_refused_as_the_cpu_extension_refuses_them(
+    builder: str, rows_size: int, width: int
+) -> None:
+    """Both devices refuse the same calls with the same message (launches.py's promise):
+    rows that are not whole rows, or none at all, as ``_cpu.classical`` and
+    ``_cpu.decide_outcomes`` judge them."""
+    host_rows = np.zeros(rows_size, dtype=np.int64)
+    batch = rows_size // width
+    if builder == "classical":
+        on_cpu = _refusal(lambda: _cpu.classical(host_rows.copy(), width, PROGRAM, -1, 1))
+        on_gpu = _refusal(lambda: build("classical", "double", rows=host_rows, width=width,
+                                        mask_slot=-1))
+    else:
+        weights = np.zeros(2 * batch)
+        on_cpu = _refusal(lambda: _cpu.decide_outcomes(host_rows.copy(), width, weights, 1, -1, -1, 1))
+        on_gpu = _refusal(lambda: build("decide_outcomes", "double", rows=host_rows, width=width,
+                                        probabilities=weights, clbit_slot=-1, mask_slot=-1))
+    assert on_gpu == on_cpu
 
 
 def test_a_bad_op_row_is_refused_before_its_program_is_launched() -> None:

@@ -178,8 +178,11 @@ def test_parameters_come_from_the_source_with_template_arguments_substituted() -
     parameters = parameters_of(cuda_source(), "qc_apply_op<qc::DenseBody<float, 3>, float>")
     assert [p.cpp_type for p in parameters] == [
         "qc::complex<float>*", "int", "long long", "const long long*", "const qc::complex<float>*",
+        "const long long*", "long long", "long long",
     ]
-    assert [p.dtype for p in parameters] == [np.complex64, np.int32, np.int64, np.int64, np.complex64]
+    assert [p.dtype for p in parameters] == [
+        np.complex64, np.int32, np.int64, np.int64, np.complex64, np.int64, np.int64, np.int64,
+    ]
 
 
 def test_events_time_only_completed_timing_events(machine: Machine) -> None:

@@ -6,6 +6,10 @@ permutation and phased permutation), with targets and controls among the low, mi
 and high qubits, batch 1 and 3 (per-entry data), both precisions. The bound: the two
 agree within 1e-12 (complex128) and 1e-5 (complex64) per amplitude, on normalized
 random states.
+
+Every op runs on every state here: the rows of slots are a one-element array and the
+mask slot is -1, as for an op outside any classical condition (the masked launches are
+in ``test_dynamic_launchers_agree.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ NUM_QUBITS = 10
 TOLERANCE = {np.complex128: 1e-12, np.complex64: 1e-5}
 #: Qubit groups the targets and controls are drawn from.
 PLACES = {"low": (0, 1, 2, 3, 4), "middle": (3, 4, 5, 6, 7), "high": (9, 8, 7, 6, 5)}
+#: The rows argument of an unconditioned op, and its mask slot (every state).
+NO_ROWS = np.zeros(1, dtype=np.int64)
+EVERY_STATE = -1
 
 
 def _data(kind: OpKind, k: int, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +82,7 @@ def _gpu_launch(states: np.ndarray, batch: int, op: GateOp, precision: str) -> N
     host_kernels().launch(
         kernel, 8, 32,
         [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items), pointer(row),
-         pointer(data)],
+         pointer(data), pointer(NO_ROWS), ctypes.c_longlong(1), ctypes.c_longlong(EVERY_STATE)],
     )
 
 
@@ -100,6 +107,7 @@ def test_gpu_and_cpu_launchers_agree(name: str, kind: OpKind, targets: tuple[int
     on_cpu = initial.copy()
     _gpu_launch(on_gpu, batch, op, precision)
     program = encode_program([op], batch)
-    _cpu.run_program(on_cpu, NUM_QUBITS, batch, program.rows, program.data.astype(dtype), 1)
+    _cpu.run_program(on_cpu, NUM_QUBITS, batch, program.rows, program.data.astype(dtype),
+                     NO_ROWS, 1, EVERY_STATE, 1)
     assert not np.allclose(on_cpu, initial) or kind is OpKind.PERMUTATION
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=0, atol=TOLERANCE[dtype])

@@ -35,7 +35,8 @@ item's element lands in a small array; they assert that exactly that element was
 written, with its value (|a|^2 within 2 eps(T), a diagonal entry times the amplitude
 within 4 eps times |a|: the host compiler may contract), every other element left
 bitwise as it was, including the thread's next grid-stride item, which a 32-bit
-stride would bring inside the array.
+stride would bring inside the array. A masked op's item beyond 2**32 must read the mask
+of its own batch entry.
 """
 
 from __future__ import annotations
@@ -271,6 +272,10 @@ def _launch_item(name: str, item: int, arguments: list[ctypes._SimpleCData]) -> 
                                  arguments)
 
 
+#: The rows argument of an op that runs on every state, and the mask slot that says so.
+NO_ROWS = np.zeros(1, dtype=np.int64)
+EVERY_STATE = -1
+
 BIG_ITEMS = pytest.mark.parametrize("item", [2**31 + 3, 2**32 + 5],
                                     ids=["above-int32", "above-uint32"])
 
@@ -339,6 +344,44 @@ def test_diagonal_op_indexes_items_with_64_bits(num_qubits: int, target: int,
     assert abs(expected - amplitude) > 1e-3
     _launch_item(apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"), item,
                  [_shifted(states, index), ctypes.c_int(num_qubits),
-                  ctypes.c_longlong(item + EXTRA_ITEMS), pointer(row), pointer(data)])
+                  ctypes.c_longlong(item + EXTRA_ITEMS), pointer(row), pointer(data),
+                  pointer(NO_ROWS), ctypes.c_longlong(1), ctypes.c_longlong(EVERY_STATE)])
     assert abs(states[SLOT] - expected) <= 4 * _epsilon(np.complex128) * abs(amplitude)
     np.testing.assert_array_equal(np.delete(states, SLOT), np.delete(initial, SLOT))
+
+
+#: Width of the rows of slots of the masked test, and the slot its mask reads.
+ROW_WIDTH = 5
+MASK_SLOT = 4
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["active", "inactive"])
+def test_masked_op_reads_the_mask_of_its_items_entry_with_64_bits(active: bool) -> None:
+    """Item 2**32 + 5 of a 1-target diagonal on a batch of 3 states of 31 qubits belongs
+    to entry 2 (item >> 31): the op applies iff that entry's row holds a nonzero mask
+    slot. The other rows say the opposite, so an entry computed from a 32-bit item
+    (entry 0) or a row read at a 32-bit offset would give the other answer."""
+    num_qubits, batch, item = 31, 3, 2**32 + 5
+    rng = np.random.default_rng(17)
+    diagonal = np.exp(2j * np.pi * rng.random((batch, 2)))
+    program = encode_program([GateOp(OpKind.DIAGONAL, (0,), diagonal)], batch)
+    row = np.ascontiguousarray(program.rows[0])
+    data = program.data.astype(np.complex128)
+    rows = rng.integers(-(2**63), 2**63, size=(batch, ROW_WIDTH), dtype=np.int64)
+    rows[:, MASK_SLOT] = 0 if active else -(2**63)  # any nonzero value is active
+    rows[2, MASK_SLOT] = -(2**63) if active else 0
+    initial_rows = rows.copy()
+    states = rng.normal(size=ARRAY_SIZE) + 1j * rng.normal(size=ARRAY_SIZE)
+    initial = states.copy()
+    _launch_item(apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"), item,
+                 [_shifted(states, item), ctypes.c_int(num_qubits),
+                  ctypes.c_longlong(item + EXTRA_ITEMS), pointer(row), pointer(data),
+                  pointer(rows), ctypes.c_longlong(ROW_WIDTH), ctypes.c_longlong(MASK_SLOT)])
+    np.testing.assert_array_equal(rows, initial_rows)
+    np.testing.assert_array_equal(np.delete(states, SLOT), np.delete(initial, SLOT))
+    if not active:
+        assert states[SLOT] == initial[SLOT]
+        return
+    expected = diagonal[2, 1] * initial[SLOT]  # entry 2's data, target bit 0 of 5 is 1
+    assert abs(expected - initial[SLOT]) > 1e-3
+    assert abs(states[SLOT] - expected) <= 4 * _epsilon(np.complex128) * abs(initial[SLOT])

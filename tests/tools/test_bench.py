@@ -76,9 +76,9 @@ def _float(text: str) -> float | None:
 def test_command_succeeds_and_prints_one_table_row_per_measurement(bench_run: BenchRun) -> None:
     assert bench_run.code == 0, bench_run.stderr
     table = _printed_table(bench_run.stdout)
-    assert len(table) == len(bench.CIRCUITS) * len(WIDTHS) * 2 * len(SIMULATORS)
-    assert [row["circuit"] for row in table[:: len(table) // len(bench.CIRCUITS)]] == list(
-        bench.CIRCUITS
+    assert len(table) == len(bench.DEFAULT_CIRCUITS) * len(WIDTHS) * 2 * len(SIMULATORS)
+    assert [row["circuit"] for row in table[:: len(table) // len(bench.DEFAULT_CIRCUITS)]] == list(
+        bench.DEFAULT_CIRCUITS
     )
     assert {"time [s]", "time/cupy-cpu", "BW fraction", "H100 model [s]"} <= set(table[0])
     assert "H100 model: a MODEL, not a measurement" in bench_run.stdout
@@ -88,7 +88,7 @@ def test_raw_results_hold_every_combination(bench_run: BenchRun) -> None:
     keys = {(r["circuit"], r["qubits"], r["precision"], r["simulator"]) for r in bench_run.rows}
     assert keys == {
         (circuit, str(qubits), precision, simulator)
-        for circuit in bench.CIRCUITS for qubits in WIDTHS
+        for circuit in bench.DEFAULT_CIRCUITS for qubits in WIDTHS
         for precision in ("double", "single") for simulator in SIMULATORS
     }
     assert len(bench_run.document["measurements"]) == len(bench_run.rows)
@@ -238,7 +238,7 @@ def test_unavailable_simulators_are_not_run() -> None:
     assert measurement.seconds is None and measurement.note == "not here"
 
 
-@pytest.mark.parametrize("name", tuple(bench.CIRCUITS))
+@pytest.mark.parametrize("name", bench.DEFAULT_CIRCUITS)
 def test_cirq_conversion_gives_the_same_state(name: str) -> None:
     cirq = pytest.importorskip("cirq")
     circuit = bench.benchmark_circuit(name, 5)

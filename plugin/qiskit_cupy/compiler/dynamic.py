@@ -27,119 +27,44 @@ state, as a static circuit samples.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from qiskit.circuit import Clbit, QuantumCircuit
-from qiskit.circuit.classical import expr
+import numpy as np
+from qiskit.circuit import QuantumCircuit
 from qiskit.circuit.controlflow import CASE_DEFAULT
 
-from qiskit_cupy.compiler.classical import (
+from qiskit_cupy.compiler.classical_code import (
+    EVERY_STATE,
     FIRST_FREE_SLOT,
     ClassicalCode,
     SlotMap,
-    compile_condition,
-    compile_store,
-    compile_switch_target,
     load,
     op,
     push_const,
     store,
 )
+from qiskit_cupy.compiler.classical import (
+    compile_condition,
+    compile_switch_target,
+)
+from qiskit_cupy.compiler.classical_stores import compile_store
 from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.lowering import _Lowerer
+from qiskit_cupy.compiler.control_flow import BlockSlots, bound_body, loop_exits
+from qiskit_cupy.compiler.dynamic_nodes import (
+    Classical,
+    Collapse,
+    DynamicCircuit,
+    DynamicNode,
+    Gates,
+    Save,
+    WhileLoop,
+)
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.saves import SaveRequest, save_request
-from qiskit_cupy.compiler.validation import check_circuit
-from qiskit_cupy.devices.base import EVERY_STATE
+from qiskit_cupy.compiler.validation import check_circuit, float_parameter
+
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
-
-@dataclass(frozen=True)
-class Gates:
-    """Gate ops applied, in order, to the states whose ``mask`` slot is nonzero (or all)."""
-
-    ops: tuple[GateOp, ...]
-    mask: int
-
-
-@dataclass(frozen=True)
-class Collapse:
-    """A measurement of ``qubit`` into ``clbit_slot`` (-1: none), or a reset of it."""
-
-    qubit: int
-    clbit_slot: int
-    reset: bool
-    mask: int
-
-
-@dataclass(frozen=True)
-class Classical:
-    """A classical program run on the rows whose ``mask`` slot is nonzero (or all)."""
-
-    code: ClassicalCode
-    mask: int
-
-
-@dataclass(frozen=True)
-class Save:
-    """One of Aer's save instructions, at this point of every shot."""
-
-    request: SaveRequest
-
-
-@dataclass(frozen=True)
-class WhileLoop:
-    """Run ``step`` on every row, then ``body``, while any row's ``iteration`` slot is set."""
-
-    step: ClassicalCode
-    iteration: int
-    body: tuple[DynamicNode, ...]
-
-
-DynamicNode = Gates | Collapse | Classical | Save | WhileLoop
-
-
-@dataclass
-class DynamicCircuit:
-    """A dynamic circuit as the trajectory engine runs it.
-
-    Attributes:
-        num_qubits: Width of each state.
-        num_clbits: Number of classical bits of the result.
-        row_width: Slots per trajectory row.
-        nodes: The work, in order.
-        final_qubits: Distinct qubits the trailing measurements sample at the end; bit
-            t of a final outcome is ``final_qubits[t]``.
-        final_clbits: For each clbit the trailing measurements write, the bit of the
-            final outcome it takes (the last measurement into it wins).
-        measured_qubits: Every qubit measured anywhere, in order of first measurement.
-    """
-
-    num_qubits: int
-    num_clbits: int
-    row_width: int
-    nodes: list[DynamicNode] = field(default_factory=list)
-    final_qubits: tuple[int, ...] = ()
-    final_clbits: dict[int, int] = field(default_factory=dict)
-    measured_qubits: list[int] = field(default_factory=list)
-
-    def clbit_slot(self, clbit: int) -> int:
-        """The slot of a trajectory row that holds clbit ``clbit``."""
-        return FIRST_FREE_SLOT + clbit
-
-
-class _BlockSlots:
-    """The slots of one block: its clbits are the enclosing circuit's, by position."""
-
-    def __init__(self, root: SlotMap, clbit_indices: dict[Clbit, int]) -> None:
-        self.root = root
-        self.clbit_indices = clbit_indices
-
-    def clbit(self, bit: Clbit) -> int:
-        return FIRST_FREE_SLOT + self.clbit_indices[bit]
-
-    def var(self, var: expr.Var) -> int:
-        return self.root.var(var)
-
 
 @dataclass
 class _LoopFrame:
@@ -154,7 +79,7 @@ class _DynamicLowerer(_Lowerer):
     def __init__(self, circuit: QuantumCircuit) -> None:
         super().__init__(circuit, save_final_state=False, allow_parameters=False)
         self.root_slots = SlotMap(circuit.clbits)
-        self.slots: _BlockSlots | SlotMap = self.root_slots
+        self.slots: BlockSlots | SlotMap = self.root_slots
         self.nodes: list[DynamicNode] = []
         self.masks: list[int] = []
         self.loops: list[_LoopFrame] = []
@@ -227,7 +152,7 @@ class _DynamicLowerer(_Lowerer):
     def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
         outer = self.slots
         if circuit is not self.circuit:
-            self.slots = _BlockSlots(self.root_slots, clbits)
+            self.slots = BlockSlots(self.root_slots, clbits)
         try:
             super()._walk(circuit, qubits, clbits)
         finally:
@@ -246,7 +171,7 @@ class _DynamicLowerer(_Lowerer):
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             self._save(save_request(operation, qubits, self.circuit.num_qubits))
         elif treatment is Treatment.GLOBAL_PHASE:
-            return  # unobservable in counts; no saved state shows it here
+            self._add_phase(operation.params[0], "phase", name)
         elif name == "if_else":
             self._if_else(operation, qubits, clbits)
         elif name == "switch_case":
@@ -270,9 +195,14 @@ class _DynamicLowerer(_Lowerer):
         """Gates after a measurement are what a dynamic circuit is made of."""
 
     def _add_phase(self, value: object, what: str, name: str) -> None:
-        """A global phase cannot show in a dynamic circuit's counts; it is only checked."""
-        if not hasattr(value, "parameters"):
-            super()._add_phase(value, what, name)
+        """Apply a phase where it occurs: under a condition it is a relative phase, and
+        a saved state shows it."""
+        phase = float_parameter(value, what, name)
+        if self.circuit.num_qubits and not np.isclose(phase % (2 * np.pi), 0, atol=1e-15):
+            factor = np.exp(1j * phase)
+            self.result.steps.append(
+                GateOp(OpKind.DIAGONAL, (0,), np.array([factor, factor]), source=np.zeros(2, dtype=np.int64))
+            )
 
     def _save(self, request: SaveRequest) -> None:
         if self.masks:
@@ -401,15 +331,15 @@ class _DynamicLowerer(_Lowerer):
 
     def _for_loop(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
         indexset, parameter, body = operation.params
-        if not _has_loop_exit(body):
+        if not loop_exits(body):
             for value in indexset:
-                self._block(_bound(body, parameter, value), qubits, clbits)
+                self._block(bound_body(body, parameter, value), qubits, clbits)
             return
         loop_mask, iteration_mask = self._enter_loop()
         try:
             for value in indexset:
                 self._emit(Classical(load(loop_mask) + store(iteration_mask), EVERY_STATE))
-                self._under(iteration_mask, _bound(body, parameter, value), qubits, clbits)
+                self._under(iteration_mask, bound_body(body, parameter, value), qubits, clbits)
         finally:
             self._leave_loop()
 
@@ -442,24 +372,6 @@ class _DynamicLowerer(_Lowerer):
         for slot in [*chain, current]:
             code = code + load(slot) + load(current) + op("kLogicNot") + op("kLogicAnd") + store(slot)
         self._emit(Classical(code, EVERY_STATE))
-
-
-def _bound(body: QuantumCircuit, parameter: object, value: object) -> QuantumCircuit:
-    """A for-loop body with its loop parameter (if any) bound to one value."""
-    return body if parameter is None else body.assign_parameters({parameter: value})
-
-
-def _has_loop_exit(block: QuantumCircuit) -> bool:
-    """Whether a loop body breaks or continues (inner loops' own exits excluded)."""
-    for instruction in block.data:
-        name = instruction.operation.name
-        if name in ("break_loop", "continue_loop"):
-            return True
-        if name in ("if_else", "switch_case", "box") and any(
-            _has_loop_exit(inner) for inner in instruction.operation.blocks if inner is not None
-        ):
-            return True
-    return False
 
 
 def lower_dynamic(circuit: QuantumCircuit, save_final_state: bool = False) -> DynamicCircuit:

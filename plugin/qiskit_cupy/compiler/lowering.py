@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import cmath
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from qiskit.circuit import (
@@ -41,9 +40,6 @@ from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
 from qiskit_cupy.compiler.saves import save_request
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
 from qiskit_cupy.errors import UnsupportedInstructionError
-
-if TYPE_CHECKING:
-    from qiskit_cupy.compiler.dynamic import DynamicCircuit
 
 #: Label of the final state kept by the ``save_statevector`` option.
 FINAL_STATEVECTOR_LABEL = "statevector"
@@ -112,7 +108,7 @@ class LoweredCircuit:
 class NeedsTrajectories(Exception):
     """Raised by the static lowering where a circuit turns out to be dynamic.
 
-    Internal to lowering: :func:`lower_circuit` answers it by lowering the circuit as
+    Internal to the compiler: ``lower.py`` answers it by lowering the circuit as
     trajectories (``dynamic.py``); it never reaches a user.
     """
 
@@ -328,39 +324,23 @@ def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
 
 def lower_circuit(
     circuit: QuantumCircuit, save_final_state: bool = False, allow_parameters: bool = False
-) -> LoweredCircuit | DynamicCircuit:
-    """Lower a circuit into gate ops, save points and terminal measurements, or, for a
-    dynamic circuit (mid-circuit measurement, reset of a used qubit, control flow,
-    Store), into trajectory nodes.
+) -> LoweredCircuit:
+    """Lower a static circuit into gate ops, save points and terminal measurements.
 
     Args:
         circuit: A circuit with every parameter bound.
         save_final_state: End with a save of the state under FINAL_STATEVECTOR_LABEL.
         allow_parameters: Accept unbound parameters: their ops hold data for generic
-            values and ``parametric`` says how to compute it for any values. A dynamic
-            circuit must be bound first (see :func:`is_dynamic`).
+            values and ``parametric`` says how to compute it for any values.
 
     Returns:
         The lowered circuit.
 
     Raises:
+        NeedsTrajectories: The circuit is dynamic (``lower.py`` lowers it as such).
         InvalidCircuitError: A parameter is unbound or not finite, an instruction is
             malformed, or a matrix is not unitary (see ``validation.py``).
         UnsupportedInstructionError: An instruction cannot be simulated.
     """
     check_circuit(circuit, bound=allow_parameters)
-    try:
-        return _Lowerer(circuit, save_final_state, allow_parameters).lower()
-    except NeedsTrajectories:
-        from qiskit_cupy.compiler.dynamic import lower_dynamic
-
-        return lower_dynamic(circuit, save_final_state)
-
-
-def is_dynamic(circuit: QuantumCircuit) -> bool:
-    """Whether a circuit (parameters bound or not) runs as trajectories."""
-    try:
-        _Lowerer(circuit, False, True).lower()
-    except NeedsTrajectories:
-        return True
-    return False
+    return _Lowerer(circuit, save_final_state, allow_parameters).lower()

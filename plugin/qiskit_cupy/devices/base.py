@@ -88,9 +88,6 @@ class ClassicalRows:
     width: int
 
 
-#: The mask slot that stands for "every state": work outside any classical condition.
-EVERY_STATE = -1
-
 
 class Device(ABC):
     """A place to run programs: the GPU (CuPy) or the CPU fallback (the C++ extension)."""
@@ -277,10 +274,11 @@ class Device(ABC):
         renormalised; a reset then moves the qubit to |0>."""
 
     @abstractmethod
-    def gather_states(
-        self, stream: Stream, states: DeviceArray, num_qubits: int, sources: np.ndarray
-    ) -> DeviceArray:
-        """Enqueue a new batch whose state j is a copy of state ``sources[j]``; return it."""
+    def append_states(
+        self, stream: Stream, states: DeviceArray, num_qubits: int, count: int, sources: np.ndarray
+    ) -> None:
+        """Enqueue copies of states ``sources`` (all below ``count``) into states
+        ``count``, ``count + 1``..., within the same buffer, which has room for them."""
 
     @abstractmethod
     def sample_shots(

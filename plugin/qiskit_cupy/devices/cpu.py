@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qiskit_cupy import _cpu
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, EVERY_STATE, ClassicalRows, Device, DeviceArray
+from qiskit_cupy.compiler.classical_code import EVERY_STATE
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
@@ -250,15 +251,16 @@ class CpuDevice(Device):
             )
         )
 
-    def gather_states(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, sources: np.ndarray
-    ) -> np.ndarray:
+    def append_states(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, count: int,
+        sources: np.ndarray,
+    ) -> None:
         source_index = np.ascontiguousarray(sources, dtype=np.int64)
-        branches = self.memory.empty(len(source_index) << num_qubits, states.dtype)
+        source = states[: count << num_qubits]
+        branches = states[count << num_qubits : (count + len(source_index)) << num_qubits]
         stream.enqueue(
-            lambda: _cpu.gather(states, branches, num_qubits, source_index, self.num_threads)
+            lambda: _cpu.gather(source, branches, num_qubits, source_index, self.num_threads)
         )
-        return branches
 
     def sample_shots(
         self, stream: CpuStream, cumulative: DeviceArray, num_measured: int,

@@ -10,19 +10,19 @@ module of the package that runs only where a GPU exists; keep it thin.
 from __future__ import annotations
 
 import threading
-import time
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from qiskit_cupy.devices import launches
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, EVERY_STATE, ClassicalRows, Device
+from qiskit_cupy.compiler.classical_code import EVERY_STATE
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device
 from qiskit_cupy.errors import DeviceUnavailableError
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram
 from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.compiler.program import EncodedProgram
 
@@ -30,10 +30,6 @@ from qiskit_cupy.compiler.program import EncodedProgram
 BLOCK_SIZE = 256
 #: Resident blocks per multiprocessor a grid-stride launch aims for.
 BLOCKS_PER_MULTIPROCESSOR = 32
-
-#: cudaEventQuery's statuses (cudaError_t): done, and not yet done.
-CUDA_SUCCESS = 0
-CUDA_ERROR_NOT_READY = 600
 
 #: Streams of dropped GPU devices, kept until their queued work has run. The driver
 #: reuses a destroyed stream's handle at once, and CuPy's pool keys its arenas by that
@@ -72,72 +68,6 @@ def gpu_unavailable_reason() -> str | None:
             return f"no CUDA device is present ({text})"
         return f"the CUDA runtime cannot be initialized ({text})"
     return None
-
-
-@dataclass(frozen=True)
-class GpuProgram:
-    """An encoded program resident on the GPU."""
-
-    rows: Any
-    data: Any
-    program: EncodedProgram
-
-
-@dataclass
-class GpuHostCopy:
-    """A pinned host buffer that a stream fills asynchronously."""
-
-    array: np.ndarray
-
-
-class GpuEvent:
-    """A CUDA event, as the executor's Event interface.
-
-    A device fault surfaces as a CUDA error when the event is queried or synchronized
-    (CUDA's errors are sticky); it is kept in ``error`` and the event counts as done, so
-    the job reports it instead of its status call raising.
-    """
-
-    def __init__(self, cupy: Any, event: Any) -> None:
-        self._cupy = cupy
-        self._event = event
-        self.error: BaseException | None = None
-
-    @property
-    def done(self) -> bool:
-        """Whether the stream has passed the event (cudaEventQuery); never blocks.
-
-        CuPy's ``Event.done`` is False, not an error, after a device fault, so the
-        status is read raw: anything but success or not-ready is the fault.
-        """
-        if self.error is not None:
-            return True
-        runtime = self._cupy.cuda.runtime
-        status = int(runtime.eventQuery(self._event.ptr))
-        if status == CUDA_ERROR_NOT_READY:
-            return False
-        if status != CUDA_SUCCESS:
-            self.error = runtime.CUDARuntimeError(status)
-        return True
-
-    def synchronize(self, timeout: float | None = None) -> bool:
-        """Wait for the event: cudaEventSynchronize, or polling when a timeout is given."""
-        if timeout is not None:
-            deadline = time.monotonic() + timeout
-            while not self.done:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(min(1e-3, max(0.0, deadline - time.monotonic())))
-        if self.error is None:
-            try:
-                self._event.synchronize()
-            except self._cupy.cuda.runtime.CUDARuntimeError as error:
-                self.error = error
-        return True
-
-    def elapsed_since(self, start: GpuEvent) -> float:
-        """Seconds of device time between ``start`` and this event (both completed)."""
-        return float(self._cupy.cuda.get_elapsed_time(start._event, self._event)) / 1000.0
 
 
 class GpuDevice(Device):
@@ -394,15 +324,16 @@ class GpuDevice(Device):
             states, num_qubits, batch, qubit, probabilities.reshape(-1), rows.rows, rows.width,
             reset, mask_slot, precision), precision)
 
-    def gather_states(self, stream: Any, states: Any, num_qubits: int, sources: np.ndarray) -> Any:
+    def append_states(
+        self, stream: Any, states: Any, num_qubits: int, count: int, sources: np.ndarray
+    ) -> None:
         precision = _precision_of(states)
         host_sources = np.ascontiguousarray(sources, dtype=np.int64)
         device_sources = self._upload(stream, host_sources)
-        with self._device, stream:
-            branches = self._cupy.empty(len(host_sources) << num_qubits, dtype=states.dtype)
-        self._run(stream, launches.gather(states, branches, num_qubits, device_sources, host_sources,
+        source = states[: count << num_qubits]
+        branches = states[count << num_qubits : (count + len(host_sources)) << num_qubits]
+        self._run(stream, launches.gather(source, branches, num_qubits, device_sources, host_sources,
                                           precision), precision)
-        return branches
 
     def sample_shots(
         self, stream: Any, cumulative: Any, num_measured: int, shot_states: np.ndarray,

@@ -236,22 +236,16 @@ def sample(cumulative: Any, num_measured: int, shots: int, seeds: Any, outcomes:
     )
 
 
-def _whole_rows(rows: Any, width: int) -> int:
-    """The number of rows of ``width`` slots in ``rows``; raises ValueError unless whole."""
-    _cpu.check_rows(max(1, rows.size // max(width, 1)), rows.size, int(width), 0)
-    return rows.size // width
-
-
 def classical(rows: Any, width: int, code: Any, host_code: np.ndarray, mask_slot: int) -> Launch:
     """The launch of a classical program (``host_code``, on the device as ``code``)."""
     length = host_code.size // 2
+    items = np.size(rows) // max(int(width), 1)
 
     def check_values() -> None:
-        batch = _whole_rows(rows, width)
+        batch = _cpu.check_row_batch(rows.size, int(width))
         _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
         _cpu.check_classical(host_code.reshape(-1), int(width))
 
-    items = rows.size // max(width, 1)
     return _launch("qc_classical", items, "double", (rows, width, items, code, length, mask_slot),
                    check_values)
 
@@ -259,10 +253,10 @@ def classical(rows: Any, width: int, code: Any, host_code: np.ndarray, mask_slot
 def decide_outcomes(rows: Any, width: int, probabilities: Any, seed: int, clbit_slot: int,
                     mask_slot: int) -> Launch:
     """The launch that draws each active row's measurement outcome."""
-    items = rows.size // max(width, 1)
+    items = np.size(rows) // max(int(width), 1)
 
     def check_values() -> None:
-        batch = _whole_rows(rows, width)
+        batch = _cpu.check_row_batch(rows.size, int(width))
         _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
         _cpu.check_rows(batch, rows.size, int(width), int(clbit_slot))
         if probabilities.size != 2 * batch:

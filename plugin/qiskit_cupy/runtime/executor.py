@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qiskit_cupy.compiler.dynamic import DynamicCircuit
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.compiler.lowering import LoweredCircuit, LoweredInstruction
 from qiskit_cupy.compiler.parametric import evaluate_expressions

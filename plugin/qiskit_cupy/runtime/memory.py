@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qiskit_cupy.compiler.dynamic import DynamicCircuit
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.ops import OpKind
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, Device
@@ -29,6 +29,17 @@ SMALL_ALLOCATION_BYTES = 1 << 26
 def chunk_bits(num_qubits: int, num_measured: int) -> int:
     """How many bits of chunks split each outcome's marginal sum; depends only on widths."""
     return max(0, min(num_qubits - num_measured, PARTIAL_SUM_BITS - num_measured))
+
+
+#: A trajectory's per-state marginal sums add at least 2**MIN_PARTIAL_BITS amplitudes
+#: per partial: a batch of small states has parallelism enough across its states.
+MIN_PARTIAL_BITS = 8
+
+
+def trajectory_chunk_bits(num_qubits: int, num_measured: int) -> int:
+    """:func:`chunk_bits` for the per-state reductions of trajectories; like it, a
+    function of the widths only, so every batch size reduces in the same order."""
+    return max(0, min(num_qubits - num_measured - MIN_PARTIAL_BITS, PARTIAL_SUM_BITS - num_measured))
 
 
 def wide_matrix_bytes(lowered: LoweredCircuit, precision: str, batch: int) -> int:

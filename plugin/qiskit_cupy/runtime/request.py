@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit.circuit import Parameter, QuantumCircuit
 
-from qiskit_cupy.compiler.dynamic import DynamicCircuit
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 
 

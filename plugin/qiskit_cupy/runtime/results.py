@@ -8,7 +8,7 @@ from qiskit.quantum_info import Statevector
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
-from qiskit_cupy.compiler.dynamic import DynamicCircuit
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
 from qiskit_cupy.runtime.saved_data import saved_values
 from qiskit_cupy.runtime.trajectories import ChunkRecord
@@ -93,6 +93,20 @@ def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord
     return np.concatenate(parts)
 
 
+def _trajectory_data(program: DynamicCircuit, experiment: PendingExperiment, memory: bool) -> dict:
+    """Counts (and memory) and saved data of a dynamic circuit's shots."""
+    data: dict = {}
+    if program.num_clbits:
+        values = trajectory_register_values(program, experiment.chunks)
+        data.update(measurement_data(values, None, memory))
+    if experiment.chunks[0].saves:
+        data.update(saved_values(
+            [chunk.saves for chunk in experiment.chunks], program.num_qubits, program.row_width,
+            [program.clbit_slot(clbit) for clbit in range(program.num_clbits)],
+        ))
+    return data
+
+
 def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict:
     """Return the experiment header ``Result`` uses to format counts and memory."""
     return {
@@ -125,14 +139,7 @@ def experiment_results(
     for entry, seed in enumerate(request.seeds):
         data: dict = {}
         if isinstance(lowered, DynamicCircuit):
-            if lowered.num_clbits:
-                values = trajectory_register_values(lowered, experiment.chunks)
-                data.update(measurement_data(values, None, memory))
-            if experiment.chunks[0].saves:
-                data.update(saved_values(
-                    [chunk.saves for chunk in experiment.chunks], lowered.num_qubits,
-                    lowered.row_width, [lowered.clbit_slot(c) for c in range(lowered.num_clbits)],
-                ))
+            data.update(_trajectory_data(lowered, experiment, memory))
         elif experiment.outcomes is not None:
             outcomes = experiment.outcomes.array[entry]
             data.update(measurement_data(outcomes, experiment.clbit_bits, memory))

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qiskit_cupy.compiler.classical import COUNTER_SLOT, OUTCOME_SLOT, SHOT_SLOT
-from qiskit_cupy.compiler.dynamic import (
+from qiskit_cupy.compiler.classical_code import COUNTER_SLOT, EVERY_STATE, OUTCOME_SLOT, SHOT_SLOT
+from qiskit_cupy.compiler.dynamic_nodes import (
     Classical,
     Collapse,
     DynamicCircuit,
@@ -46,14 +46,13 @@ from qiskit_cupy.compiler.saves import PROBABILITY_KINDS
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
-    EVERY_STATE,
     ClassicalRows,
     Device,
     DeviceArray,
     HostCopy,
     Stream,
 )
-from qiskit_cupy.runtime.memory import chunk_bits
+from qiskit_cupy.runtime.memory import trajectory_chunk_bits
 from qiskit_cupy.runtime.saved_data import SavePoint
 from qiskit_cupy.runtime.steps import enqueue_gates
 
@@ -115,12 +114,18 @@ class _Branches:
     """A chunk's batch while it is enqueued; owned by the enqueuing thread."""
 
     states: DeviceArray
+    num_qubits: int
     rows: ClassicalRows
     shot_numbers: np.ndarray
     shot_states: np.ndarray
     count: int
     most: int = 0
     saves: list[SavePoint] = field(default_factory=list)
+
+    @property
+    def live(self) -> DeviceArray:
+        """The branches' states: the first ``count`` of the chunk's room."""
+        return self.states[: self.count << self.num_qubits]
 
     @property
     def one_shot_each(self) -> bool:
@@ -161,20 +166,22 @@ class TrajectoryEngine:
         return self.records
 
     def chunk_size(self, shots: int) -> int:
-        """Shots per chunk: as many as fit, two batches at once, in a quarter of free memory."""
+        """Shots per chunk: as many states as fit in a quarter of free memory."""
         state_bytes = np.dtype(COMPLEX_DTYPES[self.precision]).itemsize << self.program.num_qubits
         budget = min(MAX_CHUNK_BYTES, self.device.free_memory() // 4)
-        return int(max(1, min(shots, budget // (2 * state_bytes))))
+        return int(max(1, min(shots, budget // state_bytes)))
 
     def _run_chunk(self, shot_numbers: np.ndarray) -> ChunkRecord:
         device, stream, n = self.device, self.stream, self.program.num_qubits
         count = 1 if self.branching else len(shot_numbers)
         host_rows = np.zeros((count, self.program.row_width), dtype=np.int64)
         host_rows[:, SHOT_SLOT] = shot_numbers[0] if self.branching else shot_numbers
-        states = device.allocate_states(stream, count << n, self.precision)
-        device.set_zero_state(stream, states, n, count)
+        # Room for one state per shot: branches are appended as measurements split them.
+        states = device.allocate_states(stream, len(shot_numbers) << n, self.precision)
+        device.set_zero_state(stream, states[: count << n], n, count)
         branches = _Branches(
             states=states,
+            num_qubits=n,
             rows=ClassicalRows(device.upload(stream, host_rows.reshape(-1)), self.program.row_width),
             shot_numbers=shot_numbers,
             shot_states=np.zeros(len(shot_numbers), dtype=np.int64) if self.branching
@@ -197,7 +204,7 @@ class TrajectoryEngine:
         for node in nodes:
             if isinstance(node, Gates):
                 self.num_ops += enqueue_gates(
-                    self.device, self.stream, branches.states, self.program.num_qubits,
+                    self.device, self.stream, branches.live, self.program.num_qubits,
                     branches.count, self.precision, self.fuser, node.ops, fuse=True,
                     condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
                 )
@@ -217,11 +224,11 @@ class TrajectoryEngine:
         request = node.request
         if request.kind in PROBABILITY_KINDS:
             data = device.marginal_probabilities(
-                stream, branches.states, n, branches.count, request.qubits,
-                chunk_bits(n, len(request.qubits)),
+                stream, branches.live, n, branches.count, request.qubits,
+                trajectory_chunk_bits(n, len(request.qubits)),
             )
         else:
-            data = branches.states
+            data = branches.live
         branches.saves.append(SavePoint(
             request, device.copy_to_host(stream, data),
             device.copy_to_host(stream, branches.rows.rows), branches.shot_states.copy(),
@@ -246,7 +253,7 @@ class TrajectoryEngine:
     def _collapse(self, branches: _Branches, node: Collapse) -> None:
         device, stream, n = self.device, self.stream, self.program.num_qubits
         probabilities = device.marginal_probabilities(
-            stream, branches.states, n, branches.count, (node.qubit,), chunk_bits(n, 1)
+            stream, branches.live, n, branches.count, (node.qubit,), trajectory_chunk_bits(n, 1)
         )
         if not branches.one_shot_each:
             probabilities = self._branch(branches, node, probabilities)
@@ -255,45 +262,52 @@ class TrajectoryEngine:
                 stream, branches.rows, probabilities, self.seed, node.clbit_slot, node.mask
             )
         device.collapse(
-            stream, branches.states, n, branches.count, node.qubit, probabilities,
+            stream, branches.live, n, branches.count, node.qubit, probabilities,
             branches.rows, node.reset, node.mask,
         )
 
     def _branch(self, branches: _Branches, node: Collapse, probabilities: DeviceArray) -> DeviceArray:
         """Draw every shot's outcome on the host and split the branches by outcome.
 
+        A branch whose shots all draw the same outcome stays where it is; one whose
+        shots draw both keeps outcome 0 in place and gets a copy, appended after the
+        batch, for outcome 1.
+
         Returns:
-            The (p0, p1) of each new branch, on the device, for its collapse.
+            The (p0, p1) of each branch of the new batch, on the device, for its collapse.
         """
-        width = self.program.row_width
+        width, count = self.program.row_width, branches.count
         flat_rows, weights = self._host_rows(branches, probabilities)
         rows = flat_rows.reshape(-1, width)
         weights = weights.reshape(-1, 2)
-        active = np.ones(branches.count, dtype=bool) if node.mask == EVERY_STATE else rows[:, node.mask] != 0
+        active = np.ones(count, dtype=bool) if node.mask == EVERY_STATE else rows[:, node.mask] != 0
         owner = branches.shot_states
         draws = trajectory_draws(self.seed, branches.shot_numbers, rows[owner, COUNTER_SLOT])
         p0, p1 = weights[owner, 0], weights[owner, 1]
         outcome = np.where(active[owner], (draws * (p0 + p1) >= p0).astype(np.int64), -1)
-        # New branch of each (state, outcome) present, in state order, outcome 0 first.
-        keys = owner * 3 + (outcome + 1)
-        present, new_owner = np.unique(keys, return_inverse=True)
-        sources, outcomes = present // 3, present % 3 - 1
+        has = [np.bincount(owner[outcome == value], minlength=count) > 0 for value in (0, 1)]
+        kept = np.where(has[0], 0, np.where(has[1], 1, -1))
+        split = np.flatnonzero(has[0] & has[1])
+        slot_of_copy = np.full(count, -1, dtype=np.int64)
+        slot_of_copy[split] = count + np.arange(len(split))
+        new_owner = np.where((outcome == 1) & (kept[owner] == 0), slot_of_copy[owner], owner)
+        sources = np.concatenate([np.arange(count), split])
+        outcomes = np.concatenate([kept, np.ones(len(split), dtype=np.int64)])
         new_rows = rows[sources].copy()
         taken = outcomes >= 0
         new_rows[taken, COUNTER_SLOT] += 1
         new_rows[taken, OUTCOME_SLOT] = outcomes[taken]
         if node.clbit_slot >= 0:
             new_rows[taken, node.clbit_slot] = outcomes[taken]
-        first_shot = np.full(len(present), np.iinfo(np.int64).max, dtype=np.int64)
+        first_shot = np.full(len(sources), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first_shot, new_owner, branches.shot_numbers)
         new_rows[:, SHOT_SLOT] = first_shot
-        if len(present) != branches.count:
-            branches.states = self.device.gather_states(
-                self.stream, branches.states, self.program.num_qubits, sources
-            )
-        branches.count = len(present)
+        if len(split):
+            self.device.append_states(self.stream, branches.states, self.program.num_qubits,
+                                      count, split)
+        branches.count = len(sources)
         branches.most = max(branches.most, branches.count)
-        branches.shot_states = new_owner.astype(np.int64)
+        branches.shot_states = new_owner
         branches.rows = ClassicalRows(self.device.upload(self.stream, new_rows.reshape(-1)), width)
         return self.device.upload(self.stream, weights[sources])
 
@@ -304,7 +318,7 @@ class TrajectoryEngine:
             return None
         n = self.program.num_qubits
         distribution = self.device.marginal_probabilities(
-            self.stream, branches.states, n, branches.count, qubits, chunk_bits(n, len(qubits))
+            self.stream, branches.live, n, branches.count, qubits, trajectory_chunk_bits(n, len(qubits))
         )
         cumulative = self.device.cumulative_sum(self.stream, distribution)
         outcomes = self.device.sample_shots(

@@ -250,8 +250,10 @@ def _add_bench_command(commands: Subcommands) -> None:
         ),
     )
     parser.add_argument(
-        "--circuits", type=_choices(tuple(bench.CIRCUITS)), default=tuple(bench.CIRCUITS),
-        help=f"comma-separated circuits (default: {','.join(bench.CIRCUITS)})",
+        "--circuits", type=_choices(tuple(bench.CIRCUITS)), default=bench.DEFAULT_CIRCUITS,
+        help=f"comma-separated circuits of {','.join(bench.CIRCUITS)} (default: "
+        f"{','.join(bench.DEFAULT_CIRCUITS)}; {' and '.join(sorted(bench.DYNAMIC_CIRCUITS))} "
+        "have mid-circuit measurements)",
     )
     parser.add_argument(
         "--qubits", type=_qubits, default=bench.BenchConfig.qubits,

@@ -23,7 +23,7 @@ SEED = 1234
 #: Layers (rotations, then a CX ladder) of the hardware-efficient ansatz.
 HEA_LAYERS = 4
 #: The gates every benchmark circuit is transpiled to before any simulator sees it.
-BASIS_GATES = ("h", "x", "sx", "rx", "ry", "rz", "p", "r", "cx", "cz", "cp", "swap")
+BASIS_GATES = ("h", "x", "sx", "rx", "ry", "rz", "p", "r", "u", "cx", "cz", "cp", "swap", "reset")
 
 
 def qft_circuit(num_qubits: int) -> QuantumCircuit:
@@ -112,13 +112,91 @@ def ghz_circuit(num_qubits: int) -> QuantumCircuit:
     return circuit
 
 
+#: Layers of the mid-circuit measurement benchmark.
+MIDCIRCUIT_LAYERS = 10
+#: Syndrome rounds of the repetition-code benchmark.
+REPETITION_ROUNDS = 5
+
+
+def midcircuit_circuit(num_qubits: int, seed: int = SEED) -> QuantumCircuit:
+    """Layers of random one-qubit gates and a CX chain, each followed by a mid-circuit
+    measurement of two qubits; then every qubit is measured.
+
+    Layer l measures qubits 2l and 2l + 1 (mod the width) into clbits of their own, so
+    that the circuit keeps going on the collapsed state.
+
+    Args:
+        num_qubits: The width (at least 2).
+        seed: Seed of the one-qubit gates' angles.
+
+    Returns:
+        The circuit: ``MIDCIRCUIT_LAYERS`` x 2 mid-circuit clbits, then the final ones.
+    """
+    rng = np.random.default_rng(seed)
+    circuit = QuantumCircuit(
+        num_qubits, 2 * MIDCIRCUIT_LAYERS + num_qubits, name=f"midcircuit_{num_qubits}"
+    )
+    for layer in range(MIDCIRCUIT_LAYERS):
+        for qubit in range(num_qubits):
+            circuit.u(*rng.uniform(0, 2 * math.pi, 3), qubit)
+        for qubit in range(num_qubits - 1):
+            circuit.cx(qubit, qubit + 1)
+        for offset in range(2):
+            circuit.measure((2 * layer + offset) % num_qubits, 2 * layer + offset)
+    circuit.measure(range(num_qubits), range(2 * MIDCIRCUIT_LAYERS, circuit.num_clbits))
+    return circuit
+
+
+def repetition_code_circuit(num_qubits: int) -> QuantumCircuit:
+    """Rounds of bit-flip repetition-code syndrome measurement on an encoded state.
+
+    d = (width + 1) // 2 data qubits (even indices) and d - 1 ancillas between them (an
+    even width leaves its last qubit idle).
+    The data hold cos(0.6)|0...0> + sin(0.6)|1...1>; each round entangles every
+    ancilla with its two neighbours, measures it and resets it. The data are measured
+    at the end.
+
+    Args:
+        num_qubits: The width, at least 3 (9 gives distance 5).
+
+    Returns:
+        The circuit: ``REPETITION_ROUNDS`` x (d - 1) syndrome clbits, then d data clbits.
+    """
+    distance = (num_qubits + 1) // 2
+    data = [2 * index for index in range(distance)]
+    ancillas = [2 * index + 1 for index in range(distance - 1)]
+    circuit = QuantumCircuit(
+        num_qubits, REPETITION_ROUNDS * len(ancillas) + distance, name=f"repcode_{num_qubits}"
+    )
+    circuit.ry(1.2, data[0])
+    for qubit in data[1:]:
+        circuit.cx(data[0], qubit)
+    for round_index in range(REPETITION_ROUNDS):
+        for position, ancilla in enumerate(ancillas):
+            circuit.cx(ancilla - 1, ancilla)
+            circuit.cx(ancilla + 1, ancilla)
+            circuit.measure(ancilla, round_index * len(ancillas) + position)
+            circuit.reset(ancilla)
+    circuit.measure(data, range(REPETITION_ROUNDS * len(ancillas), circuit.num_clbits))
+    return circuit
+
+
 #: The benchmark circuits by name: each takes the width and returns a measured circuit.
 CIRCUITS: dict[str, Callable[[int], QuantumCircuit]] = {
     "qft": qft_circuit,
     "random": random_circuit,
     "hea": hea_circuit,
     "ghz": ghz_circuit,
+    "midcircuit": midcircuit_circuit,
+    "repcode": repetition_code_circuit,
 }
+
+#: Circuits with mid-circuit measurement or reset. They are not in the default
+#: ``--circuits`` (their peers run one shot at a time, too slowly for every width).
+DYNAMIC_CIRCUITS: frozenset[str] = frozenset({"midcircuit", "repcode"})
+
+#: What ``--circuits`` runs by default: the static circuits.
+DEFAULT_CIRCUITS: tuple[str, ...] = tuple(name for name in CIRCUITS if name not in DYNAMIC_CIRCUITS)
 
 
 def benchmark_circuit(name: str, num_qubits: int) -> QuantumCircuit:

@@ -20,7 +20,12 @@ from typing import Any
 from qiskit import QuantumCircuit
 
 from qiskit_cupy.options import PRECISIONS
-from qiskit_cupy.tools.bench.circuits import CIRCUITS, benchmark_circuit, format_qubits
+from qiskit_cupy.tools.bench.circuits import (
+    DEFAULT_CIRCUITS,
+    DYNAMIC_CIRCUITS,
+    benchmark_circuit,
+    format_qubits,
+)
 from qiskit_cupy.tools.bench.machine import Machine, describe_machine, measure_bandwidth
 from qiskit_cupy.tools.bench.peers import SIMULATORS, Setting, Simulator
 
@@ -47,7 +52,7 @@ class BenchConfig:
         shots: Shots of each run.
     """
 
-    circuits: tuple[str, ...] = tuple(CIRCUITS)
+    circuits: tuple[str, ...] = DEFAULT_CIRCUITS
     qubits: tuple[int, ...] = tuple(range(4, 27, 2))
     precisions: tuple[str, ...] = PRECISIONS
     simulators: tuple[str, ...] = tuple(SIMULATORS)
@@ -88,6 +93,7 @@ class Measurement:
         setting: The best setting's label, or None.
         samples: The best setting's timed runs, seconds.
         num_ops: The program's ops (qiskit-cupy only), else None.
+        num_states: The most states kept alive for a dynamic circuit (qiskit-cupy only).
         setting_seconds: Median seconds of each setting timed in full.
         pruned: Warm-up seconds of each setting dropped after its warm-up.
         failures: The error of each setting that failed.
@@ -102,6 +108,7 @@ class Measurement:
     setting: str | None = None
     samples: list[float] = field(default_factory=list)
     num_ops: int | None = None
+    num_states: int | None = None
     setting_seconds: dict[str, float] = field(default_factory=dict)
     pruned: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
@@ -125,6 +132,7 @@ def _time_setting(
     if best is None or median < best:
         measurement.seconds, measurement.setting = median, setting.label
         measurement.samples, measurement.num_ops = samples, output.num_ops
+        measurement.num_states = output.num_states
 
 
 def measure(
@@ -144,15 +152,21 @@ def measure(
     Returns:
         The measurement; a setting that raises is recorded as failed, not raised.
     """
+    dynamic = name in DYNAMIC_CIRCUITS
     measurement = Measurement(name, circuit.num_qubits, precision, simulator.name)
     if unavailable is not None:
         measurement.note = unavailable
+        return measurement
+    if dynamic and not simulator.runs_dynamic:
+        measurement.note = f"{simulator.name} is not given circuits with mid-circuit measurement"
         return measurement
     precision_note = simulator.precision_note(precision)
     if precision_note is not None:
         measurement.note = precision_note
         return measurement
     for setting in simulator.settings:
+        if setting.dynamic_only and not dynamic:
+            continue
         try:
             _time_setting(simulator, setting, circuit, precision, config, measurement)
         except Exception as error:  # a failed simulator is reported, not fatal
@@ -276,7 +290,8 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
 
     Besides the measurement's own fields, each row has ``state_bytes``;
     ``bandwidth_limit_seconds`` and ``bandwidth_fraction`` (limit / time) for the CPU
-    fallback; ``h100_model_seconds`` (a model, never a measurement) for the GPU; and
+    fallback; ``h100_model_seconds`` (a model, never a measurement) for the GPU (both
+    for static circuits only: a dynamic circuit's ops run on a varying batch); and
     ``ratio_<peer>`` (time / the peer's time) for each other measured simulator.
 
     Args:
@@ -293,13 +308,14 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
             row = asdict(measurement)
             row["state_bytes"] = state_bytes(measurement.qubits, measurement.precision)
             args = (measurement.qubits, measurement.precision)
-            if measurement.simulator == "cupy-cpu" and None not in (
+            static = measurement.circuit not in DYNAMIC_CIRCUITS  # one pass per op
+            if static and measurement.simulator == "cupy-cpu" and None not in (
                 measurement.seconds, measurement.num_ops
             ):
                 limit = pass_seconds(measurement.num_ops, *args, bandwidth)
                 row["bandwidth_limit_seconds"] = limit
                 row["bandwidth_fraction"] = limit / measurement.seconds
-            if measurement.simulator == "cupy-gpu" and num_ops is not None:
+            if static and measurement.simulator == "cupy-gpu" and num_ops is not None:
                 row["h100_model_seconds"] = pass_seconds(num_ops, *args, H100_BANDWIDTH)
             for peer in group:
                 if peer is not measurement and None not in (peer.seconds, measurement.seconds):

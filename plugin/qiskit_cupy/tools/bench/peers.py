@@ -32,10 +32,13 @@ class RunOutput:
         counts: Counts keyed by Qiskit bit strings (classical bit 0 rightmost).
         num_ops: The ops of qiskit-cupy's program (result metadata ``num_ops``), or
             None for the peers.
+        num_states: The most states qiskit-cupy kept alive for a dynamic circuit's
+            shots (result metadata ``num_states``), or None.
     """
 
     counts: Mapping[str, int]
     num_ops: int | None = None
+    num_states: int | None = None
 
 
 #: One run: circuit in, counts out.
@@ -53,10 +56,12 @@ class Setting:
     Attributes:
         label: Its name in tables, e.g. ``"fusion on"``.
         prepare: Builds the run of a circuit (conversion happens here, not in the run).
+        dynamic_only: Tried on dynamic circuits only (where it can change anything).
     """
 
     label: str
     prepare: Prepare
+    dynamic_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Simulator:
         unavailable_reason: Says why it cannot run here, or returns None.
         timer: Times one run.
         precisions: The precisions it simulates in.
+        runs_dynamic: Whether it is given circuits with mid-circuit measurement or reset.
     """
 
     name: str
@@ -76,6 +82,7 @@ class Simulator:
     unavailable_reason: Callable[[], str | None]
     timer: Timer
     precisions: tuple[str, ...] = PRECISIONS
+    runs_dynamic: bool = True
 
     def precision_note(self, precision: str) -> str | None:
         """Say why this simulator cannot simulate at ``precision``, or return None."""
@@ -127,11 +134,12 @@ def _cupy_backend(device: str, precision: str) -> CupySimulator:
 
 
 @functools.cache
-def _aer_backend(precision: str, fusion: bool) -> Any:
+def _aer_backend(precision: str, fusion: bool, branching: bool) -> Any:
     from qiskit_aer import AerSimulator
 
     return AerSimulator(
-        method="statevector", precision=precision, fusion_enable=fusion, seed_simulator=SEED
+        method="statevector", precision=precision, fusion_enable=fusion, seed_simulator=SEED,
+        shot_branching_enable=branching,
     )
 
 
@@ -141,7 +149,8 @@ def _qiskit_run(backend: Any, circuit: QuantumCircuit, shots: int) -> Run:
     def run() -> RunOutput:
         result = backend.run(circuit, shots=shots).result()
         counts = result.get_counts()
-        return RunOutput(counts, result.results[0].metadata.get("num_ops"))
+        metadata = result.results[0].metadata
+        return RunOutput(counts, metadata.get("num_ops"), metadata.get("num_states"))
 
     return run
 
@@ -153,11 +162,12 @@ def _cupy_setting(device: str) -> Setting:
     return Setting("default", prepare)
 
 
-def _aer_setting(fusion: bool) -> Setting:
+def _aer_setting(fusion: bool, branching: bool = False) -> Setting:
     def prepare(circuit: QuantumCircuit, precision: str, shots: int) -> Run:
-        return _qiskit_run(_aer_backend(precision, fusion), circuit, shots)
+        return _qiskit_run(_aer_backend(precision, fusion, branching), circuit, shots)
 
-    return Setting("fusion on" if fusion else "fusion off", prepare)
+    label = ("fusion on" if fusion else "fusion off") + (", shot branching" if branching else "")
+    return Setting(label, prepare, dynamic_only=branching)
 
 
 def _qsim_setting(max_fused_gate_size: int) -> Setting:
@@ -206,12 +216,12 @@ SIMULATORS: dict[str, Simulator] = {
         Simulator("cupy-gpu", (_cupy_setting("GPU"),), _no_gpu_reason, cuda_event_time),
         Simulator("cupy-cpu", (_cupy_setting("CPU"),), lambda: None, wall_time),
         Simulator(
-            "aer", (_aer_setting(True), _aer_setting(False)), _missing("qiskit_aer", "qiskit-aer"),
-            wall_time,
+            "aer", (_aer_setting(True, branching=True), _aer_setting(True), _aer_setting(False)),
+            _missing("qiskit_aer", "qiskit-aer"), wall_time,
         ),
         Simulator(
             "qsim", (_qsim_setting(4), _qsim_setting(2)), _missing("qsimcirq", "qsimcirq"),
-            wall_time, precisions=("single",),
+            wall_time, precisions=("single",), runs_dynamic=False,
         ),
     )
 }

@@ -17,7 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from qiskit_cupy.tools.bench.circuits import BASIS_GATES, HEA_LAYERS, SEED
+from qiskit_cupy.tools.bench.circuits import (
+    BASIS_GATES,
+    HEA_LAYERS,
+    MIDCIRCUIT_LAYERS,
+    REPETITION_ROUNDS,
+    SEED,
+)
 from qiskit_cupy.tools.bench.machine import BANDWIDTH_BYTES, Machine
 from qiskit_cupy.tools.bench.measurement import (
     H100_BANDWIDTH,
@@ -48,9 +54,11 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
     """
     peers = _ratio_peers(report)
     model = "cupy-gpu" in report.config.simulators
+    states = any(m.num_states is not None for m in report.measurements)
     headings = ["circuit", "qubits", "precision", "simulator", "setting", "time [s]"]
     headings += [f"time/{peer}" for peer in peers] + ["BW fraction"]
     headings += ["H100 model [s]"] if model else []
+    headings += ["states"] if states else []
     rows = []
     for row in derived_rows(report):
         seconds = row["seconds"]
@@ -65,6 +73,8 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
         cells.append("-" if fraction is None else f"{100 * fraction:.2g}%")
         if model:
             cells.append(_number(row.get("h100_model_seconds"), "{:.3g}"))
+        if states:
+            cells.append("-" if row["num_states"] is None else str(row["num_states"]))
         rows.append(cells)
     return headings, rows
 
@@ -90,6 +100,11 @@ def notes(report: BenchReport) -> list[str]:
         f"BW fraction: num_ops x 2 x state bytes / {bandwidth.best / 1e9:.1f} GB/s "
         "(measured here) divided by the time: 100% would be one full-bandwidth pass per op.",
     ]
+    if any(m.num_states is not None for m in report.measurements):
+        lines.append(
+            "states: the most states qiskit-cupy kept alive for a dynamic circuit's shots "
+            "(shot branching: at most min(shots, 2^measurements))."
+        )
     if "cupy-gpu" in report.config.simulators:
         lines.append(
             f"H100 model: a MODEL, not a measurement: num_ops x 2 x state bytes / "
@@ -327,7 +342,12 @@ def _method_section(config: BenchConfig, gpu_method: str) -> str:
   **random** (qsim-style: depth = width, random sqrt(X)/sqrt(Y)/sqrt(W) layers and CZ
   on alternating neighbour pairs, seed {SEED}), **hea** (hardware-efficient ansatz:
   {HEA_LAYERS} layers of RY+RZ and a CX ladder, random bound parameters), **ghz**; each
-  measured on every qubit.
+  measured on every qubit. Dynamic circuits: **midcircuit** ({MIDCIRCUIT_LAYERS} layers
+  of random one-qubit gates and a CX chain, each followed by a mid-circuit measurement
+  of two qubits) and **repcode** ({REPETITION_ROUNDS} rounds of bit-flip repetition-code
+  syndrome measurement, the width being 2d - 1 for distance d, ancillas measured and
+  reset each round); qsim is not given them, and Aer also tries `shot_branching_enable`
+  on them.
 - Simulators: **cupy-gpu** (qiskit-cupy, `device="GPU"`, only where a GPU is usable),
   **cupy-cpu** (qiskit-cupy's CPU fallback, `device="CPU"`, every core), **aer** (Qiskit
   Aer statevector, best of `fusion_enable` on and off), **qsim** (qsimcirq, best of
