@@ -165,7 +165,7 @@ def measure(
         measurement.note = precision_note
         return measurement
     for setting in simulator.settings:
-        if setting.dynamic_only and not dynamic:
+        if ("dynamic" if dynamic else "static") not in setting.circuits:
             continue
         try:
             _time_setting(simulator, setting, circuit, precision, config, measurement)

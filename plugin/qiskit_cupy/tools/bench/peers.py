@@ -56,12 +56,12 @@ class Setting:
     Attributes:
         label: Its name in tables, e.g. ``"fusion on"``.
         prepare: Builds the run of a circuit (conversion happens here, not in the run).
-        dynamic_only: Tried on dynamic circuits only (where it can change anything).
+        circuits: The kinds of circuit it is tried on: ``"static"`` and/or ``"dynamic"``.
     """
 
     label: str
     prepare: Prepare
-    dynamic_only: bool = False
+    circuits: frozenset[str] = frozenset({"static", "dynamic"})
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def _aer_setting(fusion: bool, branching: bool = False) -> Setting:
         return _qiskit_run(_aer_backend(precision, fusion, branching), circuit, shots)
 
     label = ("fusion on" if fusion else "fusion off") + (", shot branching" if branching else "")
-    return Setting(label, prepare, dynamic_only=branching)
+    return Setting(label, prepare, frozenset({"dynamic" if branching else "static"}))
 
 
 def _qsim_setting(max_fused_gate_size: int) -> Setting:
