@@ -209,3 +209,22 @@ def host_kernels() -> HostKernels:
 def pointer(array: np.ndarray) -> ctypes.c_void_p:
     """An array argument as CUDA receives it: the address of its first element."""
     return ctypes.c_void_p(array.ctypes.data)
+
+
+def looping_grid(items: int) -> tuple[int, int]:
+    """(grid, block) with fewer threads than items: every thread loops.
+
+    4 blocks of 32 threads where that leaves at least 4 items per thread, else 3 blocks
+    of about a twelfth of the items each (at least 2 items per thread from 6 items on),
+    so that the grid stride is not a power of two.
+    """
+    if items >= 4 * 4 * 32:
+        return 4, 32
+    return 3, max(1, items // 12)
+
+
+def launch_looping(name: str, items: int, arguments: list[ctypes._SimpleCData]) -> None:
+    """Run a grid-stride launcher over ``items`` items, every thread looping."""
+    grid, block = looping_grid(items)
+    assert items >= 2 * grid * block
+    host_kernels().launch(name, grid, block, arguments)

@@ -78,7 +78,7 @@ from compiler.classical_reference import (
     store_cases,
     to_int64,
 )
-from gpu_host.host_build import host_kernels, pointer
+from gpu_host.host_build import host_kernels, launch_looping, pointer
 from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.classical_code import (
     COUNTER_SLOT,
@@ -117,24 +117,6 @@ def _rng(name: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(name.encode()))
 
 
-def _launch_shape(items: int) -> tuple[int, int]:
-    """(grid, block) with fewer threads than items: every thread loops.
-
-    4 blocks of 32 threads where that leaves at least 4 items per thread, else 3 blocks
-    of about a twelfth of the items each, so that the grid stride is not a power of two.
-    """
-    if items >= 4 * 4 * 32:
-        return 4, 32
-    return 3, max(1, items // 12)
-
-
-def _launch(name: str, items: int, arguments: list[ctypes._SimpleCData]) -> None:
-    """Run a grid-stride launcher over ``items`` items, every thread looping."""
-    grid, block = _launch_shape(items)
-    assert items >= 2 * grid * block
-    host_kernels().launch(name, grid, block, arguments)
-
-
 def _bits(array: np.ndarray) -> np.ndarray:
     """The raw bytes of an array, for bitwise comparisons."""
     return np.ascontiguousarray(array).view(np.uint8)
@@ -165,7 +147,7 @@ def _run_both(rows: np.ndarray, width: int, code: np.ndarray,
     on_cpu = on_gpu.copy()
     # An empty program still needs a valid pointer.
     device_code = flat if flat.size else np.zeros(2, dtype=np.int64)
-    _launch("qc_classical", items,
+    launch_looping("qc_classical", items,
             [pointer(on_gpu), ctypes.c_longlong(width), ctypes.c_longlong(items),
              pointer(device_code), ctypes.c_longlong(flat.size // 2), ctypes.c_longlong(mask_slot)])
     _cpu.classical(on_cpu, width, flat, mask_slot, 0)
@@ -382,7 +364,7 @@ def test_decide_outcomes_agree(seed: int, clbit_slot: int, mask_slot: int) -> No
     assert outcomes[::7].all() and not outcomes[3::7].any()
     on_gpu = rows.ravel().copy()
     on_cpu = rows.ravel().copy()
-    _launch("qc_decide_outcomes", count,
+    launch_looping("qc_decide_outcomes", count,
             [pointer(on_gpu), ctypes.c_longlong(width), ctypes.c_longlong(count),
              pointer(probabilities), ctypes.c_ulonglong(seed), ctypes.c_longlong(clbit_slot),
              ctypes.c_longlong(mask_slot)])
@@ -459,7 +441,7 @@ def test_collapse_agrees(dtype: type, batch: int, qubit: int, reset: bool, maske
     initial_rows = rows.copy()
     on_gpu, on_cpu = states.copy(), states.copy()
     items = batch << (NUM_QUBITS - 1)
-    _launch(precision_kernel("qc_collapse", PRECISIONS[dtype]), items,
+    launch_looping(precision_kernel("qc_collapse", PRECISIONS[dtype]), items,
             [pointer(on_gpu), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items),
              ctypes.c_int(qubit), pointer(probabilities), pointer(rows),
              ctypes.c_longlong(ROW_WIDTH), ctypes.c_int(int(reset)), ctypes.c_longlong(mask_slot)])
@@ -508,7 +490,7 @@ def test_gather_agrees(dtype: type, num_qubits: int, sources: tuple[int, ...]) -
     items = len(sources) << num_qubits
     on_gpu = np.full(items, np.nan, dtype=dtype)
     on_cpu = on_gpu.copy()
-    _launch(precision_kernel("qc_gather", PRECISIONS[dtype]), items,
+    launch_looping(precision_kernel("qc_gather", PRECISIONS[dtype]), items,
             [pointer(source), pointer(on_gpu), ctypes.c_int(num_qubits), ctypes.c_longlong(items),
              pointer(index)])
     _cpu.gather(source, on_cpu, num_qubits, index, 0)
@@ -547,7 +529,7 @@ def test_sample_shots_agree(num_measured: int, seed: int) -> None:
     flat_rows = rows.ravel().copy()
     on_gpu = np.full(shots, -1, dtype=np.int64)
     on_cpu = on_gpu.copy()
-    _launch("qc_sample_shots", shots,
+    launch_looping("qc_sample_shots", shots,
             [pointer(cumulative), ctypes.c_int(num_measured), ctypes.c_longlong(shots),
              pointer(shot_states), pointer(shot_numbers), pointer(flat_rows),
              ctypes.c_longlong(width), ctypes.c_ulonglong(seed), pointer(on_gpu)])
@@ -583,7 +565,7 @@ def test_a_draw_equal_to_a_cumulative_sum_takes_the_next_outcome() -> None:
     flat_rows = rows.ravel().copy()
     on_gpu = np.full(shots, -1, dtype=np.int64)
     on_cpu = on_gpu.copy()
-    _launch("qc_sample_shots", shots,
+    launch_looping("qc_sample_shots", shots,
             [pointer(cumulative), ctypes.c_int(2), ctypes.c_longlong(shots), pointer(shot_states),
              pointer(shot_numbers), pointer(flat_rows), ctypes.c_longlong(width),
              ctypes.c_ulonglong(seed), pointer(on_gpu)])
@@ -674,7 +656,7 @@ def _gpu_apply(states: np.ndarray, num_qubits: int, batch: int, op: GateOp, rows
     row = np.ascontiguousarray(program.rows[0])
     items = batch << (num_qubits - program.num_sorted[0])
     kernel = apply_op_kernel(op.kind.value, len(op.targets), PRECISIONS[dtype])
-    _launch(kernel, items,
+    launch_looping(kernel, items,
             [pointer(states), ctypes.c_int(num_qubits), ctypes.c_longlong(items), pointer(row),
              pointer(data), pointer(rows), ctypes.c_longlong(width), ctypes.c_longlong(mask_slot)])
 

@@ -47,7 +47,7 @@ import zlib
 import numpy as np
 import pytest
 
-from gpu_host.host_build import host_kernels, pointer
+from gpu_host.host_build import host_kernels, launch_looping, pointer
 from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
@@ -78,25 +78,6 @@ def _epsilon(dtype: type) -> float:
     return float(np.finfo(dtype).eps)
 
 
-def _launch_shape(items: int) -> tuple[int, int]:
-    """(grid, block) with fewer threads than items: every thread loops.
-
-    4 blocks of 32 threads where that leaves at least 4 items per thread, else 3 blocks
-    of about a twelfth of the items each (at least 2 items per thread from 6 items on),
-    so that the grid stride is not a power of two.
-    """
-    if items >= 4 * 4 * 32:
-        return 4, 32
-    return 3, max(1, items // 12)
-
-
-def _launch(name: str, items: int, arguments: list[ctypes._SimpleCData]) -> None:
-    """Run a grid-stride launcher over ``items`` items, every thread looping."""
-    grid, block = _launch_shape(items)
-    assert items >= 2 * grid * block
-    host_kernels().launch(name, grid, block, arguments)
-
-
 def _states(batch: int, dtype: type, seed: str) -> np.ndarray:
     """A batch of random normalized states of NUM_QUBITS qubits, flat."""
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
@@ -112,7 +93,7 @@ def test_set_zero_state_agrees(dtype: type, batch: int) -> None:
     on_gpu = _states(batch, dtype, "zero")
     on_cpu = on_gpu.copy()
     items = batch << NUM_QUBITS
-    _launch(precision_kernel("qc_set_zero_state", PRECISIONS[dtype]), items,
+    launch_looping(precision_kernel("qc_set_zero_state", PRECISIONS[dtype]), items,
             [pointer(on_gpu), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items)])
     _cpu.set_zero_state(on_cpu, NUM_QUBITS, batch, 1)
     expected = np.zeros((batch, 1 << NUM_QUBITS), dtype=dtype)
@@ -128,7 +109,7 @@ def test_probabilities_agree(dtype: type, batch: int) -> None:
     items = states.size
     on_gpu = np.full(items, -1.0)
     on_cpu = np.full(items, -1.0)
-    _launch(precision_kernel("qc_probabilities", PRECISIONS[dtype]), items,
+    launch_looping(precision_kernel("qc_probabilities", PRECISIONS[dtype]), items,
             [pointer(states), ctypes.c_longlong(items), pointer(on_gpu)])
     _cpu.probabilities(states, on_cpu, 1)
     # |a|^2 as both bodies compute it: in the state's precision, then widened.
@@ -178,7 +159,7 @@ def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: st
     items = batch << (measured + chunk_bits)
     on_gpu = np.full(items, -1.0)
     on_cpu = np.full(items, -1.0)
-    _launch(precision_kernel("qc_marginal_partials", PRECISIONS[dtype]), items,
+    launch_looping(precision_kernel("qc_marginal_partials", PRECISIONS[dtype]), items,
             [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items),
              pointer(position_array), pointer(sorted_array), ctypes.c_int(measured),
              ctypes.c_int(chunk_bits), pointer(on_gpu)])
@@ -192,7 +173,7 @@ def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: st
     sums = batch << measured
     sums_on_gpu = np.full(sums, -1.0)
     sums_on_cpu = np.full(sums, -1.0)
-    _launch("qc_reduce_partials", sums,
+    launch_looping("qc_reduce_partials", sums,
             [pointer(on_gpu), ctypes.c_longlong(sums), ctypes.c_int(chunk_bits),
              pointer(sums_on_gpu)])
     _cpu.reduce_partials(on_gpu, chunk_bits, sums_on_cpu, 1)
@@ -232,7 +213,7 @@ def test_sample_agrees(batch: int, num_measured: int) -> None:
     items = batch * shots
     on_gpu = np.full(items, -1, dtype=np.int64)
     on_cpu = np.full(items, -1, dtype=np.int64)
-    _launch("qc_sample", items,
+    launch_looping("qc_sample", items,
             [pointer(cumulative), ctypes.c_int(num_measured), ctypes.c_longlong(items),
              ctypes.c_longlong(shots), pointer(seeds), pointer(on_gpu)])
     _cpu.sample(cumulative, num_measured, shots, seeds, on_cpu, 1)
