@@ -199,6 +199,16 @@ def test_bad_saves_are_refused_at_run(cpu_backend: CupySimulator, build, error, 
     assert cpu_backend.run(prepared(), shots=5).result().success
 
 
+def test_a_circuit_with_saves_transpiles_to_the_target_and_runs(cpu_backend: CupySimulator) -> None:
+    from qiskit import transpile
+
+    circuit = every_save(prepared())
+    transpiled = transpile(circuit, cpu_backend, optimization_level=1, seed_transpiler=3)
+    data = cpu_backend.run(transpiled, shots=10).result().data()
+    for label, expected in expected_values(Statevector(prepared())).items():
+        assert_close(data[label], expected, 1e-10)
+
+
 def test_a_save_inside_control_flow_is_refused(cpu_backend: CupySimulator) -> None:
     circuit = measured_bell()
     with circuit.if_test((circuit.clbits[0], 1)):

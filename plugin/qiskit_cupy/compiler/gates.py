@@ -11,6 +11,7 @@ import enum
 
 from qiskit.circuit import (
     Barrier,
+    Instruction,
     BoxOp,
     BreakLoopOp,
     ContinueLoopOp,
@@ -70,12 +71,19 @@ DYNAMIC_NAMES: frozenset[str] = frozenset(
      "store"}
 )
 
-#: Names the Target leaves out although lowering accepts them: Aer's save instruction
-#: is inserted by users, never by the transpiler.
-_TARGET_EXCLUDED: frozenset[str] = frozenset(
+#: Aer's save instructions, which lowering matches by name.
+SAVE_NAMES: tuple[str, ...] = tuple(
     name for name, treatment in INSTRUCTION_TREATMENTS.items()
     if treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR)
 )
+
+
+class SaveInstructionEntry(Instruction):
+    """The Target's entry for each of Aer's save instructions: on any number of qubits.
+
+    Qiskit Aer's own classes are not imported (qiskit-aer is no run-time dependency);
+    the Target needs only a name and an operation class, as Aer's Target lists them.
+    """
 
 
 #: The operation class of each dynamic instruction, as the Target lists them.
@@ -93,7 +101,7 @@ _DYNAMIC_OPERATIONS: dict[str, type] = {
 
 def build_target(description: str) -> Target:
     """Build the backend's Target: every standard gate, unitary, measure, reset, delay,
-    barrier, the control-flow operations and Store.
+    barrier, the control-flow operations, Store and Aer's save instructions.
 
     Args:
         description: The Target's description.
@@ -103,7 +111,7 @@ def build_target(description: str) -> Target:
     """
     target = Target(description=description, num_qubits=None)
     for name, gate in get_standard_gate_name_mapping().items():
-        if name in _TARGET_EXCLUDED or name in ("measure", "delay", "reset"):
+        if name in ("measure", "delay", "reset"):
             continue
         target.add_instruction(gate, properties=None, name=name)
     target.add_instruction(UnitaryGate, name="unitary")
@@ -111,6 +119,8 @@ def build_target(description: str) -> Target:
     target.add_instruction(Reset(), properties=None, name="reset")
     for name, operation in _DYNAMIC_OPERATIONS.items():
         target.add_instruction(operation, name=name)
+    for name in SAVE_NAMES:
+        target.add_instruction(SaveInstructionEntry, name=name)
     target.add_instruction(Delay, name="delay")
     target.add_instruction(Barrier, name="barrier")
     return target
