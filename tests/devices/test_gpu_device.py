@@ -181,6 +181,21 @@ def test_a_device_fault_fails_the_job_with_the_cuda_error(standin: Machine) -> N
     assert job.status() is JobStatus.ERROR
 
 
+def test_a_fault_before_a_branching_wait_fails_the_job(standin: Machine) -> None:
+    """The host waits to split branches: a fault before that wait fails the job with it."""
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(1)
+    circuit.measure(1, 1)
+    standin.failing_kernels.add("qc_marginal_partials<double>")
+    job = CupySimulator(device="GPU").run(circuit, shots=10)
+    with pytest.raises(JobError, match="cudaErrorLaunchFailure"):
+        job.result()
+    assert job.status() is JobStatus.ERROR
+
+
 def test_launches_past_two_to_the_31_items_are_sized_and_passed_in_64_bits(standin: Machine) -> None:
     """A launch of 2**33 items: a full grid of 256-thread blocks, num_items as 64 bits
     (queued under a fault so that it never runs on the small array it is given)."""

@@ -235,10 +235,17 @@ class TrajectoryEngine:
         ))
 
     def _host_rows(self, branches: _Branches, *arrays: DeviceArray) -> list[np.ndarray]:
-        """Wait for the stream, then return host copies of the rows and of ``arrays``."""
+        """Wait for the stream, then return host copies of the rows and of ``arrays``.
+
+        Raises:
+            Exception: The work before the wait failed on the device (its error).
+        """
         copies = [self.device.copy_to_host(self.stream, branches.rows.rows)]
         copies += [self.device.copy_to_host(self.stream, array) for array in arrays]
-        self.device.record_event(self.stream).synchronize()
+        event = self.device.record_event(self.stream)
+        event.synchronize()
+        if event.error is not None:
+            raise event.error
         return [copy.array for copy in copies]
 
     def _while(self, branches: _Branches, loop: WhileLoop) -> None:
