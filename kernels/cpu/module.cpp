@@ -174,6 +174,17 @@ void check_marginal(int num_qubits, index_t batch, IndexArray positions, IndexAr
           "partials must have batch * 2**(m + chunk_bits) entries");
 }
 
+void check_pauli(int num_qubits, index_t batch, index_t x_mask, index_t z_mask, int num_y,
+                 int chunk_bits, size_t partials_size) {
+  const index_t limit = index_t{1} << num_qubits;
+  require(x_mask >= 0 && x_mask < limit && z_mask >= 0 && z_mask < limit,
+          "Pauli masks must lie within the qubits");
+  require(num_y >= 0, "num_y must not be negative");
+  require(chunk_bits >= 0 && chunk_bits <= num_qubits, "chunk_bits out of range");
+  require(partials_size == (static_cast<size_t>(batch) << chunk_bits),
+          "partials must have batch * 2**chunk_bits entries");
+}
+
 void check_probabilities(size_t states_size, size_t probabilities_size) {
   require(probabilities_size == states_size, "probabilities must have one entry per amplitude");
 }
@@ -506,6 +517,21 @@ void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, Inde
 }
 
 template <typename T>
+void pauli_partials(ConstComplexArray<T> states, int num_qubits, index_t batch, index_t x_mask,
+                    index_t z_mask, int num_y, int chunk_bits, DoubleArray partials,
+                    int num_threads) {
+  check_states(num_qubits, batch, states.size());
+  check_pauli(num_qubits, batch, x_mask, z_mask, num_y, chunk_bits, partials.size());
+  nb::gil_scoped_release release;
+  const qc::complex<T>* state_data = as_qc(states.data());
+  double* out = partials.data();
+  parallel_items(batch << chunk_bits, num_threads, [&](uindex_t item) {
+    out[item] = qc::pauli_partial(state_data, num_qubits, item, static_cast<uindex_t>(x_mask),
+                                  static_cast<uindex_t>(z_mask), num_y, chunk_bits);
+  });
+}
+
+template <typename T>
 void probabilities(StateArray<T> states, DoubleArray out, int num_threads) {
   check_probabilities(states.size(), out.size());
   nb::gil_scoped_release release;
@@ -640,6 +666,10 @@ void bind_precision(nb::module_& module) {
              nb::arg("batch"), nb::arg("positions"), nb::arg("sorted_positions"),
              nb::arg("chunk_bits"), nb::arg("partials").noconvert(), nb::arg("num_threads"),
              "Chunked partial sums of the marginal probabilities of `positions`.");
+  module.def("pauli_partials", &pauli_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
+             nb::arg("batch"), nb::arg("x_mask"), nb::arg("z_mask"), nb::arg("num_y"),
+             nb::arg("chunk_bits"), nb::arg("partials").noconvert(), nb::arg("num_threads"),
+             "Chunked partial sums of <a|P|a> for one Pauli, per state.");
   module.def("probabilities", &probabilities<T>, nb::arg("states"), nb::arg("probabilities").noconvert(),
              nb::arg("num_threads"), "|amplitude|^2 of every amplitude of a batch of states.");
 }
@@ -695,6 +725,9 @@ NB_MODULE(_cpu, module) {
   module.def("check_marginal", &check_marginal, nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("positions"), nb::arg("sorted_positions"), nb::arg("chunk_bits"),
              nb::arg("partials_size"), "Raise ValueError unless marginal_partials' arguments fit.");
+  module.def("check_pauli", &check_pauli, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("x_mask"), nb::arg("z_mask"), nb::arg("num_y"), nb::arg("chunk_bits"),
+             nb::arg("partials_size"), "Raise ValueError unless pauli_partials' arguments fit.");
   module.def("check_probabilities", &check_probabilities, nb::arg("states_size"),
              nb::arg("probabilities_size"), "Raise ValueError unless the sizes match.");
   module.def("check_reduce", &check_reduce, nb::arg("partials_size"), nb::arg("chunk_bits"),

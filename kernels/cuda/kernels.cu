@@ -64,6 +64,17 @@ __global__ void qc_probabilities(const qc::complex<T>* states, long long num_ite
   }
 }
 
+template <typename T>
+__global__ void qc_pauli_partials(const qc::complex<T>* states, int num_qubits, long long num_items,
+                                  long long x_mask, long long z_mask, int num_y, int chunk_bits,
+                                  double* partials) {
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    partials[item] = qc::pauli_partial(states, num_qubits, item, static_cast<qc::uindex_t>(x_mask),
+                                       static_cast<qc::uindex_t>(z_mask), num_y, chunk_bits);
+  }
+}
+
 __global__ void qc_reduce_partials(const double* partials, long long num_items, int chunk_bits,
                                    double* sums) {
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);

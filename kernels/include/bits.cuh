@@ -52,4 +52,15 @@ QC_HD uindex_t extract_bits(uindex_t index, uindex_t mask, const index_t* ascend
 #endif
 }
 
+// The parity of the set bits of x (0 or 1), without compiler intrinsics.
+QC_HD int parity(uindex_t x) {
+  x ^= x >> 32;
+  x ^= x >> 16;
+  x ^= x >> 8;
+  x ^= x >> 4;
+  x ^= x >> 2;
+  x ^= x >> 1;
+  return static_cast<int>(x & 1);
+}
+
 }  // namespace qc

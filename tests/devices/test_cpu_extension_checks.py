@@ -418,6 +418,22 @@ def sample_shots_call(
 _MAX_CODE = max(spec.code for spec in OP_KINDS.values())
 _MAX = {kind: OP_KINDS[kind.value].max_targets for kind in OpKind if kind.in_registry}
 
+def pauli_call(
+    dtype: type = np.complex128,
+    num_qubits: int = 4,
+    batch: int = 2,
+    x_mask: int = 0b0101,
+    z_mask: int = 0b0110,
+    num_y: int = 1,
+    chunk_bits: int = 1,
+    partials: int | None = None,
+) -> Call:
+    """pauli_partials with valid defaults (4 qubits, batch 2, X Y Z I, chunk 1)."""
+    size = (batch << chunk_bits) if partials is None else partials
+    return Call(_cpu.pauli_partials, (random_states(4, 2, dtype), num_qubits, batch, x_mask,
+                                      z_mask, num_y, chunk_bits, np.zeros(max(size, 0)), 0))
+
+
 _NUM_QUBITS_MESSAGE = "num_qubits must be in [0, 62]"
 _BATCH_MESSAGE = "batch must be at least 1"
 _LENGTH_MESSAGE = "state array length must be batch * 2**num_qubits"
@@ -858,6 +874,22 @@ for _caller, _make in {"classical": classical_call, "decide_outcomes": decide_ca
     }.items():
         _add(f"{_caller}-{_name}", "check_row_batch", _WHOLE_ROWS_MESSAGE,
              lambda d, m=_make, e=_extra: m(**e), per_precision=False)
+for _name, _changes in {
+    "x-mask-at-width": {"x_mask": 1 << 4}, "x-mask-negative": {"x_mask": -1},
+    "z-mask-at-width": {"z_mask": 1 << 4}, "z-mask-negative": {"z_mask": -2},
+}.items():
+    _add(f"pauli-{_name}", "check_pauli", "Pauli masks must lie within the qubits",
+         lambda d, c=_changes: pauli_call(d, **c))
+_add("pauli-num-y-negative", "check_pauli", "num_y must not be negative",
+     lambda d: pauli_call(d, num_y=-1))
+_add("pauli-chunk-bits-negative", "check_pauli", "chunk_bits out of range",
+     lambda d: pauli_call(d, chunk_bits=-1, partials=2))
+_add("pauli-chunk-bits-past-width", "check_pauli", "chunk_bits out of range",
+     lambda d: pauli_call(d, chunk_bits=5, partials=2 << 5))
+_add("pauli-partials-short", "check_pauli", "partials must have batch * 2**chunk_bits entries",
+     lambda d: pauli_call(d, partials=3))
+_add("pauli-states-length", "check_states", _LENGTH_MESSAGE,
+     lambda d: pauli_call(d, batch=3, partials=6))
 _add("decide-probabilities-short", "decide_outcomes", "probabilities must have 2 * batch entries",
      lambda d: decide_call(probabilities=5), per_precision=False)
 _add("decide-probabilities-long", "decide_outcomes", "probabilities must have 2 * batch entries",
@@ -1040,13 +1072,14 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: sample_shots_call(),
         lambda: sample_shots_call(shot_states=()),
         lambda: sample_shots_call(num_measured=0, cumulative=2),
+        lambda: pauli_call(np.complex64, chunk_bits=4),
     ],
     ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample",
          "run_program-masked", "run_program-masked-wide", "classical", "classical-masked",
          "classical-empty", "classical-deepest", "classical-no-rows", "decide_outcomes",
          "decide_outcomes-no-slots", "collapse", "collapse-narrowest-rows", "collapse-high-qubit",
          "gather", "gather-nothing", "sample_shots", "sample_shots-no-shots",
-         "sample_shots-nothing-measured"],
+         "sample_shots-nothing-measured", "pauli_partials"],
 )
 def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
     """The other launchers' default arguments, from which the bad ones differ, are valid."""

@@ -20,8 +20,8 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
 from qiskit.providers.exceptions import JobError, JobTimeoutError
-from qiskit.quantum_info import Statevector
-from qiskit_aer.library import SaveStatevector
+from qiskit.quantum_info import SparsePauliOp, Statevector
+from qiskit_aer.library import SaveExpectationValue, SaveStatevector
 
 from conftest import use_standin
 from gpu_host.cupy_standin.machine import DeviceSpec, Machine
@@ -289,6 +289,7 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     with dynamic.if_test((dynamic.clbits[0], 1)):
         dynamic.x(2)
     dynamic.reset(1)
+    dynamic.append(SaveExpectationValue(SparsePauliOp(["XZ", "YY"], [0.5, 1.0])), [0, 2])
     dynamic.measure([1, 2], [1, 2])
     circuits = [saved, full, marginal, unchunked, dynamic]
     backend = CupySimulator(device="GPU", precision=precision, fusion_enable=False)

@@ -127,6 +127,11 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "num_qubits": NUM_QUBITS, "sources": np.array([2, 0], dtype=np.int64),
             "host_sources": np.array([2, 0], dtype=np.int64), "precision": precision,
         },
+        "pauli_partials": {
+            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
+            "term": (0b101, 0b110, 1), "chunk_bits": CHUNK_BITS,
+            "partials": np.zeros(BATCH << CHUNK_BITS), "precision": precision,
+        },
         "sample_shots": {
             "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
             "shot_states": SHOT_STATES.copy(), "host_states": SHOT_STATES.copy(),
@@ -153,7 +158,7 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
 
 BUILDERS = (
     "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample",
-    "classical", "decide_outcomes", "collapse", "gather", "sample_shots",
+    "classical", "decide_outcomes", "collapse", "gather", "sample_shots", "pauli_partials",
 )
 #: Builders of kernels that are not templates.
 PLAIN_BUILDERS = ("reduce_partials", "sample", "classical", "decide_outcomes", "sample_shots")
@@ -247,6 +252,7 @@ def test_launch_arguments_match_the_signature(builder: str, precision: str) -> N
         ("collapse", "states", 2),
         ("gather", "branches", 3),
         ("sample_shots", "outcomes", 2),
+        ("pauli_partials", "partials", 2),
     ],
 )
 def test_items_cover_the_output_exactly(builder: str, output: str, position: int) -> None:
@@ -264,6 +270,7 @@ def test_items_cover_the_output_exactly(builder: str, output: str, position: int
         ("collapse", "states"): BATCH << (NUM_QUBITS - 1),
         ("gather", "branches"): 2 << NUM_QUBITS,
         ("sample_shots", "outcomes"): SHOTS,
+        ("pauli_partials", "partials"): BATCH << CHUNK_BITS,
     }[builder, output]
     assert launch.num_items == size
     assert launch.arguments[position] == size

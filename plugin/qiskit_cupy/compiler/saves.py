@@ -40,6 +40,9 @@ WHOLE_STATE_KINDS = frozenset(
 #: Saves whose per-branch value needs only the marginal probabilities of their qubits.
 PROBABILITY_KINDS = frozenset({"save_probabilities", "save_probabilities_dict"})
 
+#: Saves whose per-branch value needs only the expectation of each of their Paulis.
+EXPECTATION_KINDS = frozenset({"save_expval", "save_expval_var"})
+
 _SUBTYPES = frozenset(
     prefix + base for prefix in ("", "c_") for base in ("single", "list", "average", "accum")
 )
@@ -75,6 +78,19 @@ class SaveRequest:
     def base_subtype(self) -> str:
         """The subtype without its ``c_`` prefix."""
         return self.subtype.removeprefix("c_")
+
+    def pauli_masks(self) -> tuple[tuple[int, int, int], ...]:
+        """Each Pauli term as the kernels take it: (x mask, z mask, number of Y) on the
+        circuit's qubits (the label's rightmost letter acts on ``qubits[0]``)."""
+        masks = []
+        for label, _, _ in self.paulis:
+            x_mask = z_mask = 0
+            for position, letter in enumerate(reversed(label)):
+                bit = 1 << self.qubits[position]
+                x_mask |= bit if letter in "XY" else 0
+                z_mask |= bit if letter in "ZY" else 0
+            masks.append((x_mask, z_mask, label.count("Y")))
+        return tuple(masks)
 
 
 def save_request(operation: Instruction, qubits: tuple[int, ...], num_qubits: int) -> SaveRequest:

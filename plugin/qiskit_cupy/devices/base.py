@@ -9,6 +9,7 @@ the copy has completed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -229,6 +230,25 @@ class Device(ABC):
     @abstractmethod
     def wait_event(self, stream: Stream, event: Event) -> None:
         """Make later work on ``stream`` wait for ``event`` (no host blocking)."""
+
+    @abstractmethod
+    def pauli_expectations(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        terms: Sequence[tuple[int, int, int]],
+        chunk_bits: int,
+    ) -> DeviceArray:
+        """Enqueue <a|P|a> of each Pauli term, for each state of the batch.
+
+        Each term is (x mask, z mask, number of Y factors): P = i^num_y X^x Z^z. The sums
+        run in 2**chunk_bits fixed chunks per state, then in order: deterministic.
+
+        Returns:
+            float64 array of shape (len(terms), batch).
+        """
 
     @abstractmethod
     def upload(self, stream: Stream, host: np.ndarray) -> DeviceArray:

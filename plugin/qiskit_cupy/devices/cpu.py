@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,6 +218,25 @@ class CpuDevice(Device):
 
         stream.enqueue(fill)
         return copy
+
+    def pauli_expectations(
+        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int,
+        terms: Sequence[tuple[int, int, int]], chunk_bits: int,
+    ) -> np.ndarray:
+        values = self.memory.empty(len(terms) * batch, np.float64).reshape(len(terms), batch)
+        partials = self.memory.empty(batch << chunk_bits, np.float64)
+        term_list = list(terms)
+
+        def compute() -> None:
+            for row, (x_mask, z_mask, num_y) in zip(values, term_list):
+                sums = partials if chunk_bits else row
+                _cpu.pauli_partials(states, num_qubits, batch, x_mask, z_mask, num_y, chunk_bits,
+                                    sums, self.num_threads)
+                if chunk_bits:
+                    _cpu.reduce_partials(partials, chunk_bits, row, self.num_threads)
+
+        stream.enqueue(compute)
+        return values
 
     def upload(self, stream: CpuStream, host: np.ndarray) -> np.ndarray:
         return np.array(host, copy=True)

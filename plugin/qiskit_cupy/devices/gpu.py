@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from qiskit_cupy.errors import DeviceUnavailableError
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
-from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram
+from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
 from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.compiler.program import EncodedProgram
 
@@ -30,20 +31,6 @@ from qiskit_cupy.compiler.program import EncodedProgram
 BLOCK_SIZE = 256
 #: Resident blocks per multiprocessor a grid-stride launch aims for.
 BLOCKS_PER_MULTIPROCESSOR = 32
-
-#: Streams of dropped GPU devices, kept until their queued work has run. The driver
-#: reuses a destroyed stream's handle at once, and CuPy's pool keys its arenas by that
-#: handle: a new stream could otherwise be handed blocks the old one's kernels still use.
-_RETIRED_STREAMS: list[Any] = []
-_RETIRED_LOCK = threading.Lock()
-
-
-def _retire_streams(streams: list[Any]) -> None:
-    """Keep ``streams`` (of a dropped device) until they are idle; drop idle ones."""
-    with _RETIRED_LOCK:
-        _RETIRED_STREAMS.extend(streams)
-        _RETIRED_STREAMS[:] = [stream for stream in _RETIRED_STREAMS if not stream.done]
-
 
 def gpu_unavailable_reason() -> str | None:
     """Say why no GPU can be used here, or return None if one can.
@@ -108,7 +95,7 @@ class GpuDevice(Device):
         self.device_id = device_id
         self._device = cupy.cuda.Device(device_id)
         self._pool: list[Any] = []
-        weakref.finalize(self, _retire_streams, self._pool)
+        weakref.finalize(self, retire_streams, self._pool)
         self._staged: list[tuple[Any, np.ndarray]] = []
         self._modules: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -298,6 +285,25 @@ class GpuDevice(Device):
             host = self._cupyx.empty_pinned(array.shape, dtype=array.dtype)
             array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)
+
+    def pauli_expectations(
+        self, stream: Any, states: Any, num_qubits: int, batch: int,
+        terms: Sequence[tuple[int, int, int]], chunk_bits: int,
+    ) -> Any:
+        precision = _precision_of(states)
+        with self._device, stream:
+            values = self._cupy.empty(len(terms) * batch, dtype=np.float64)
+        for index, term in enumerate(terms):
+            row = values[index * batch : (index + 1) * batch]
+            partials = row
+            if chunk_bits:
+                with self._device, stream:
+                    partials = self._cupy.empty(batch << chunk_bits, dtype=np.float64)
+            self._run(stream, launches.pauli_partials(
+                states, num_qubits, batch, term, chunk_bits, partials, precision), precision)
+            if chunk_bits:
+                self._run(stream, launches.reduce_partials(partials, chunk_bits, row), precision)
+        return values.reshape(len(terms), batch)
 
     def upload(self, stream: Any, host: np.ndarray) -> Any:
         return self._upload(stream, np.ascontiguousarray(host))

@@ -1,12 +1,14 @@
-"""What the GPU device hands the executor: CUDA events, host copies, resident programs.
+"""The GPU device's CUDA objects: events, host copies, resident programs, retired streams.
 
 ``GpuEvent`` is the Device interface's Event over a CuPy event (status from
 cudaEventQuery, read raw so that a device fault is seen); ``GpuHostCopy`` a pinned host
-buffer a stream fills; ``GpuProgram`` an encoded program's device arrays.
+buffer a stream fills; ``GpuProgram`` an encoded program's device arrays;
+:func:`retire_streams` keeps a dropped device's streams until they are idle.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -83,3 +85,17 @@ class GpuEvent:
     def elapsed_since(self, start: GpuEvent) -> float:
         """Seconds of device time between ``start`` and this event (both completed)."""
         return float(self._cupy.cuda.get_elapsed_time(start._event, self._event)) / 1000.0
+
+
+#: Streams of dropped GPU devices, kept until their queued work has run. The driver
+#: reuses a destroyed stream's handle at once, and CuPy's pool keys its arenas by that
+#: handle: a new stream could otherwise be handed blocks the old one's kernels still use.
+_RETIRED_STREAMS: list[Any] = []
+_RETIRED_LOCK = threading.Lock()
+
+
+def retire_streams(streams: list[Any]) -> None:
+    """Keep ``streams`` (of a dropped device) until they are idle; drop idle ones."""
+    with _RETIRED_LOCK:
+        _RETIRED_STREAMS.extend(streams)
+        _RETIRED_STREAMS[:] = [stream for stream in _RETIRED_STREAMS if not stream.done]

@@ -212,6 +212,25 @@ def marginal_partials(
                    check_values)
 
 
+def pauli_partials(states: Any, num_qubits: int, batch: int, term: tuple[int, int, int],
+                   chunk_bits: int, partials: Any, precision: str) -> Launch:
+    """The launch of the chunked partial sums of one Pauli's expectation, per state.
+
+    ``term`` is (x mask, z mask, number of Y factors) of the Pauli on the qubits.
+    """
+    x_mask, z_mask, num_y = term
+    items = batch << chunk_bits
+
+    def check_values() -> None:
+        _cpu.check_states(int(num_qubits), int(batch), states.size)
+        _cpu.check_pauli(int(num_qubits), int(batch), int(x_mask), int(z_mask), int(num_y),
+                         int(chunk_bits), partials.size)
+
+    return _launch(precision_kernel("qc_pauli_partials", precision), items, precision,
+                   (states, num_qubits, items, x_mask, z_mask, num_y, chunk_bits, partials),
+                   check_values)
+
+
 def probabilities(states: Any, out: Any, precision: str) -> Launch:
     """The launch of |amplitude|^2 for every amplitude of a batch of states."""
     items = np.size(states)

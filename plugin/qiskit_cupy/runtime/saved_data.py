@@ -1,8 +1,9 @@
 """The values of Aer's save instructions, from the host copies a run left at each save.
 
 At a save (``compiler/saves.py``) the trajectory engine copies each branch's state (or,
-for probabilities, the marginal distribution reduced on the device), the branches'
-classical rows, and which branch each shot is in. Here each branch's value is computed
+reduced on the device, its marginal distribution for probabilities, or each Pauli
+term's expectation for expectation values), the branches' classical rows, and which
+branch each shot is in. Here each branch's value is computed
 once, then reduced over the shots by the save's subtype: one shot's value (``single``;
 shot 0's), every shot's (``list``), their mean (``average``) or sum (``accum``), each
 ``c_``-prefixed variant kept per hex value of the classical memory at the save. The
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from qiskit.quantum_info import DensityMatrix, Pauli, Statevector
+from qiskit.quantum_info import DensityMatrix, Statevector
 from qiskit.result import ProbDistribution
 
-from qiskit_cupy.compiler.saves import SaveRequest
+from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, SaveRequest
 from qiskit_cupy.devices.base import HostCopy
 
 #: Amplitudes and probabilities at most this large are left out of the dict saves.
@@ -34,7 +35,8 @@ class SavePoint:
     Attributes:
         request: The save.
         data: Host copy of the branches' states (``batch * 2**n`` amplitudes) or, for
-            probability saves, of their marginal distributions (``batch x 2**k``).
+            probability saves, of their marginal distributions (``batch x 2**k``), or,
+            for expectation saves, of each Pauli term's value (``terms x batch``).
         rows: Host copy of the branches' classical rows.
         shot_states: For each shot of the chunk, its branch at the save.
     """
@@ -62,14 +64,11 @@ def _branch_value(request: SaveRequest, data: np.ndarray, num_qubits: int) -> An
     if kind == "save_density_matrix":
         matrix = _reordered(data, num_qubits, qubits)
         return matrix @ matrix.conj().T
-    if kind in ("save_expval", "save_expval_var"):
-        state = Statevector(np.asarray(data, dtype=np.complex128))
-        values = {label: float(state.expectation_value(Pauli(label), list(qubits)).real)
-                  for label, _, _ in request.paulis}
-        mean = sum(first * values[label] for label, first, _ in request.paulis)
+    if kind in EXPECTATION_KINDS:  # data: each Pauli term's expectation in this branch
+        mean = sum(first * value for (_, first, _), value in zip(request.paulis, data))
         if kind == "save_expval":
             return float(mean)
-        square = sum(second * values[label] for label, _, second in request.paulis)
+        square = sum(second * value for (_, _, second), value in zip(request.paulis, data))
         return np.array([mean, square - mean * mean])
     amplitudes = _reordered(data, num_qubits, qubits)[:, 0]
     if kind in ("save_amplitudes", "save_amplitudes_sq"):
@@ -140,7 +139,8 @@ def saved_values(
         for chunk_points in points:
             point = chunk_points[position]
             rows = point.rows.array.reshape(-1, row_width)
-            data = point.data.array.reshape(len(rows), -1)
+            data = point.data.array
+            data = data.T if request.kind in EXPECTATION_KINDS else data.reshape(len(rows), -1)
             offset = len(values)
             values.extend(_branch_value(request, branch, num_qubits) for branch in data)
             owners.append(point.shot_states + offset)

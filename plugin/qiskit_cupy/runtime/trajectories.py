@@ -42,7 +42,7 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     Save,
     WhileLoop,
 )
-from qiskit_cupy.compiler.saves import PROBABILITY_KINDS
+from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, PROBABILITY_KINDS
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
@@ -219,13 +219,19 @@ class TrajectoryEngine:
 
     def _save(self, branches: _Branches, node: Save) -> None:
         """Keep host copies of what the save needs: each branch's marginal distribution
-        (reduced on the device) or state, the rows, and which branch each shot is in."""
+        or Pauli expectations (reduced on the device) or state, the rows, and which
+        branch each shot is in."""
         device, stream, n = self.device, self.stream, self.program.num_qubits
         request = node.request
         if request.kind in PROBABILITY_KINDS:
             data = device.marginal_probabilities(
                 stream, branches.live, n, branches.count, request.qubits,
                 trajectory_chunk_bits(n, len(request.qubits)),
+            )
+        elif request.kind in EXPECTATION_KINDS:
+            data = device.pauli_expectations(
+                stream, branches.live, n, branches.count, request.pauli_masks(),
+                trajectory_chunk_bits(n, 0),
             )
         else:
             data = branches.live
