@@ -99,6 +99,9 @@ class GpuDevice(Device):
         self._staged: list[tuple[Any, np.ndarray]] = []
         self._modules: dict[str, Any] = {}
         self._lock = threading.Lock()
+        with self._device:
+            # The rows argument of programs outside any condition: never read, never freed.
+            self._no_rows = cupy.empty(1, dtype=np.int64)
         attributes = self._device.attributes
         self._max_blocks = attributes["MultiProcessorCount"] * BLOCKS_PER_MULTIPROCESSOR
         self._rooflines = {precision: _roofline(attributes, precision) for precision in COMPLEX_DTYPES}
@@ -192,7 +195,7 @@ class GpuDevice(Device):
         precision = _precision_of(states)
         encoded = program.program
         launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
-        mask = self._mask(stream, condition)
+        mask = self._mask(condition)
         for index, kind in enumerate(encoded.kinds):
             launch = launches.apply_op(
                 states, num_qubits, batch, program.rows[index], program.data, kind.value,
@@ -200,13 +203,13 @@ class GpuDevice(Device):
             )
             self._run(stream, launch, precision)
 
-    def _mask(self, stream: Any, condition: tuple[ClassicalRows, int] | None) -> tuple[Any, int, int]:
-        """The (rows, width, slot) kernel arguments of a condition; a one-slot array that
-        no kernel reads when there is none."""
+    def _mask(self, condition: tuple[ClassicalRows, int] | None) -> tuple[Any, int, int]:
+        """The (rows, width, slot) kernel arguments of a condition; without one, the
+        device's one-slot array, which no kernel reads (slot EVERY_STATE)."""
         if condition is not None:
             rows, slot = condition
             return rows.rows, rows.width, slot
-        return self._upload(stream, _NO_ROWS), 1, EVERY_STATE
+        return self._no_rows, 1, EVERY_STATE
 
     def apply_wide_matrix(
         self, stream: Any, states: Any, num_qubits: int, batch: int, op: GateOp
@@ -364,10 +367,6 @@ class GpuDevice(Device):
     def wait_event(self, stream: Any, event: GpuEvent) -> None:
         with self._device:
             stream.wait_event(event._event)
-
-
-#: The rows argument of a program that runs on every state (the kernels read none).
-_NO_ROWS = np.zeros(1, dtype=np.int64)
 
 
 def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
