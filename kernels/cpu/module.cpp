@@ -18,6 +18,7 @@
 
 #include "classical.cuh"
 #include "dynamic.cuh"
+#include "expectation.cuh"
 #include "gates.cuh"
 #include "measure.cuh"
 #include "state.cuh"
@@ -174,15 +175,29 @@ void check_marginal(int num_qubits, index_t batch, IndexArray positions, IndexAr
           "partials must have batch * 2**(m + chunk_bits) entries");
 }
 
-void check_pauli(int num_qubits, index_t batch, index_t x_mask, index_t z_mask, int num_y,
-                 int chunk_bits, size_t partials_size) {
+void check_expectation(int num_qubits, index_t batch, OpArray passes, OpArray pieces,
+                       int chunk_bits, size_t partials_size) {
   const index_t limit = index_t{1} << num_qubits;
-  require(x_mask >= 0 && x_mask < limit && z_mask >= 0 && z_mask < limit,
-          "Pauli masks must lie within the qubits");
-  require(num_y >= 0, "num_y must not be negative");
+  require(passes.shape(1) == 3 && pieces.shape(1) == 3, "passes and pieces must be rows of 3");
   require(chunk_bits >= 0 && chunk_bits <= num_qubits, "chunk_bits out of range");
-  require(partials_size == (static_cast<size_t>(batch) << chunk_bits),
-          "partials must have batch * 2**chunk_bits entries");
+  const index_t num_pieces = static_cast<index_t>(pieces.shape(0));
+  index_t covered = 0;
+  for (size_t p = 0; p < passes.shape(0); ++p) {
+    const index_t* row = passes.data() + 3 * p;
+    require(row[0] >= 0 && row[0] < limit, "a pass's flip mask must lie within the qubits");
+    require(row[1] == covered, "passes must cover the pieces in order");
+    require(row[2] >= 1 && row[2] <= qc::kPiecesPerPass, "a pass holds 1 to kPiecesPerPass pieces");
+    covered += row[2];
+  }
+  require(covered == num_pieces, "passes must cover every piece");
+  for (index_t k = 0; k < num_pieces; ++k) {
+    const index_t* row = pieces.data() + 3 * k;
+    require(row[0] >= 0 && row[0] < limit && row[1] >= 0 && row[1] < limit,
+            "a piece's masks must lie within the qubits");
+    require((row[2] & ~row[1]) == 0, "a piece's condition value must lie within its mask");
+  }
+  require(partials_size == ((static_cast<size_t>(num_pieces) * batch * 2) << chunk_bits),
+          "partials must have pieces * batch * 2 * 2**chunk_bits entries");
 }
 
 void check_probabilities(size_t states_size, size_t probabilities_size) {
@@ -517,17 +532,20 @@ void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, Inde
 }
 
 template <typename T>
-void pauli_partials(ConstComplexArray<T> states, int num_qubits, index_t batch, index_t x_mask,
-                    index_t z_mask, int num_y, int chunk_bits, DoubleArray partials,
-                    int num_threads) {
+void expectation_partials(ConstComplexArray<T> states, int num_qubits, index_t batch,
+                          OpArray passes, OpArray pieces, int chunk_bits, DoubleArray partials,
+                          int num_threads) {
   check_states(num_qubits, batch, states.size());
-  check_pauli(num_qubits, batch, x_mask, z_mask, num_y, chunk_bits, partials.size());
+  check_expectation(num_qubits, batch, passes, pieces, chunk_bits, partials.size());
   nb::gil_scoped_release release;
   const qc::complex<T>* state_data = as_qc(states.data());
+  const qc::index_t* pass_data = passes.data();
+  const qc::index_t* piece_data = pieces.data();
   double* out = partials.data();
-  parallel_items(batch << chunk_bits, num_threads, [&](uindex_t item) {
-    out[item] = qc::pauli_partial(state_data, num_qubits, item, static_cast<uindex_t>(x_mask),
-                                  static_cast<uindex_t>(z_mask), num_y, chunk_bits);
+  const index_t items = (static_cast<index_t>(passes.shape(0)) * batch) << chunk_bits;
+  parallel_items(items, num_threads, [&](uindex_t item) {
+    qc::expectation_partials(state_data, num_qubits, static_cast<uindex_t>(batch), item, pass_data,
+                             piece_data, chunk_bits, out);
   });
 }
 
@@ -666,10 +684,10 @@ void bind_precision(nb::module_& module) {
              nb::arg("batch"), nb::arg("positions"), nb::arg("sorted_positions"),
              nb::arg("chunk_bits"), nb::arg("partials").noconvert(), nb::arg("num_threads"),
              "Chunked partial sums of the marginal probabilities of `positions`.");
-  module.def("pauli_partials", &pauli_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
-             nb::arg("batch"), nb::arg("x_mask"), nb::arg("z_mask"), nb::arg("num_y"),
+  module.def("expectation_partials", &expectation_partials<T>, nb::arg("states"),
+             nb::arg("num_qubits"), nb::arg("batch"), nb::arg("passes"), nb::arg("pieces"),
              nb::arg("chunk_bits"), nb::arg("partials").noconvert(), nb::arg("num_threads"),
-             "Chunked partial sums of <a|P|a> for one Pauli, per state.");
+             "Chunked partial sums of each observable piece, pass by pass, per state.");
   module.def("probabilities", &probabilities<T>, nb::arg("states"), nb::arg("probabilities").noconvert(),
              nb::arg("num_threads"), "|amplitude|^2 of every amplitude of a batch of states.");
 }
@@ -725,9 +743,9 @@ NB_MODULE(_cpu, module) {
   module.def("check_marginal", &check_marginal, nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("positions"), nb::arg("sorted_positions"), nb::arg("chunk_bits"),
              nb::arg("partials_size"), "Raise ValueError unless marginal_partials' arguments fit.");
-  module.def("check_pauli", &check_pauli, nb::arg("num_qubits"), nb::arg("batch"),
-             nb::arg("x_mask"), nb::arg("z_mask"), nb::arg("num_y"), nb::arg("chunk_bits"),
-             nb::arg("partials_size"), "Raise ValueError unless pauli_partials' arguments fit.");
+  module.def("check_expectation", &check_expectation, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("passes"), nb::arg("pieces"), nb::arg("chunk_bits"), nb::arg("partials_size"),
+             "Raise ValueError unless expectation_partials' arguments fit.");
   module.def("check_probabilities", &check_probabilities, nb::arg("states_size"),
              nb::arg("probabilities_size"), "Raise ValueError unless the sizes match.");
   module.def("check_reduce", &check_reduce, nb::arg("partials_size"), nb::arg("chunk_bits"),

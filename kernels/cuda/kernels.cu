@@ -10,6 +10,7 @@
 // op_layout.cuh. Every launcher loops with 64-bit indices over num_items work items.
 #include "classical.cuh"
 #include "dynamic.cuh"
+#include "expectation.cuh"
 #include "gates.cuh"
 #include "measure.cuh"
 #include "state.cuh"
@@ -65,13 +66,13 @@ __global__ void qc_probabilities(const qc::complex<T>* states, long long num_ite
 }
 
 template <typename T>
-__global__ void qc_pauli_partials(const qc::complex<T>* states, int num_qubits, long long num_items,
-                                  long long x_mask, long long z_mask, int num_y, int chunk_bits,
-                                  double* partials) {
+__global__ void qc_expectation_partials(const qc::complex<T>* states, int num_qubits, long long batch,
+                                        long long num_items, const long long* passes,
+                                        const long long* pieces, int chunk_bits, double* partials) {
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
        item += grid_item_stride()) {
-    partials[item] = qc::pauli_partial(states, num_qubits, item, static_cast<qc::uindex_t>(x_mask),
-                                       static_cast<qc::uindex_t>(z_mask), num_y, chunk_bits);
+    qc::expectation_partials(states, num_qubits, static_cast<qc::uindex_t>(batch), item, passes,
+                             pieces, chunk_bits, partials);
   }
 }
 

@@ -41,35 +41,6 @@ QC_HD double probability(const complex<T>* states, uindex_t item) {
   return static_cast<double>(cnorm(states[item]));
 }
 
-// Partial sum of Re(conj(a_i) (P a)_i) over chunk `item` = entry * 2^c + chunk (the
-// 2^(n - c) consecutive amplitudes i of the chunk), for the Pauli P = i^num_y X^x Z^z
-// on qubit masks x and z (num_y: the qubits in both, Y = iXZ):
-// (P a)_i = i^num_y (-1)^parity((i ^ x) & z) a_(i ^ x).
-template <typename T>
-QC_HD double pauli_partial(const complex<T>* states, int num_qubits, uindex_t item,
-                           uindex_t x_mask, uindex_t z_mask, int num_y, int chunk_bits) {
-  const int rest_bits = num_qubits - chunk_bits;
-  const uindex_t entry = item >> chunk_bits;
-  const uindex_t chunk = item & ((uindex_t{1} << chunk_bits) - 1);
-  const complex<T>* state = states + (entry << num_qubits);
-  double real = 0.0;
-  double imag = 0.0;
-  for (uindex_t r = 0; r < (uindex_t{1} << rest_bits); ++r) {
-    const uindex_t i = (chunk << rest_bits) | r;
-    const complex<T> a = state[i];
-    const complex<T> b = state[i ^ x_mask];
-    const double sign = parity((i ^ x_mask) & z_mask) ? -1.0 : 1.0;
-    real += sign * (static_cast<double>(a.re) * b.re + static_cast<double>(a.im) * b.im);
-    imag += sign * (static_cast<double>(a.re) * b.im - static_cast<double>(a.im) * b.re);
-  }
-  switch (num_y & 3) {
-    case 0: return real;
-    case 1: return -imag;
-    case 2: return -real;
-    default: return imag;
-  }
-}
-
 // Sum of the 2^chunk_bits partials of output `item`, in order.
 QC_HD double reduce_partials(const double* partials, uindex_t item, int chunk_bits) {
   const double* first = partials + (item << chunk_bits);

@@ -418,20 +418,35 @@ def sample_shots_call(
 _MAX_CODE = max(spec.code for spec in OP_KINDS.values())
 _MAX = {kind: OP_KINDS[kind.value].max_targets for kind in OpKind if kind.in_registry}
 
-def pauli_call(
+#: A valid pass table on 4 qubits: flip 0b0101 (two pieces), then flip 0 (one piece).
+VALID_PASSES = np.array([[0b0101, 0, 2], [0, 2, 1]], dtype=np.int64)
+#: Its pieces: (sign mask, condition mask, condition value).
+VALID_PIECES = np.array([[0b0110, 0, 0], [0, 0b1000, 0b1000], [0b1111, 0b0010, 0]],
+                        dtype=np.int64)
+
+
+def expectation_call(
     dtype: type = np.complex128,
     num_qubits: int = 4,
     batch: int = 2,
-    x_mask: int = 0b0101,
-    z_mask: int = 0b0110,
-    num_y: int = 1,
+    passes: np.ndarray = VALID_PASSES,
+    pieces: np.ndarray = VALID_PIECES,
     chunk_bits: int = 1,
     partials: int | None = None,
 ) -> Call:
-    """pauli_partials with valid defaults (4 qubits, batch 2, X Y Z I, chunk 1)."""
-    size = (batch << chunk_bits) if partials is None else partials
-    return Call(_cpu.pauli_partials, (random_states(4, 2, dtype), num_qubits, batch, x_mask,
-                                      z_mask, num_y, chunk_bits, np.zeros(max(size, 0)), 0))
+    """expectation_partials with valid defaults (4 qubits, batch 2, two passes, chunk 1)."""
+    size = ((len(pieces) * batch * 2) << chunk_bits) if partials is None else partials
+    return Call(_cpu.expectation_partials, (random_states(4, 2, dtype), num_qubits, batch,
+                                            np.ascontiguousarray(passes, dtype=np.int64),
+                                            np.ascontiguousarray(pieces, dtype=np.int64),
+                                            chunk_bits, np.zeros(max(size, 0)), 0))
+
+
+def _changed(table: np.ndarray, row: int, column: int, value: int) -> np.ndarray:
+    """A copy of a table with one entry changed."""
+    changed = table.copy()
+    changed[row, column] = value
+    return changed
 
 
 _NUM_QUBITS_MESSAGE = "num_qubits must be in [0, 62]"
@@ -874,22 +889,38 @@ for _caller, _make in {"classical": classical_call, "decide_outcomes": decide_ca
     }.items():
         _add(f"{_caller}-{_name}", "check_row_batch", _WHOLE_ROWS_MESSAGE,
              lambda d, m=_make, e=_extra: m(**e), per_precision=False)
-for _name, _changes in {
-    "x-mask-at-width": {"x_mask": 1 << 4}, "x-mask-negative": {"x_mask": -1},
-    "z-mask-at-width": {"z_mask": 1 << 4}, "z-mask-negative": {"z_mask": -2},
-}.items():
-    _add(f"pauli-{_name}", "check_pauli", "Pauli masks must lie within the qubits",
-         lambda d, c=_changes: pauli_call(d, **c))
-_add("pauli-num-y-negative", "check_pauli", "num_y must not be negative",
-     lambda d: pauli_call(d, num_y=-1))
-_add("pauli-chunk-bits-negative", "check_pauli", "chunk_bits out of range",
-     lambda d: pauli_call(d, chunk_bits=-1, partials=2))
-_add("pauli-chunk-bits-past-width", "check_pauli", "chunk_bits out of range",
-     lambda d: pauli_call(d, chunk_bits=5, partials=2 << 5))
-_add("pauli-partials-short", "check_pauli", "partials must have batch * 2**chunk_bits entries",
-     lambda d: pauli_call(d, partials=3))
-_add("pauli-states-length", "check_states", _LENGTH_MESSAGE,
-     lambda d: pauli_call(d, batch=3, partials=6))
+_EXPECTATION_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "rows-of-two": ("passes and pieces must be rows of 3",
+                    {"passes": VALID_PASSES[:, :2]}),
+    "chunk-bits-negative": ("chunk_bits out of range", {"chunk_bits": -1, "partials": 12}),
+    "chunk-bits-past-width": ("chunk_bits out of range", {"chunk_bits": 5, "partials": 12 << 5}),
+    "flip-at-width": ("a pass's flip mask must lie within the qubits",
+                      {"passes": _changed(VALID_PASSES, 0, 0, 1 << 4)}),
+    "flip-negative": ("a pass's flip mask must lie within the qubits",
+                      {"passes": _changed(VALID_PASSES, 1, 0, -1)}),
+    "pass-out-of-order": ("passes must cover the pieces in order",
+                          {"passes": _changed(VALID_PASSES, 1, 1, 1)}),
+    "pass-empty": ("a pass holds 1 to kPiecesPerPass pieces",
+                   {"passes": np.array([[0, 0, 0], [0, 0, 3]])}),
+    "pass-past-limit": ("a pass holds 1 to kPiecesPerPass pieces",
+                        {"passes": np.array([[0, 0, 9]]), "pieces": np.zeros((9, 3))}),
+    "pieces-uncovered": ("passes must cover every piece", {"passes": VALID_PASSES[:1]}),
+    "pieces-overrun": ("passes must cover every piece",
+                       {"passes": _changed(VALID_PASSES, 1, 2, 2)}),
+    "sign-at-width": ("a piece's masks must lie within the qubits",
+                      {"pieces": _changed(VALID_PIECES, 0, 0, 1 << 4)}),
+    "condition-negative": ("a piece's masks must lie within the qubits",
+                           {"pieces": _changed(VALID_PIECES, 1, 1, -8)}),
+    "condition-value-outside-mask": ("a piece's condition value must lie within its mask",
+                                     {"pieces": _changed(VALID_PIECES, 1, 2, 0b0100)}),
+    "partials-short": ("partials must have pieces * batch * 2 * 2**chunk_bits entries",
+                       {"partials": 23}),
+}
+for _name, (_message, _changes) in _EXPECTATION_CASES.items():
+    _add(f"expectation-{_name}", "check_expectation", _message,
+         lambda d, c=_changes: expectation_call(d, **c))
+_add("expectation-states-length", "check_states", _LENGTH_MESSAGE,
+     lambda d: expectation_call(d, batch=3))
 _add("decide-probabilities-short", "decide_outcomes", "probabilities must have 2 * batch entries",
      lambda d: decide_call(probabilities=5), per_precision=False)
 _add("decide-probabilities-long", "decide_outcomes", "probabilities must have 2 * batch entries",
@@ -1072,14 +1103,16 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: sample_shots_call(),
         lambda: sample_shots_call(shot_states=()),
         lambda: sample_shots_call(num_measured=0, cumulative=2),
-        lambda: pauli_call(np.complex64, chunk_bits=4),
+        lambda: expectation_call(np.complex64, chunk_bits=4),
+        lambda: expectation_call(passes=np.zeros((0, 3)), pieces=np.zeros((0, 3))),
     ],
     ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample",
          "run_program-masked", "run_program-masked-wide", "classical", "classical-masked",
          "classical-empty", "classical-deepest", "classical-no-rows", "decide_outcomes",
          "decide_outcomes-no-slots", "collapse", "collapse-narrowest-rows", "collapse-high-qubit",
          "gather", "gather-nothing", "sample_shots", "sample_shots-no-shots",
-         "sample_shots-nothing-measured", "pauli_partials"],
+         "sample_shots-nothing-measured", "expectation_partials",
+         "expectation_partials-no-pieces"],
 )
 def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
     """The other launchers' default arguments, from which the bad ones differ, are valid."""

@@ -127,10 +127,11 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "num_qubits": NUM_QUBITS, "sources": np.array([2, 0], dtype=np.int64),
             "host_sources": np.array([2, 0], dtype=np.int64), "precision": precision,
         },
-        "pauli_partials": {
+        "expectation_partials": {
             "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
-            "term": (0b101, 0b110, 1), "chunk_bits": CHUNK_BITS,
-            "partials": np.zeros(BATCH << CHUNK_BITS), "precision": precision,
+            "tables": (PASSES, PIECES), "table_arrays": (PASSES.ravel(), PIECES.ravel()),
+            "chunk_bits": CHUNK_BITS,
+            "partials": np.zeros((len(PIECES) * BATCH * 2) << CHUNK_BITS), "precision": precision,
         },
         "sample_shots": {
             "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
@@ -144,9 +145,14 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
 #: The state each of the SHOTS shots of sample_shots draws from (every one of BATCH).
 SHOT_STATES = np.array([0, 2, 1, 1, 0, 2, 2], dtype=np.int64)
 
+#: The pass and piece tables of expectation_partials: flip 0b011 (two pieces), then 0.
+PASSES = np.array([[0b011, 0, 2], [0, 2, 1]], dtype=np.int64)
+PIECES = np.array([[0b110, 0, 0], [0, 0b100, 0b100], [0b111, 0, 0]], dtype=np.int64)
+
 #: Host copies the builders check, which are not kernel arguments.
 HOST_ONLY = {
     ("classical", "host_code"), ("gather", "host_sources"), ("sample_shots", "host_states"),
+    ("expectation_partials", "tables"),
 }
 
 
@@ -158,7 +164,7 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
 
 BUILDERS = (
     "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample",
-    "classical", "decide_outcomes", "collapse", "gather", "sample_shots", "pauli_partials",
+    "classical", "decide_outcomes", "collapse", "gather", "sample_shots", "expectation_partials",
 )
 #: Builders of kernels that are not templates.
 PLAIN_BUILDERS = ("reduce_partials", "sample", "classical", "decide_outcomes", "sample_shots")
@@ -252,7 +258,6 @@ def test_launch_arguments_match_the_signature(builder: str, precision: str) -> N
         ("collapse", "states", 2),
         ("gather", "branches", 3),
         ("sample_shots", "outcomes", 2),
-        ("pauli_partials", "partials", 2),
     ],
 )
 def test_items_cover_the_output_exactly(builder: str, output: str, position: int) -> None:
@@ -270,10 +275,16 @@ def test_items_cover_the_output_exactly(builder: str, output: str, position: int
         ("collapse", "states"): BATCH << (NUM_QUBITS - 1),
         ("gather", "branches"): 2 << NUM_QUBITS,
         ("sample_shots", "outcomes"): SHOTS,
-        ("pauli_partials", "partials"): BATCH << CHUNK_BITS,
     }[builder, output]
     assert launch.num_items == size
     assert launch.arguments[position] == size
+
+
+def test_expectation_partials_has_one_item_per_pass_state_and_chunk() -> None:
+    """Each item sums one pass's pieces over one chunk of one state."""
+    launch = build("expectation_partials", "double")
+    assert launch.num_items == (len(PASSES) * BATCH) << CHUNK_BITS
+    assert launch.arguments[3] == launch.num_items
 
 
 def test_apply_op_has_one_item_per_group_of_amplitudes() -> None:

@@ -182,47 +182,6 @@ def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: st
     np.testing.assert_array_equal(sums_on_gpu, sums_on_cpu)
 
 
-#: Pauli labels (rightmost letter on qubit 0) of the expectation tests: X and Z patterns,
-#: Y's of every count mod 4, and the identity.
-PAULIS = ["IIIIIIIIII", "ZIIIIIIIIZ", "XIIIIIIIII", "IIIIYIIIII", "YYIIIIIIII", "XYZIIIZYXI",
-          "YYYIIIIIII", "YYYYXZXZXZ", "ZZZZZZZZZZ", "XXXXXXXXXX"]
-
-
-def _pauli_term(label: str) -> tuple[int, int, int]:
-    x_mask = sum(1 << q for q, letter in enumerate(reversed(label)) if letter in "XY")
-    z_mask = sum(1 << q for q, letter in enumerate(reversed(label)) if letter in "ZY")
-    return x_mask, z_mask, label.count("Y")
-
-
-@BATCHES
-@DTYPES
-@pytest.mark.parametrize("label", PAULIS)
-@pytest.mark.parametrize("chunk_bits", [3, 5])  # every thread of the launch loops
-def test_pauli_partials_agree_and_sum_to_the_expectation(dtype: type, batch: int, label: str,
-                                                          chunk_bits: int) -> None:
-    """qc_pauli_partials and _cpu.pauli_partials agree within a few eps of the state's
-    precision (the CPU build may contract the products), and their sums are
-    Statevector.expectation_value within 1e-13 (complex128) / 1e-6 (complex64)."""
-    from qiskit.quantum_info import Pauli, Statevector
-
-    states = _states(batch, dtype, label)
-    x_mask, z_mask, num_y = _pauli_term(label)
-    items = batch << chunk_bits
-    on_gpu = np.full(items, -7.0)
-    on_cpu = np.full(items, -7.0)
-    launch_looping(precision_kernel("qc_pauli_partials", PRECISIONS[dtype]), items,
-                   [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items),
-                    ctypes.c_longlong(x_mask), ctypes.c_longlong(z_mask), ctypes.c_int(num_y),
-                    ctypes.c_int(chunk_bits), pointer(on_gpu)])
-    _cpu.pauli_partials(states, NUM_QUBITS, batch, x_mask, z_mask, num_y, chunk_bits, on_cpu, 1)
-    np.testing.assert_allclose(on_gpu, on_cpu, rtol=0, atol=8 * _epsilon(dtype))
-    expected = [Statevector(state.astype(np.complex128)).expectation_value(Pauli(label)).real
-                for state in states.reshape(batch, -1)]
-    tolerance = 1e-13 if dtype == np.complex128 else 1e-6
-    np.testing.assert_allclose(on_gpu.reshape(batch, -1).sum(axis=1), expected, rtol=0,
-                               atol=tolerance)
-
-
 _MASK64 = (1 << 64) - 1
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit.circuit import Instruction
 
+from qiskit_cupy.compiler.observables import ObservablePieces, pauli_pieces
 from qiskit_cupy.errors import InvalidCircuitError
 
 #: Every save instruction's name, with its data kind's default subtype and label.
@@ -91,6 +92,10 @@ class SaveRequest:
                 z_mask |= bit if letter in "ZY" else 0
             masks.append((x_mask, z_mask, label.count("Y")))
         return tuple(masks)
+
+    def pieces(self) -> ObservablePieces:
+        """The Pauli terms as the expectation kernel takes them, one observable per term."""
+        return pauli_pieces(self.pauli_masks())
 
 
 def save_request(operation: Instruction, qubits: tuple[int, ...], num_qubits: int) -> SaveRequest:

@@ -9,7 +9,6 @@ the copy has completed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -232,22 +231,27 @@ class Device(ABC):
         """Make later work on ``stream`` wait for ``event`` (no host blocking)."""
 
     @abstractmethod
-    def pauli_expectations(
+    def expectation_pieces(
         self,
         stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         batch: int,
-        terms: Sequence[tuple[int, int, int]],
+        passes: np.ndarray,
+        pieces: np.ndarray,
         chunk_bits: int,
     ) -> DeviceArray:
-        """Enqueue <a|P|a> of each Pauli term, for each state of the batch.
+        """Enqueue the sums of observable pieces, for each state of the batch.
 
-        Each term is (x mask, z mask, number of Y factors): P = i^num_y X^x Z^z. The sums
-        run in 2**chunk_bits fixed chunks per state, then in order: deterministic.
+        Piece k (row k of ``pieces``: sign mask, condition mask, condition value) with
+        the flip mask of its pass sums, over the amplitudes i that meet its condition,
+        (-1)^parity(i & sign) conj(a_i) a_(i ^ flip); each pass (row of ``passes``:
+        flip mask, first piece, piece count, the pieces covered in order) reads the
+        state once (``kernels/include/expectation.cuh``). The sums run in 2**chunk_bits
+        fixed chunks per state, then in order: deterministic.
 
         Returns:
-            float64 array of shape (len(terms), batch).
+            float64 array of shape (len(pieces), batch, 2): real and imaginary parts.
         """
 
     @abstractmethod

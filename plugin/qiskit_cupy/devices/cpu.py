@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,24 +218,22 @@ class CpuDevice(Device):
         stream.enqueue(fill)
         return copy
 
-    def pauli_expectations(
+    def expectation_pieces(
         self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int,
-        terms: Sequence[tuple[int, int, int]], chunk_bits: int,
+        passes: np.ndarray, pieces: np.ndarray, chunk_bits: int,
     ) -> np.ndarray:
-        values = self.memory.empty(len(terms) * batch, np.float64).reshape(len(terms), batch)
-        partials = self.memory.empty(batch << chunk_bits, np.float64)
-        term_list = list(terms)
+        tables = tuple(np.array(table, dtype=np.int64).reshape(-1, 3) for table in (passes, pieces))
+        sums = self.memory.empty(len(tables[1]) * batch * 2, np.float64)
+        partials = self.memory.empty(sums.size << chunk_bits, np.float64) if chunk_bits else sums
 
         def compute() -> None:
-            for row, (x_mask, z_mask, num_y) in zip(values, term_list):
-                sums = partials if chunk_bits else row
-                _cpu.pauli_partials(states, num_qubits, batch, x_mask, z_mask, num_y, chunk_bits,
-                                    sums, self.num_threads)
-                if chunk_bits:
-                    _cpu.reduce_partials(partials, chunk_bits, row, self.num_threads)
+            _cpu.expectation_partials(states, num_qubits, batch, *tables, chunk_bits, partials,
+                                      self.num_threads)
+            if chunk_bits:
+                _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
 
         stream.enqueue(compute)
-        return values
+        return sums.reshape(len(tables[1]), batch, 2)
 
     def upload(self, stream: CpuStream, host: np.ndarray) -> np.ndarray:
         return np.array(host, copy=True)

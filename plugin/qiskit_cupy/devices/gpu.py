@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -127,7 +126,10 @@ class GpuDevice(Device):
             return self._modules[precision]
 
     def _run(self, stream: Any, launch: launches.Launch, precision: str) -> None:
-        """Launch on this device (CuPy loads a module on the device current at get_function)."""
+        """Launch on this device (CuPy loads a module on the device current at get_function);
+        a launch of no items has nothing to do (and a grid of no blocks is invalid)."""
+        if launch.num_items == 0:
+            return
         blocks = min(-(-launch.num_items // BLOCK_SIZE), self._max_blocks)
         with self._device:
             kernel = self._module(precision).get_function(launch.kernel)
@@ -289,24 +291,21 @@ class GpuDevice(Device):
             array.get(stream=stream, out=host, blocking=False)
         return GpuHostCopy(host)
 
-    def pauli_expectations(
-        self, stream: Any, states: Any, num_qubits: int, batch: int,
-        terms: Sequence[tuple[int, int, int]], chunk_bits: int,
+    def expectation_pieces(
+        self, stream: Any, states: Any, num_qubits: int, batch: int, passes: np.ndarray,
+        pieces: np.ndarray, chunk_bits: int,
     ) -> Any:
         precision = _precision_of(states)
+        tables = tuple(np.ascontiguousarray(table, dtype=np.int64) for table in (passes, pieces))
         with self._device, stream:
-            values = self._cupy.empty(len(terms) * batch, dtype=np.float64)
-        for index, term in enumerate(terms):
-            row = values[index * batch : (index + 1) * batch]
-            partials = row
-            if chunk_bits:
-                with self._device, stream:
-                    partials = self._cupy.empty(batch << chunk_bits, dtype=np.float64)
-            self._run(stream, launches.pauli_partials(
-                states, num_qubits, batch, term, chunk_bits, partials, precision), precision)
-            if chunk_bits:
-                self._run(stream, launches.reduce_partials(partials, chunk_bits, row), precision)
-        return values.reshape(len(terms), batch)
+            sums = self._cupy.empty(len(tables[1]) * batch * 2, dtype=np.float64)
+            partials = self._cupy.empty(sums.size << chunk_bits, dtype=np.float64) if chunk_bits else sums
+        arrays = tuple(self._upload(stream, table.reshape(-1)) for table in tables)
+        self._run(stream, launches.expectation_partials(
+            states, num_qubits, batch, tables, arrays, chunk_bits, partials, precision), precision)
+        if chunk_bits:
+            self._run(stream, launches.reduce_partials(partials, chunk_bits, sums), precision)
+        return sums.reshape(len(tables[1]), batch, 2)
 
     def upload(self, stream: Any, host: np.ndarray) -> Any:
         return self._upload(stream, np.ascontiguousarray(host))

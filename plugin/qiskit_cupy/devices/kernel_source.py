@@ -22,6 +22,7 @@ KERNEL_HEADERS: tuple[str, ...] = (
     "op_layout.cuh",
     "gates.cuh",
     "measure.cuh",
+    "expectation.cuh",
     "dynamic.cuh",
     "state.cuh",
 )
@@ -99,7 +100,7 @@ PLAIN_KERNELS: tuple[str, ...] = (
 #: Kernel templates instantiated on precision alone.
 PRECISION_KERNELS: tuple[str, ...] = (
     "qc_set_zero_state", "qc_marginal_partials", "qc_probabilities", "qc_collapse", "qc_gather",
-    "qc_pauli_partials",
+    "qc_expectation_partials",
 )
 
 

@@ -212,22 +212,32 @@ def marginal_partials(
                    check_values)
 
 
-def pauli_partials(states: Any, num_qubits: int, batch: int, term: tuple[int, int, int],
-                   chunk_bits: int, partials: Any, precision: str) -> Launch:
-    """The launch of the chunked partial sums of one Pauli's expectation, per state.
+def expectation_partials(states: Any, num_qubits: int, batch: int, tables: tuple[Any, Any],
+                         table_arrays: tuple[Any, Any], chunk_bits: int, partials: Any,
+                         precision: str) -> Launch:
+    """The launch of the chunked partial sums of observable pieces, one pass at a time.
 
-    ``term`` is (x mask, z mask, number of Y factors) of the Pauli on the qubits.
+    Args:
+        states: The batch.
+        num_qubits: Width of each state.
+        batch: Number of states.
+        tables: The host pass table and piece table (int64 rows of 3; see
+            ``kernels/include/expectation.cuh``); their values are checked here.
+        table_arrays: The device copies of ``tables``.
+        chunk_bits: log2 of the partial sums per piece, state and part.
+        partials: float64 output, ``pieces * batch * 2 * 2**chunk_bits`` entries.
+        precision: ``"double"`` or ``"single"``.
     """
-    x_mask, z_mask, num_y = term
-    items = batch << chunk_bits
+    passes, pieces = (np.asarray(table, dtype=np.int64).reshape(-1, 3) for table in tables)
+    items = (len(passes) * batch) << chunk_bits
 
     def check_values() -> None:
         _cpu.check_states(int(num_qubits), int(batch), states.size)
-        _cpu.check_pauli(int(num_qubits), int(batch), int(x_mask), int(z_mask), int(num_y),
-                         int(chunk_bits), partials.size)
+        _cpu.check_expectation(int(num_qubits), int(batch), passes, pieces, int(chunk_bits),
+                               partials.size)
 
-    return _launch(precision_kernel("qc_pauli_partials", precision), items, precision,
-                   (states, num_qubits, items, x_mask, z_mask, num_y, chunk_bits, partials),
+    return _launch(precision_kernel("qc_expectation_partials", precision), items, precision,
+                   (states, num_qubits, batch, items, *table_arrays, chunk_bits, partials),
                    check_values)
 
 

@@ -140,7 +140,10 @@ def saved_values(
             point = chunk_points[position]
             rows = point.rows.array.reshape(-1, row_width)
             data = point.data.array
-            data = data.T if request.kind in EXPECTATION_KINDS else data.reshape(len(rows), -1)
+            if request.kind in EXPECTATION_KINDS:  # piece sums -> each term's value, per branch
+                data = request.pieces().values(data).T
+            else:
+                data = data.reshape(len(rows), -1)
             offset = len(values)
             values.extend(_branch_value(request, branch, num_qubits) for branch in data)
             owners.append(point.shot_states + offset)

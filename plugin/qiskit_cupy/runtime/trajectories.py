@@ -229,8 +229,9 @@ class TrajectoryEngine:
                 trajectory_chunk_bits(n, len(request.qubits)),
             )
         elif request.kind in EXPECTATION_KINDS:
-            data = device.pauli_expectations(
-                stream, branches.live, n, branches.count, request.pauli_masks(),
+            pieces = request.pieces()
+            data = device.expectation_pieces(
+                stream, branches.live, n, branches.count, pieces.passes, pieces.pieces,
                 trajectory_chunk_bits(n, 0),
             )
         else:
