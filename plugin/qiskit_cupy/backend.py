@@ -7,7 +7,7 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from qiskit_cupy.devices.base import Device
 from qiskit_cupy.errors import CupySimulatorError, InvalidCircuitError
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
-from qiskit_cupy.runtime.executor import submit_experiments
+from qiskit_cupy.runtime.executor import PendingRun, submit_experiments
 from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.runtime.memory import check_fits
 from qiskit_cupy.runtime.request import ExperimentRequest
@@ -87,6 +87,14 @@ class CupySimulator(BackendV2):
         self._run_options = validate_options(fields, self._run_options)
         super().set_options(**{name: getattr(self._run_options, name) for name in fields})
 
+    def resolve_options(self, overrides: dict[str, Any]) -> RunOptions:
+        """Return the backend's options with ``overrides`` applied, validated.
+
+        Raises:
+            InvalidOptionError: An option is unknown or has a value that is not allowed.
+        """
+        return validate_options(overrides, self._run_options)
+
     def device(self, options: RunOptions | None = None) -> Device:
         """Return the device that runs with ``options`` (the backend's own by default).
 
@@ -131,33 +139,84 @@ class CupySimulator(BackendV2):
         """
         run_options = validate_options(options, self._run_options)
         circuits = _circuit_list(run_input)
-        bindings = parameter_values(circuits, run_options.parameter_binds)
+        requests = self.prepare_requests(circuits, run_options)
+        job_id = str(uuid.uuid4())
+        return self.submit_requests(
+            requests,
+            run_options,
+            functools.partial(
+                build_result, self.name, self.backend_version, job_id, memory=run_options.memory
+            ),
+            small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS,
+            job_id=job_id,
+        )
+
+    def prepare_requests(
+        self, circuits: list[QuantumCircuit], options: RunOptions
+    ) -> list[ExperimentRequest]:
+        """Check and lower circuits, and batch their parameter bindings, as ``run()`` does.
+
+        Args:
+            circuits: The circuits.
+            options: The validated run options (``parameter_binds``, ``shots``...).
+
+        Returns:
+            The experiment requests, in order.
+
+        Raises:
+            InvalidOptionError: ``parameter_binds`` does not match the circuits.
+            InvalidCircuitError: A circuit has unbound parameters or a malformed instruction.
+            UnsupportedInstructionError: A circuit holds an instruction that cannot run.
+        """
+        bindings = parameter_values(circuits, options.parameter_binds)
         lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]] = []
         for index, (circuit, values) in enumerate(zip(circuits, bindings)):
             try:
-                lowered.append(_lower(circuit, values, run_options.save_statevector))
+                lowered.append(_lower(circuit, values, options.save_statevector))
             except CupySimulatorError as error:
                 raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
-        device = self.device(run_options)
-        requests = _requests(circuits, lowered, bindings, run_options)
-        check_fits(device, requests, run_options.precision)
-        job_id = str(uuid.uuid4())
+        return _requests(circuits, lowered, bindings, options)
+
+    def submit_requests(
+        self,
+        requests: Sequence[ExperimentRequest],
+        options: RunOptions,
+        build_result: Callable[[PendingRun], Any],
+        small: bool = False,
+        job_id: str | None = None,
+    ) -> CupyJob:
+        """Start a job of lowered experiment requests (for ``run()`` and the primitives).
+
+        Args:
+            requests: The experiments, lowered and checked.
+            options: The validated run options.
+            build_result: Turns the completed run into the job's result.
+            small: The job is small enough to enqueue inline (dynamic circuits never are).
+            job_id: The job's identifier; a new one by default.
+
+        Returns:
+            The submitted job.
+
+        Raises:
+            InsufficientMemoryError: A circuit's state does not fit in free memory.
+            DeviceUnavailableError: ``device="GPU"`` and no GPU can be used.
+        """
+        device = self.device(options)
+        check_fits(device, requests, options.precision)
         job = CupyJob(
             self,
-            job_id,
+            job_id or str(uuid.uuid4()),
             functools.partial(
                 submit_experiments,
                 device,
                 requests,
-                run_options.precision,
-                run_options.streams,
-                self._fuser(run_options.fusion),
+                options.precision,
+                options.streams,
+                self._fuser(options.fusion),
             ),
-            functools.partial(
-                build_result, self.name, self.backend_version, job_id, memory=run_options.memory
-            ),
-            run_options.executor or self._host_executor,
-            small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS
+            build_result,
+            options.executor or self._host_executor,
+            small=small
             and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
         )
         job.submit()

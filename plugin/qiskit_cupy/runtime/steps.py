@@ -25,6 +25,7 @@ import numpy as np
 
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
+from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
 from qiskit_cupy.devices.base import (
@@ -36,7 +37,7 @@ from qiskit_cupy.devices.base import (
     Stream,
 )
 from qiskit_cupy.errors import CupySimulatorError
-from qiskit_cupy.runtime.memory import chunk_bits
+from qiskit_cupy.runtime.memory import chunk_bits, trajectory_chunk_bits
 
 
 @dataclass
@@ -250,3 +251,34 @@ class SampleMeasurements(Step, handles=MeasureTerminal):
             stream, cumulative, len(self.qubits), context.shots, seeds, context.precision
         )
         context.outcomes = device.copy_to_host(stream, drawn)
+
+
+#: Most bytes of partial sums one evaluation of observable pieces holds at a time.
+MAX_PARTIALS_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class EvaluatePieces(Step, handles=EvaluateObservables):
+    """Evaluate observable pieces on every state (the primitives' estimator), a group of
+    passes at a time so that the partial sums stay within MAX_PARTIALS_BYTES.
+
+    The chunking depends on the width only, so a state's values do not depend on the
+    batch it was evaluated in.
+    """
+
+    evaluation: EvaluateObservables
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> EvaluatePieces:
+        (evaluation,) = instructions
+        return cls(evaluation)
+
+    def enqueue(self, context: StepContext) -> None:
+        device, n, batch = context.device, context.num_qubits, context.batch
+        bits = trajectory_chunk_bits(n, 0)
+        group_pieces = max(1, MAX_PARTIALS_BYTES // ((16 * batch) << bits))
+        for passes, pieces in self.evaluation.pieces.groups(group_pieces):
+            sums = device.expectation_pieces(
+                context.stream, context.states, n, batch, passes, pieces, bits
+            )
+            context.saved.append((self.evaluation.label, device.copy_to_host(context.stream, sums)))

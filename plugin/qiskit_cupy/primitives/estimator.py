@@ -1,0 +1,206 @@
+"""EstimatorV2: exact expectation values on the device, no basis changes and no sampling.
+
+Each PUB's circuit is lowered once with its parameters free; all of its parameter sets
+run as one batch of states (one launch per op for the whole batch). Every observable of
+the PUB is lowered to pieces (``compiler/observables.py``), equal pieces are evaluated
+once and pieces of one X/Y pattern share one pass over each state; the values are
+combined on the host and broadcast to the PUB's shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qiskit.primitives.base import BaseEstimatorV2
+from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveResult, PubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+from qiskit_cupy.backend import MAX_BATCH_AMPLITUDES, CupySimulator
+from qiskit_cupy.compiler.lowering import LoweredCircuit, MeasureTerminal
+from qiskit_cupy.compiler.observables import EvaluateObservables, lower_observables
+from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError
+from qiskit_cupy.options import RunOptions
+from qiskit_cupy.primitives.job import CupyPrimitiveJob
+from qiskit_cupy.primitives.pubs import (
+    check_precision,
+    flat_parameter_values,
+    lower_pub_circuit,
+    primitive_backend,
+    pub_name,
+    resolve_run_options,
+)
+from qiskit_cupy.runtime.executor import PendingRun
+from qiskit_cupy.runtime.request import ExperimentRequest
+
+#: The label under which a request's observable sums are kept.
+_SUMS = "observable sums"
+
+
+@dataclass
+class EstimatorOptions:
+    """Options of :class:`EstimatorV2`, as Aer's ``EstimatorV2`` takes them.
+
+    Attributes:
+        default_precision: The precision of PUBs that give none, when ``run`` gives
+            none: 0 gives exact values; above 0, each value gets Gaussian noise of that
+            standard deviation (seeded by ``run_options["seed_simulator"]``).
+        backend_options: Options of the CupySimulator the estimator makes (``device``,
+            ``precision``...); with a given backend, they override its options.
+        run_options: Options of each run (``seed_simulator``...), as ``run()`` takes them.
+    """
+
+    default_precision: float = 0.0
+    backend_options: dict = field(default_factory=dict)
+    run_options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _PubPlan:
+    """One PUB, lowered: its requests and how to turn their sums into its values."""
+
+    pub: EstimatorPub
+    evaluation: EvaluateObservables
+    requests: list[ExperimentRequest]
+    parameter_index: np.ndarray
+    observable_index: np.ndarray
+
+
+class EstimatorV2(BaseEstimatorV2):
+    """The native estimator of qiskit-cupy.
+
+    Args:
+        backend: The simulator to run on; one is made from ``backend_options`` if None.
+        options: :class:`EstimatorOptions` fields, as a dict.
+
+    Raises:
+        InvalidOptionError: An option is unknown or invalid.
+    """
+
+    def __init__(self, *, backend: CupySimulator | None = None, options: dict | None = None) -> None:
+        try:
+            self._options = EstimatorOptions(**(options or {}))
+        except TypeError as error:
+            raise InvalidOptionError(f"unknown estimator option: {error}") from None
+        check_precision(self._options.default_precision, "default_precision")
+        self._backend = primitive_backend(backend, self._options.backend_options)
+        resolve_run_options(self._backend, self._options.backend_options, self._options.run_options)
+
+    @classmethod
+    def from_backend(cls, backend: CupySimulator, **options: Any) -> EstimatorV2:
+        """Make an estimator that runs on ``backend``; ``options`` as the constructor's."""
+        return cls(backend=backend, **options)
+
+    @property
+    def options(self) -> EstimatorOptions:
+        """The estimator's options."""
+        return self._options
+
+    @property
+    def backend(self) -> CupySimulator:
+        """The simulator the estimator runs on."""
+        return self._backend
+
+    def run(
+        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
+    ) -> CupyPrimitiveJob[PrimitiveResult[PubResult]]:
+        """Estimate the expectation values of each PUB; return a submitted job at once.
+
+        Args:
+            pubs: Estimator PUBs: (circuit, observables, parameter values, precision).
+            precision: The precision of PUBs that give none; the default precision if None.
+
+        Raises:
+            InvalidCircuitError: A PUB's circuit measures, resets or branches, or its
+                parameter values or observable coefficients are not finite.
+            InvalidOptionError: A precision is negative or not finite, or an option is invalid.
+        """
+        if precision is None:
+            precision = self._options.default_precision
+        check_precision(precision, "precision")
+        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
+        options = resolve_run_options(
+            self._backend, self._options.backend_options, self._options.run_options
+        )
+        plans = [_plan(index, pub) for index, pub in enumerate(coerced)]
+        for index, plan in enumerate(plans):
+            check_precision(plan.pub.precision, f"the precision of PUB {index}")
+        requests = [request for plan in plans for request in plan.requests]
+        job = self._backend.submit_requests(
+            requests, options, lambda run: _results(plans, run, options)
+        )
+        return CupyPrimitiveJob(job)
+
+
+def _plan(index: int, pub: EstimatorPub) -> _PubPlan:
+    """Lower a PUB: its circuit with the observable evaluation at the end, its batches."""
+    where = pub_name(index, pub.circuit)
+    lowered = lower_pub_circuit(pub.circuit, where)
+    if lowered.measured_qubits or any(isinstance(step, MeasureTerminal) for step in lowered.steps):
+        raise InvalidCircuitError(f"{where}: the estimator takes circuits without measurements")
+    observables = pub.observables.sparse_observables_array()
+    evaluation = EvaluateObservables(
+        _SUMS, lower_observables(observables.ravel(), range(pub.circuit.num_qubits), where)
+    )
+    lowered = dataclasses.replace(lowered, steps=[*lowered.steps, evaluation])
+    values = flat_parameter_values(pub.circuit, pub.parameter_values, where)
+    sets = math.prod(pub.parameter_values.shape) if values else 1
+    shape = np.broadcast_shapes(pub.parameter_values.shape, observables.shape)
+    parameter_index = np.arange(sets).reshape(pub.parameter_values.shape if values else ())
+    observable_index = np.arange(observables.size).reshape(observables.shape)
+    return _PubPlan(
+        pub, evaluation, _batches(pub, lowered, values, sets),
+        np.broadcast_to(parameter_index, shape), np.broadcast_to(observable_index, shape),
+    )
+
+
+def _batches(
+    pub: EstimatorPub, lowered: LoweredCircuit, values: dict | None, sets: int
+) -> list[ExperimentRequest]:
+    """One request per batch of parameter sets (all of them unless the states are large)."""
+    step = max(1, MAX_BATCH_AMPLITUDES >> pub.circuit.num_qubits)
+    requests = []
+    for start in range(0, sets, step):
+        stop = min(sets, start + step)
+        batch_values = None if values is None else {
+            parameter: array[start:stop] for parameter, array in values.items()
+        }
+        requests.append(
+            ExperimentRequest(pub.circuit, 1, (0,) * (stop - start), lowered, False, batch_values)
+        )
+    return requests
+
+
+def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) -> PrimitiveResult:
+    """Turn the completed run's sums into each PUB's values (with noise if asked)."""
+    results = []
+    experiments = iter(run.experiments)
+    for index, plan in enumerate(plans):
+        sums = []
+        for request in plan.requests:
+            copies = [copy.array for label, copy in next(experiments).saved_states if label == _SUMS]
+            sums.append(np.concatenate(copies) if copies else np.zeros((0, request.batch, 2)))
+        pieces = plan.evaluation.pieces
+        values = pieces.values(np.concatenate(sums, axis=1))
+        evs = values[plan.observable_index, plan.parameter_index]
+        precision = plan.pub.precision
+        stds = np.full(evs.shape, float(precision))
+        if precision > 0:
+            seed = None if options.seed_simulator is None else [options.seed_simulator, index]
+            evs = np.random.default_rng(seed).normal(evs, precision)
+        metadata = {
+            "target_precision": precision,
+            "circuit_metadata": plan.pub.circuit.metadata,
+            "simulator_metadata": {
+                "device": run.device.name,
+                "precision": run.precision,
+                "num_pieces": len(pieces.pieces),
+                "num_passes": len(pieces.passes),
+            },
+        }
+        results.append(PubResult(DataBin(evs=evs, stds=stds, shape=evs.shape), metadata=metadata))
+    return PrimitiveResult(results, metadata={"version": 2})
