@@ -542,10 +542,11 @@ void expectation_partials(ConstComplexArray<T> states, int num_qubits, index_t b
   const qc::index_t* pass_data = passes.data();
   const qc::index_t* piece_data = pieces.data();
   double* out = partials.data();
-  const index_t items = (static_cast<index_t>(passes.shape(0)) * batch) << chunk_bits;
+  const uindex_t num_passes = static_cast<uindex_t>(passes.shape(0));
+  const index_t items = (static_cast<index_t>(num_passes) * batch) << chunk_bits;
   parallel_items(items, num_threads, [&](uindex_t item) {
-    qc::expectation_partials(state_data, num_qubits, static_cast<uindex_t>(batch), item, pass_data,
-                             piece_data, chunk_bits, out);
+    qc::expectation_partials(state_data, num_qubits, static_cast<uindex_t>(batch), num_passes,
+                             item, pass_data, piece_data, chunk_bits, out);
   });
 }
 

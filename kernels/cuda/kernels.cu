@@ -69,10 +69,12 @@ template <typename T>
 __global__ void qc_expectation_partials(const qc::complex<T>* states, int num_qubits, long long batch,
                                         long long num_items, const long long* passes,
                                         const long long* pieces, int chunk_bits, double* partials) {
+  const qc::uindex_t num_passes = (static_cast<qc::uindex_t>(num_items) >> chunk_bits) /
+                                  static_cast<qc::uindex_t>(batch);
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
        item += grid_item_stride()) {
-    qc::expectation_partials(states, num_qubits, static_cast<qc::uindex_t>(batch), item, passes,
-                             pieces, chunk_bits, partials);
+    qc::expectation_partials(states, num_qubits, static_cast<qc::uindex_t>(batch), num_passes,
+                             item, passes, pieces, chunk_bits, partials);
   }
 }
 

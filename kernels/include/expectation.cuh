@@ -33,18 +33,19 @@ QC_HD ExpectationPass read_pass(const index_t* passes, uindex_t pass) {
 }
 
 // Partial sums (real and imaginary parts) of one pass's pieces over one chunk of one
-// state. `item` = (pass * batch + entry) * 2^c + chunk; the chunk covers the 2^(n - c)
+// state. `item` = (entry * num_passes + pass) * 2^c + chunk: consecutive items share a
+// state, so every pass over it runs while it is in cache. The chunk covers the 2^(n - c)
 // consecutive amplitudes i = chunk * 2^(n - c) + r. Piece k of the table (rows of int64
 // sign mask, condition mask, condition value) writes its two partials at
 // ((k * batch + entry) * 2 + part) * 2^c + chunk.
 template <typename T>
 QC_HD void expectation_partials(const complex<T>* states, int num_qubits, uindex_t batch,
-                                uindex_t item, const index_t* passes, const index_t* pieces,
-                                int chunk_bits, double* partials) {
+                                uindex_t num_passes, uindex_t item, const index_t* passes,
+                                const index_t* pieces, int chunk_bits, double* partials) {
   const uindex_t chunk_mask = (uindex_t{1} << chunk_bits) - 1;
   const uindex_t chunk = item & chunk_mask;
-  const uindex_t entry = (item >> chunk_bits) % batch;
-  const ExpectationPass pass = read_pass(passes, (item >> chunk_bits) / batch);
+  const uindex_t entry = (item >> chunk_bits) / num_passes;
+  const ExpectationPass pass = read_pass(passes, (item >> chunk_bits) % num_passes);
   const int rest_bits = num_qubits - chunk_bits;
   const complex<T>* state = states + (entry << num_qubits);
   uindex_t sign_masks[kPiecesPerPass];

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
 from qiskit_cupy.compiler.fusion import Fuser
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
 from qiskit_cupy.compiler.observables import EvaluateObservables
@@ -191,6 +192,8 @@ def enqueue_gates(
     if fuse:
         itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
         ops = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
+    elif fuser.settings.enable:
+        ops = merge_one_qubit_runs(ops)
     for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
         if wide:
             for op in group:
