@@ -59,3 +59,29 @@ def test_architecture_names_only_paths_that_exist() -> None:
         if not (PACKAGE / path).exists() and not (ROOT / path).exists()
     ]
     assert not missing
+
+
+PRIMITIVES_PAGE = ROOT / "docs" / "primitives.rst"
+
+
+def _python_blocks(text: str) -> list[str]:
+    """The ``.. code-block:: python`` blocks of an rST page, dedented, in order."""
+    blocks = []
+    for match in re.finditer(r"\.\. code-block:: python\n\n((?:(?:    .*)?\n)+)", text):
+        lines = match.group(1).rstrip("\n").split("\n")
+        blocks.append("\n".join(line[4:] for line in lines))
+    return blocks
+
+
+def test_primitives_page_examples_run_and_check_themselves(capsys) -> None:
+    """Every example of the primitives page runs, in order, in one namespace; each
+    asserts its values against Statevector or against each other, and the first
+    prints the broadcast shape it describes."""
+    blocks = _python_blocks(PRIMITIVES_PAGE.read_text(encoding="utf-8"))
+    assert len(blocks) == 4
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(PRIMITIVES_PAGE), "exec"), namespace)  # noqa: S102 - the page's own code
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "(2, 5)"
+    assert printed[2] == "[0.01 0.01 0.01 0.01 0.01]"

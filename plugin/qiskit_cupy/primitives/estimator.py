@@ -181,8 +181,11 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
     experiments = iter(run.experiments)
     for index, plan in enumerate(plans):
         sums = []
+        num_ops = 0
         for request in plan.requests:
-            copies = [copy.array for label, copy in next(experiments).saved_states if label == _SUMS]
+            experiment = next(experiments)
+            num_ops = experiment.num_ops
+            copies = [copy.array for label, copy in experiment.saved_states if label == _SUMS]
             sums.append(np.concatenate(copies) if copies else np.zeros((0, request.batch, 2)))
         pieces = plan.evaluation.pieces
         values = pieces.values(np.concatenate(sums, axis=1))
@@ -198,6 +201,7 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
             "simulator_metadata": {
                 "device": run.device.name,
                 "precision": run.precision,
+                "num_ops": num_ops,
                 "num_pieces": len(pieces.pieces),
                 "num_passes": len(pieces.passes),
             },
