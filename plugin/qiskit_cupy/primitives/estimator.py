@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.base import BaseEstimatorV2
 from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -23,6 +24,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit_cupy.backend import MAX_BATCH_AMPLITUDES, CupySimulator
 from qiskit_cupy.compiler.lowering import LoweredCircuit, MeasureTerminal
 from qiskit_cupy.compiler.observables import EvaluateObservables, lower_observables
+from qiskit_cupy.compiler.truncation import truncate_idle_qubits
 from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError
 from qiskit_cupy.options import RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
@@ -139,30 +141,33 @@ class EstimatorV2(BaseEstimatorV2):
 def _plan(index: int, pub: EstimatorPub) -> _PubPlan:
     """Lower a PUB: its circuit with the observable evaluation at the end, its batches."""
     where = pub_name(index, pub.circuit)
-    lowered = lower_pub_circuit(pub.circuit, where)
+    observables = pub.observables.sparse_observables_array()
+    observed = {qubit for observable in observables.flat for _, qubits, _ in
+                observable.to_sparse_list() for qubit in qubits}
+    circuit, positions = truncate_idle_qubits(pub.circuit, observed)
+    lowered = lower_pub_circuit(circuit, where)
     if lowered.measured_qubits or any(isinstance(step, MeasureTerminal) for step in lowered.steps):
         raise InvalidCircuitError(f"{where}: the estimator takes circuits without measurements")
-    observables = pub.observables.sparse_observables_array()
     evaluation = EvaluateObservables(
-        _SUMS, lower_observables(observables.ravel(), range(pub.circuit.num_qubits), where)
+        _SUMS, lower_observables(observables.ravel(), positions, where)
     )
     lowered = dataclasses.replace(lowered, steps=[*lowered.steps, evaluation])
-    values = flat_parameter_values(pub.circuit, pub.parameter_values, where)
+    values = flat_parameter_values(circuit, pub.parameter_values, where)
     sets = math.prod(pub.parameter_values.shape) if values else 1
     shape = np.broadcast_shapes(pub.parameter_values.shape, observables.shape)
     parameter_index = np.arange(sets).reshape(pub.parameter_values.shape if values else ())
     observable_index = np.arange(observables.size).reshape(observables.shape)
     return _PubPlan(
-        pub, evaluation, _batches(pub, lowered, values, sets),
+        pub, evaluation, _batches(circuit, lowered, values, sets),
         np.broadcast_to(parameter_index, shape), np.broadcast_to(observable_index, shape),
     )
 
 
 def _batches(
-    pub: EstimatorPub, lowered: LoweredCircuit, values: dict | None, sets: int
+    circuit: QuantumCircuit, lowered: LoweredCircuit, values: dict | None, sets: int
 ) -> list[ExperimentRequest]:
     """One request per batch of parameter sets (all of them unless the states are large)."""
-    step = max(1, MAX_BATCH_AMPLITUDES >> pub.circuit.num_qubits)
+    step = max(1, MAX_BATCH_AMPLITUDES >> circuit.num_qubits)
     requests = []
     for start in range(0, sets, step):
         stop = min(sets, start + step)
@@ -170,7 +175,7 @@ def _batches(
             parameter: array[start:stop] for parameter, array in values.items()
         }
         requests.append(
-            ExperimentRequest(pub.circuit, 1, (0,) * (stop - start), lowered, False, batch_values)
+            ExperimentRequest(circuit, 1, (0,) * (stop - start), lowered, False, batch_values)
         )
     return requests
 
@@ -194,7 +199,7 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
         stds = np.full(evs.shape, float(precision))
         if precision > 0:
             seed = None if options.seed_simulator is None else [options.seed_simulator, index]
-            evs = np.random.default_rng(seed).normal(evs, precision)
+            evs = np.asarray(np.random.default_rng(seed).normal(evs, precision, size=evs.shape))
         metadata = {
             "target_precision": precision,
             "circuit_metadata": plan.pub.circuit.metadata,

@@ -27,6 +27,7 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.result import Result
 
 from qiskit_cupy.backend import CupySimulator
+from qiskit_cupy.compiler.truncation import truncate_idle_qubits
 from qiskit_cupy.errors import CupySimulatorError, InvalidOptionError
 from qiskit_cupy.options import RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
@@ -157,9 +158,10 @@ def _pub_requests(
     where = pub_name(index, pub.circuit)
     values = flat_parameter_values(pub.circuit, pub.parameter_values, where)
     binds = None if values is None else [values]
+    circuit, _ = truncate_idle_qubits(pub.circuit)
     try:
         return backend.prepare_requests(
-            [pub.circuit], dataclasses.replace(options, parameter_binds=binds)
+            [circuit], dataclasses.replace(options, parameter_binds=binds)
         )
     except CupySimulatorError as error:
         raise type(error)(f"{where}: {error.message}") from error
@@ -191,7 +193,8 @@ def _pub_results(
             data[register.name] = BitArray(packed.reshape(shape + packed.shape[1:]), register.size)
         results.append(SamplerPubResult(
             DataBin(**data, shape=shape),
-            metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata},
+            metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata,
+                      "simulator_metadata": raw.metadata},
         ))
     return PrimitiveResult(results, metadata={"version": 2})
 
