@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from qiskit.result import Result
 from qiskit_cupy.backend import CupySimulator
 from qiskit_cupy.compiler.truncation import truncate_idle_qubits
 from qiskit_cupy.errors import CupySimulatorError, InvalidOptionError
-from qiskit_cupy.options import RunOptions
+from qiskit_cupy.options import MAX_SEED, RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
     flat_parameter_values,
@@ -62,7 +63,9 @@ class SamplerV2(BaseSamplerV2):
     Args:
         backend: The simulator to run on; one is made from ``backend_options`` if None.
         default_shots: The shots of PUBs that give none, when ``run`` gives none.
-        seed: Seed of the shots (the backend's ``seed_simulator``); None draws one per job.
+        seed: Seed of the shots (the backend's ``seed_simulator``), or a NumPy Generator
+            that draws each job's seed (as Qiskit's StatevectorSampler takes); None draws
+            one per job.
         options: :class:`SamplerOptions` fields, as a dict.
 
     Raises:
@@ -74,7 +77,7 @@ class SamplerV2(BaseSamplerV2):
         *,
         backend: CupySimulator | None = None,
         default_shots: int = 1024,
-        seed: int | None = None,
+        seed: int | np.random.Generator | None = None,
         options: dict | None = None,
     ) -> None:
         try:
@@ -107,7 +110,7 @@ class SamplerV2(BaseSamplerV2):
         return self._default_shots
 
     @property
-    def seed(self) -> int | None:
+    def seed(self) -> int | np.random.Generator | None:
         """The seed of the shots."""
         return self._seed
 
@@ -130,6 +133,11 @@ class SamplerV2(BaseSamplerV2):
         requests: list[ExperimentRequest] = []
         sizes = []
         for index, pub in enumerate(coerced):
+            if not pub.circuit.cregs:
+                warnings.warn(
+                    f"{pub_name(index, pub.circuit)} has no classical registers, so its result "
+                    "is empty; did you mean to add measurements?", UserWarning, stacklevel=2,
+                )
             pub_requests = _pub_requests(self._backend, self._run_options(pub.shots), index, pub)
             requests.extend(pub_requests)
             sizes.append(sum(request.batch for request in pub_requests))
@@ -144,7 +152,11 @@ class SamplerV2(BaseSamplerV2):
 
     def _run_options(self, shots: int) -> RunOptions:
         """The run options of PUBs of ``shots`` shots, validated."""
-        seed = {} if self._seed is None else {"seed_simulator": self._seed}
+        seed: dict[str, int] = {}
+        if isinstance(self._seed, np.random.Generator):
+            seed["seed_simulator"] = int(self._seed.integers(MAX_SEED, dtype=np.uint64))
+        elif self._seed is not None:
+            seed["seed_simulator"] = self._seed
         return resolve_run_options(
             self._backend, self._options.backend_options, self._options.run_options,
             shots=shots, memory=True, **seed,
