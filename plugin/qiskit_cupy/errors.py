@@ -15,6 +15,10 @@ class InvalidCircuitError(CupySimulatorError, ValueError):
     """A run input is not a circuit this backend can run as given."""
 
 
+class InvalidPubError(InvalidCircuitError):
+    """A primitive's PUB cannot be coerced: its shapes, values or observables are invalid."""
+
+
 class UnsupportedInstructionError(InvalidCircuitError):
     """A circuit holds an instruction the simulator cannot apply."""
 

@@ -79,9 +79,17 @@ class ObservablePieces:
 
         Returns:
             float64 (observables, batch): the real parts (the observables are Hermitian).
+
+        The weighted sums run over the pieces in order, in separate real
+        multiplications and additions (a matrix product rounds by the shape of its
+        operands): a state's values do not depend on the batch it ran in.
         """
-        complex_sums = sums[..., 0] + 1j * sums[..., 1]
-        return np.real(self.weights @ complex_sums)
+        values = np.zeros((len(self.weights), sums.shape[1]))
+        for weights, piece in zip(self.weights.T, sums):
+            rows = np.flatnonzero(weights)
+            real, imag = weights.real[rows, None], weights.imag[rows, None]
+            values[rows] += real * piece[None, :, 0] - imag * piece[None, :, 1]
+        return values
 
 
     def groups(self, max_pieces: int) -> list[tuple[np.ndarray, np.ndarray]]:

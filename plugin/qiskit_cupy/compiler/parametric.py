@@ -74,8 +74,20 @@ class MatrixFamily:
 
         Returns:
             Shape (batch, matrix entries).
+
+        The sums run over the basis in order, in separate real multiplications and
+        additions (a matrix product rounds by the shape of its operands): a row's
+        matrix does not depend on the batch it is evaluated in.
         """
-        return _basis(values) @ self.coefficients
+        basis = _basis(values)
+        real = np.zeros((len(values), self.coefficients.shape[1]))
+        imag = np.zeros_like(real)
+        for term, coefficients in zip(basis.T, self.coefficients):
+            a, b = term.real[:, None], term.imag[:, None]
+            c, d = coefficients.real[None, :], coefficients.imag[None, :]
+            real += a * c - b * d
+            imag += a * d + b * c
+        return real + 1j * imag
 
 
 #: Fitted families by gate kind.

@@ -30,6 +30,7 @@ from qiskit_cupy.options import RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
     check_precision,
+    coerce_pubs,
     flat_parameter_values,
     lower_pub_circuit,
     primitive_backend,
@@ -120,11 +121,16 @@ class EstimatorV2(BaseEstimatorV2):
             InvalidCircuitError: A PUB's circuit measures, resets or branches, or its
                 parameter values or observable coefficients are not finite.
             InvalidOptionError: A precision is negative or not finite, or an option is invalid.
+            InvalidPubError: Qiskit cannot coerce a PUB (shapes that do not broadcast...).
         """
         if precision is None:
             precision = self._options.default_precision
         check_precision(precision, "precision")
-        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
+        pubs = list(pubs)
+        for index, pub in enumerate(pubs):
+            if isinstance(pub, tuple) and len(pub) == 4 and pub[3] is not None:
+                check_precision(pub[3], f"the precision of PUB {index}")
+        coerced = coerce_pubs(pubs, lambda pub: EstimatorPub.coerce(pub, precision))
         options = resolve_run_options(
             self._backend, self._options.backend_options, self._options.run_options
         )
@@ -193,7 +199,9 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
             copies = [copy.array for label, copy in experiment.saved_states if label == _SUMS]
             sums.append(np.concatenate(copies) if copies else np.zeros((0, request.batch, 2)))
         pieces = plan.evaluation.pieces
-        values = pieces.values(np.concatenate(sums, axis=1))
+        values = pieces.values(
+            np.concatenate(sums, axis=1) if sums else np.zeros((len(pieces.pieces), 0, 2))
+        )
         evs = values[plan.observable_index, plan.parameter_index]
         precision = plan.pub.precision
         stds = np.full(evs.shape, float(precision))

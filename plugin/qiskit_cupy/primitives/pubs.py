@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 from qiskit.circuit import Parameter, QuantumCircuit
@@ -11,8 +12,15 @@ from qiskit.primitives.containers.bindings_array import BindingsArray
 
 from qiskit_cupy.backend import CupySimulator
 from qiskit_cupy.compiler.lowering import LoweredCircuit, NeedsTrajectories, lower_circuit
-from qiskit_cupy.errors import CupySimulatorError, InvalidCircuitError, InvalidOptionError
+from qiskit_cupy.errors import (
+    CupySimulatorError,
+    InvalidCircuitError,
+    InvalidOptionError,
+    InvalidPubError,
+)
 from qiskit_cupy.options import RunOptions
+
+PubT = TypeVar("PubT")
 
 #: Run options that a primitive sets itself from its PUBs.
 PUB_OWNED_OPTIONS = ("parameter_binds", "shots", "memory", "save_statevector")
@@ -102,3 +110,18 @@ def flat_parameter_values(
     if not np.isfinite(values).all():
         raise InvalidCircuitError(f"{where}: parameter values must be finite; NaN or infinity given")
     return {parameter: values[:, k].copy() for k, parameter in enumerate(circuit.parameters)}
+
+
+def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT]) -> list[PubT]:
+    """Coerce each PUB as Qiskit specifies, naming the PUB that cannot be.
+
+    Raises:
+        InvalidPubError: Qiskit refused a PUB (its message is kept).
+    """
+    coerced = []
+    for index, pub in enumerate(pubs):
+        try:
+            coerced.append(coerce(pub))
+        except ValueError as error:
+            raise InvalidPubError(f"PUB {index}: {error}") from error
+    return coerced

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from qiskit_cupy.errors import CupySimulatorError, InvalidOptionError
 from qiskit_cupy.options import MAX_SEED, RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
+    coerce_pubs,
     flat_parameter_values,
     primitive_backend,
     pub_name,
@@ -126,10 +128,11 @@ class SamplerV2(BaseSamplerV2):
         Raises:
             InvalidCircuitError: A PUB's circuit cannot run or its parameter values are
                 not finite; the PUB is named.
-            InvalidOptionError: The shots or an option are invalid.
+            InvalidOptionError: An option is invalid.
+            InvalidPubError: Qiskit cannot coerce a PUB (shots below 1...).
         """
         shots = self._default_shots if shots is None else shots
-        coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
+        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots))
         requests: list[ExperimentRequest] = []
         sizes = []
         for index, pub in enumerate(coerced):
@@ -170,13 +173,30 @@ def _pub_requests(
     where = pub_name(index, pub.circuit)
     values = flat_parameter_values(pub.circuit, pub.parameter_values, where)
     binds = None if values is None else [values]
+    if pub.parameter_values.size == 0 and values is not None:
+        return []  # no parameter sets: nothing to run, empty BitArrays
     circuit, _ = truncate_idle_qubits(pub.circuit)
     try:
-        return backend.prepare_requests(
+        requests = backend.prepare_requests(
             [circuit], dataclasses.replace(options, parameter_binds=binds)
         )
     except CupySimulatorError as error:
         raise type(error)(f"{where}: {error.message}") from error
+    seeds = iter(set_seeds(options.seed_simulator, index, sum(r.batch for r in requests)))
+    return [
+        dataclasses.replace(request, seeds=tuple(next(seeds) for _ in request.seeds))
+        for request in requests
+    ]
+
+
+def set_seeds(seed: int | None, pub_index: int, count: int) -> list[int]:
+    """The seed of each parameter set of a PUB: derived from (seed, PUB, set), so that
+    every set's shots are independent of every other's and reproducible from ``seed``."""
+    base = int.from_bytes(os.urandom(8), "little") if seed is None else seed
+    return [
+        int(np.random.SeedSequence([base, pub_index, entry]).generate_state(1, np.uint64)[0])
+        for entry in range(count)
+    ]
 
 
 def _pub_results(
@@ -200,7 +220,8 @@ def _pub_results(
         data = {}
         for register in pub.circuit.cregs:
             columns = [pub.circuit.find_bit(bit).index for bit in register]
-            packed = np.stack([_packed(values[:, columns]) for values in clbits])
+            packed = np.stack([_packed(values[:, columns]) for values in clbits]) if clbits \
+                else np.zeros((0, pub.shots, (register.size + 7) // 8), dtype=np.uint8)
             packed = np.broadcast_to(packed, (math.prod(shape),) + packed.shape[1:])
             data[register.name] = BitArray(packed.reshape(shape + packed.shape[1:]), register.size)
         results.append(SamplerPubResult(

@@ -92,6 +92,9 @@ def submit_experiments(
     Raises:
         CupySimulatorError: A circuit does not fit in memory.
     """
+    if not requests:  # a primitive's job with nothing to run: only its event
+        stream = device.streams(1)[0]
+        return PendingRun(device, precision, [], device.record_event(stream))
     lowered = [request.lowered for request in requests]
     needs = [request_bytes(request, precision) for request in requests]
     count = usable_streams(device, max(needs), min(max_streams, len(requests)))
@@ -166,7 +169,7 @@ def _enqueue(
     """Enqueue one experiment: prepare its states, then each of its steps in order."""
     context = StepContext(
         device, stream, states, low.num_qubits, request.batch, precision, fuser,
-        request.shots, request.seeds,
+        request.shots, request.seeds, per_state_data=request.parameter_values is not None,
     )
     start = device.record_event(stream)
     device.set_zero_state(stream, states, low.num_qubits, request.batch)

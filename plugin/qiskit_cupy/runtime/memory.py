@@ -113,4 +113,5 @@ def check_fits(device: Device, requests: Sequence[ExperimentRequest], precision:
     Raises:
         InsufficientMemoryError: The message names the required and the free bytes.
     """
-    usable_streams(device, max(request_bytes(request, precision) for request in requests), 1)
+    if requests:
+        usable_streams(device, max(request_bytes(request, precision) for request in requests), 1)

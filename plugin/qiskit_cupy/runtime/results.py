@@ -199,7 +199,6 @@ def build_result(
     results = [
         result for experiment in run.experiments for result in experiment_results(experiment, run, memory)
     ]
-    first = run.experiments[0].start
     return Result(
         backend_name=backend_name,
         backend_version=backend_version,
@@ -207,7 +206,7 @@ def build_result(
         success=True,
         results=results,
         status="COMPLETED",
-        time_taken=run.event.elapsed_since(first),
+        time_taken=run.event.elapsed_since(run.experiments[0].start) if run.experiments else 0.0,
         metadata={
             "device": run.device.name,
             "device_description": run.device.description,

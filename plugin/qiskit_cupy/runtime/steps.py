@@ -62,6 +62,9 @@ class StepContext:
         outcome_bits: For each position of a sampled outcome's bits, the measured
             qubit it holds (see ``PendingExperiment.clbit_bits``).
         num_ops: Gate ops enqueued so far, after fusion.
+        per_state_data: Parametric ops carry data per state (bound per batch entry):
+            such runs are not fused, whatever the batch size, so that a state's
+            amplitudes do not depend on the batch it ran in.
     """
 
     device: Device
@@ -77,6 +80,7 @@ class StepContext:
     outcomes: HostCopy | None = None
     outcome_bits: tuple[int, ...] = ()
     num_ops: int = 0
+    per_state_data: bool = False
 
 
 class Step(ABC):
@@ -138,8 +142,9 @@ def build_steps(instructions: Sequence[object]) -> list[Step]:
 class GateRun(Step, handles=GateOp):
     """Consecutive gate ops: fused, encoded, uploaded and launched as one program.
 
-    Batches with per-entry data are not fused: a fused block would have to be built
-    for every entry. WIDE_DENSE ops (wider than the dense kernels) split the program
+    Runs with per-state data (parameter bindings, at any batch size) are not fused:
+    a fused block would have to be built for every state; their one-qubit runs are
+    merged instead (``compiler/batch_fusion.py``). WIDE_DENSE ops (wider than the dense kernels) split the program
     and run through the device's BLAS.
     """
 
@@ -153,7 +158,7 @@ class GateRun(Step, handles=GateOp):
     def enqueue(self, context: StepContext) -> None:
         context.num_ops += enqueue_gates(
             context.device, context.stream, context.states, context.num_qubits, context.batch,
-            context.precision, context.fuser, self.ops, fuse=context.batch == 1,
+            context.precision, context.fuser, self.ops, fuse=not context.per_state_data,
         )
 
 
