@@ -18,18 +18,17 @@ path) within 1e-13 (complex128) and 1e-6 (complex64) per unit of coefficient nor
 from __future__ import annotations
 
 import ctypes
-import zlib
 
 import numpy as np
 import pytest
 from qiskit.quantum_info import SparseObservable, SparsePauliOp, Statevector
 
 from gpu_host.host_build import launch_looping, pointer
+from gpu_host.test_measure_launchers_agree import NUM_QUBITS, _states
 from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.observables import lower_observables
 from qiskit_cupy.devices.kernel_source import precision_kernel
 
-NUM_QUBITS = 10
 PRECISIONS = {np.complex128: "double", np.complex64: "single"}
 TOLERANCE = {np.complex128: 1e-13, np.complex64: 1e-6}
 
@@ -42,15 +41,6 @@ OBSERVABLES = {
     "projectors": [("0", [0], 1.0), ("1Z", [9, 4], -0.5), ("+", [3], 0.7), ("-X", [5, 6], 1.1),
                    ("r", [2], -0.4), ("lY", [8, 1], 0.9), ("0+1-rl", [0, 1, 2, 3, 4, 5], 2.0)],
 }
-
-
-def _states(batch: int, dtype: type, seed: str) -> np.ndarray:
-    """A batch of random normalized states of NUM_QUBITS qubits, flat."""
-    rng = np.random.default_rng(zlib.crc32(seed.encode()))
-    shape = (batch, 1 << NUM_QUBITS)
-    amplitudes = rng.normal(size=shape) + 1j * rng.normal(size=shape)
-    amplitudes /= np.linalg.norm(amplitudes, axis=1, keepdims=True)
-    return amplitudes.astype(dtype).ravel()
 
 
 @pytest.mark.parametrize("dtype", list(PRECISIONS), ids=list(PRECISIONS.values()))
