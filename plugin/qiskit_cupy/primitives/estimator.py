@@ -13,7 +13,6 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -25,15 +24,15 @@ from qiskit_cupy.backend import MAX_BATCH_AMPLITUDES, CupySimulator
 from qiskit_cupy.compiler.lowering import LoweredCircuit, MeasureTerminal
 from qiskit_cupy.compiler.observables import EvaluateObservables, lower_observables
 from qiskit_cupy.compiler.truncation import truncate_idle_qubits
-from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError
+from qiskit_cupy.errors import InvalidCircuitError
 from qiskit_cupy.options import RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
     check_precision,
     coerce_pubs,
     flat_parameter_values,
+    NativePrimitive,
     lower_pub_circuit,
-    primitive_backend,
     pub_name,
     resolve_run_options,
 )
@@ -73,7 +72,7 @@ class _PubPlan:
     observable_index: np.ndarray
 
 
-class EstimatorV2(BaseEstimatorV2):
+class EstimatorV2(NativePrimitive, BaseEstimatorV2):
     """The native estimator of qiskit-cupy.
 
     Args:
@@ -85,28 +84,14 @@ class EstimatorV2(BaseEstimatorV2):
     """
 
     def __init__(self, *, backend: CupySimulator | None = None, options: dict | None = None) -> None:
-        try:
-            self._options = EstimatorOptions(**(options or {}))
-        except TypeError as error:
-            raise InvalidOptionError(f"unknown estimator option: {error}") from None
+        self._options = self._read_options(EstimatorOptions, options, backend, "estimator")
         check_precision(self._options.default_precision, "default_precision")
-        self._backend = primitive_backend(backend, self._options.backend_options)
         resolve_run_options(self._backend, self._options.backend_options, self._options.run_options)
-
-    @classmethod
-    def from_backend(cls, backend: CupySimulator, **options: Any) -> EstimatorV2:
-        """Make an estimator that runs on ``backend``; ``options`` as the constructor's."""
-        return cls(backend=backend, **options)
 
     @property
     def options(self) -> EstimatorOptions:
         """The estimator's options."""
         return self._options
-
-    @property
-    def backend(self) -> CupySimulator:
-        """The simulator the estimator runs on."""
-        return self._backend
 
     def run(
         self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
@@ -134,9 +119,9 @@ class EstimatorV2(BaseEstimatorV2):
         options = resolve_run_options(
             self._backend, self._options.backend_options, self._options.run_options
         )
+        for index, pub in enumerate(coerced):
+            check_precision(pub.precision, f"the precision of PUB {index}")
         plans = [_plan(index, pub) for index, pub in enumerate(coerced)]
-        for index, plan in enumerate(plans):
-            check_precision(plan.pub.precision, f"the precision of PUB {index}")
         requests = [request for plan in plans for request in plan.requests]
         job = self._backend.submit_requests(
             requests, options, lambda run: _results(plans, run, options)

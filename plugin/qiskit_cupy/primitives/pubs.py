@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 from qiskit.circuit import Parameter, QuantumCircuit
@@ -21,9 +21,40 @@ from qiskit_cupy.errors import (
 from qiskit_cupy.options import RunOptions
 
 PubT = TypeVar("PubT")
+OptionsT = TypeVar("OptionsT")
 
 #: Run options that a primitive sets itself from its PUBs.
 PUB_OWNED_OPTIONS = ("parameter_binds", "shots", "memory", "save_statevector")
+
+
+class NativePrimitive:
+    """What both native primitives share: options read from a dict, and their backend."""
+
+    _backend: CupySimulator
+
+    def _read_options(self, options_type: type[OptionsT], options: dict | None,
+                      backend: CupySimulator | None, kind: str) -> OptionsT:
+        """Read the options dict and set the backend; return the options.
+
+        Raises:
+            InvalidOptionError: An option is unknown, or the backend is not usable.
+        """
+        try:
+            read = options_type(**(options or {}))
+        except TypeError as error:
+            raise InvalidOptionError(f"unknown {kind} option: {error}") from None
+        self._backend = primitive_backend(backend, read.backend_options)  # type: ignore[attr-defined]
+        return read
+
+    @classmethod
+    def from_backend(cls, backend: CupySimulator, **options: Any) -> Self:
+        """Make the primitive on ``backend``; ``options`` as the constructor's."""
+        return cls(backend=backend, **options)  # type: ignore[call-arg]
+
+    @property
+    def backend(self) -> CupySimulator:
+        """The simulator the primitive runs on."""
+        return self._backend
 
 
 def primitive_backend(backend: CupySimulator | None, backend_options: dict) -> CupySimulator:

@@ -13,7 +13,6 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -30,13 +29,13 @@ from qiskit.result import Result
 
 from qiskit_cupy.backend import CupySimulator
 from qiskit_cupy.compiler.truncation import truncate_idle_qubits
-from qiskit_cupy.errors import CupySimulatorError, InvalidOptionError
+from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.options import MAX_SEED, RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
+    NativePrimitive,
     coerce_pubs,
     flat_parameter_values,
-    primitive_backend,
     pub_name,
     resolve_run_options,
 )
@@ -59,7 +58,7 @@ class SamplerOptions:
     run_options: dict = field(default_factory=dict)
 
 
-class SamplerV2(BaseSamplerV2):
+class SamplerV2(NativePrimitive, BaseSamplerV2):
     """The native sampler of qiskit-cupy.
 
     Args:
@@ -82,29 +81,15 @@ class SamplerV2(BaseSamplerV2):
         seed: int | np.random.Generator | None = None,
         options: dict | None = None,
     ) -> None:
-        try:
-            self._options = SamplerOptions(**(options or {}))
-        except TypeError as error:
-            raise InvalidOptionError(f"unknown sampler option: {error}") from None
-        self._backend = primitive_backend(backend, self._options.backend_options)
+        self._options = self._read_options(SamplerOptions, options, backend, "sampler")
         self._seed = seed
         self._default_shots = default_shots
         self._run_options(default_shots)
-
-    @classmethod
-    def from_backend(cls, backend: CupySimulator, **options: Any) -> SamplerV2:
-        """Make a sampler that runs on ``backend``; ``options`` as the constructor's."""
-        return cls(backend=backend, **options)
 
     @property
     def options(self) -> SamplerOptions:
         """The sampler's options."""
         return self._options
-
-    @property
-    def backend(self) -> CupySimulator:
-        """The simulator the sampler runs on."""
-        return self._backend
 
     @property
     def default_shots(self) -> int:
