@@ -129,14 +129,14 @@ class _FailingDevice(CpuDevice):
 
 def test_failure_on_the_device_is_an_error_with_its_cause(cpu_backend: CupySimulator) -> None:
     failing = _FailingDevice()
-    cpu_backend._devices[("CPU", 0, 0)] = failing
+    cpu_backend._devices[(("CPU", 0), 0)] = failing
     job = cpu_backend.run(ghz(3), shots=10)
     job.wait_for_final_state(timeout=60, wait=0.01)
     assert job.status() is JobStatus.ERROR
     with pytest.raises(JobError, match="kernel fault") as raised:
         job.result()
     assert isinstance(raised.value.__cause__, RuntimeError)
-    cpu_backend._devices[("CPU", 0, 0)] = CpuDevice()
+    cpu_backend._devices[(("CPU", 0), 0)] = CpuDevice()
     assert set(cpu_backend.run(ghz(3), shots=50).result().get_counts()) == {"000", "111"}
 
 

@@ -21,14 +21,17 @@ from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.validation import parameter_values
-from qiskit_cupy.devices import select_device
+from qiskit_cupy.devices import DeviceKey, make_device, pool_keys
 from qiskit_cupy.devices.base import Device
+from qiskit_cupy.distributed.job import CupyDistributedJob
+from qiskit_cupy.distributed.subjobs import split_job
 from qiskit_cupy.errors import CupySimulatorError, InvalidCircuitError
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
-from qiskit_cupy.runtime.executor import PendingRun, submit_experiments
+from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
 from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.runtime.memory import check_fits
+from qiskit_cupy.runtime.pool import assign_parts, split_for_pool
 from qiskit_cupy.runtime.request import ExperimentRequest
 from qiskit_cupy.runtime.results import build_result
 from qiskit_cupy.version import __version__
@@ -54,7 +57,8 @@ class CupySimulator(BackendV2):
         )
         self._target = build_target("qiskit-cupy statevector simulator")
         self._run_options = RunOptions()
-        self._devices: dict[tuple[str, int], Device] = {}
+        self._devices: dict[tuple[DeviceKey, int], Device] = {}
+        self._pools: dict[tuple[str, tuple[int, ...] | None], list[DeviceKey]] = {}
         self._fusers: dict[FusionSettings, Fuser] = {}
         self._host_executor = BackendHostExecutor()
         self._lock = threading.Lock()
@@ -95,21 +99,35 @@ class CupySimulator(BackendV2):
         """
         return validate_options(overrides, self._run_options)
 
-    def device(self, options: RunOptions | None = None) -> Device:
-        """Return the device that runs with ``options`` (the backend's own by default).
+    def devices(self, options: RunOptions | None = None) -> list[Device]:
+        """Return the pool of devices a job with ``options`` runs on (the backend's own
+        options by default): the ``target_gpus`` GPUs (every visible one by default),
+        with the CPU last for ``device="GPU+CPU"``, or the CPU alone.
 
         Raises:
-            DeviceUnavailableError: The GPU was requested and none can be used.
+            DeviceUnavailableError: A GPU was requested and none can be used, or a
+                ``target_gpus`` ordinal does not exist.
         """
         options = options or self._run_options
-        gpu_id = options.target_gpus[0] if options.target_gpus else 0
-        key = (options.device, options.max_parallel_threads, gpu_id)
+        pool = (options.device, options.target_gpus)
         with self._lock:
-            if key not in self._devices:
-                self._devices[key] = select_device(
-                    options.device, options.max_parallel_threads, gpu_id
-                )
-            return self._devices[key]
+            if pool not in self._pools:  # device="auto" warns here, once per backend
+                self._pools[pool] = pool_keys(options.device, options.target_gpus)
+            devices = []
+            for key in self._pools[pool]:
+                cache_key = (key, options.max_parallel_threads if key[0] == "CPU" else 0)
+                if cache_key not in self._devices:
+                    self._devices[cache_key] = make_device(key, options.max_parallel_threads)
+                devices.append(self._devices[cache_key])
+            return devices
+
+    def device(self, options: RunOptions | None = None) -> Device:
+        """Return the first device of the pool that runs with ``options``.
+
+        Raises:
+            DeviceUnavailableError: As :meth:`devices`.
+        """
+        return self.devices(options)[0]
 
     def _fuser(self, settings: FusionSettings) -> Fuser:
         """Return the fuser of these settings; it keeps its plan cache across runs."""
@@ -120,8 +138,11 @@ class CupySimulator(BackendV2):
 
     def run(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
-    ) -> CupyJob:
+    ) -> CupyJob | CupyDistributedJob:
         """Start simulating circuits; return a submitted job at once.
+
+        With the ``executor`` option, the job runs as sub-jobs on the executor's
+        workers (a ``CupyDistributedJob``); every input is checked here first.
 
         Args:
             run_input: A circuit or a sequence of circuits, every parameter bound.
@@ -141,6 +162,12 @@ class CupySimulator(BackendV2):
         circuits = _circuit_list(run_input)
         requests = self.prepare_requests(circuits, run_options)
         job_id = str(uuid.uuid4())
+        if run_options.executor is not None:
+            job = CupyDistributedJob(
+                self, job_id, split_job(requests, run_options), run_options.executor
+            )
+            job.submit()
+            return job
         return self.submit_requests(
             requests,
             run_options,
@@ -201,21 +228,25 @@ class CupySimulator(BackendV2):
             InsufficientMemoryError: A circuit's state does not fit in free memory.
             DeviceUnavailableError: ``device="GPU"`` and no GPU can be used.
         """
-        device = self.device(options)
-        check_fits(device, requests, options.precision)
+        devices = self.devices(options)
+        if len(devices) == 1:
+            check_fits(devices[0], requests, options.precision)
+        parts = split_for_pool(requests, devices, options.precision)
+        placement = assign_parts(parts, devices, options.precision)
         job = CupyJob(
             self,
             job_id or str(uuid.uuid4()),
             functools.partial(
-                submit_experiments,
-                device,
-                requests,
+                submit_to_pool,
+                devices,
+                parts,
+                placement,
                 options.precision,
                 options.streams,
                 self._fuser(options.fusion),
             ),
             build_result,
-            options.executor or self._host_executor,
+            self._host_executor,
             small=small
             and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
         )
@@ -241,7 +272,7 @@ def _lower(
     ]
 
 
-def _release(devices: dict[tuple[str, int], Device], host_executor: BackendHostExecutor) -> None:
+def _release(devices: dict[tuple[DeviceKey, int], Device], host_executor: BackendHostExecutor) -> None:
     """Stop a dropped backend's threads: its host worker and its devices' streams."""
     host_executor.shutdown(wait=False)
     for device in list(devices.values()):

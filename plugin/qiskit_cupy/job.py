@@ -1,4 +1,4 @@
-"""CupyJob: a JobV1 whose state comes from the device event after its last kernel."""
+"""CupyJob: a JobV1 whose state comes from the device events after its last kernels."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ class CupyJob(JobV1):
 
     ``submit()`` hands the host work (lowering, enqueueing kernels) to an executor and
     returns. ``status()`` never blocks: it combines that host work's state with the
-    device event recorded after the job's last kernel. ``result()`` synchronizes on that
-    event, then builds the Result.
+    event recorded after the job's last kernel on each device it runs on. ``result()``
+    synchronizes on those events, then builds the Result.
 
     Args:
         backend: The backend that made the job.
@@ -83,7 +83,7 @@ class CupyJob(JobV1):
         if future.exception() is not None:
             return JobStatus.ERROR
         run = future.result()
-        if not run.event.done:
+        if not run.done:
             return JobStatus.RUNNING
         return JobStatus.ERROR if run.failure() is not None else JobStatus.DONE
 
@@ -122,7 +122,7 @@ class CupyJob(JobV1):
             raise JobError(f"job {self.job_id()} failed: {error}") from error
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            finished = run.event.synchronize(remaining)
+            finished = run.synchronize(remaining)
         except Exception as error:
             raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
         if not finished:
@@ -174,6 +174,6 @@ class CupyJob(JobV1):
         concurrent.futures.wait([future], timeout=seconds)
         if future.done() and not future.cancelled() and future.exception() is None:
             try:
-                future.result().event.synchronize(max(0.0, deadline - time.monotonic()))
+                future.result().synchronize(max(0.0, deadline - time.monotonic()))
             except Exception:  # noqa: BLE001 - the failure shows as ERROR in status()
                 return

@@ -19,7 +19,7 @@ from qiskit_cupy.errors import InvalidOptionError
 DEFAULT_MAX_STREAMS = 4
 
 PRECISIONS = ("double", "single")
-DEVICES = ("auto", "GPU", "CPU")
+DEVICES = ("auto", "GPU", "CPU", "GPU+CPU")
 MAX_SEED = 2**64 - 1
 #: Largest dense block the kernels apply (the dense kind's limit in the op-kind registry).
 MAX_FUSED_QUBITS = MAX_TARGETS
@@ -37,22 +37,35 @@ class RunOptions:
         memory: Return each shot's outcome as a hex string (Aer: ``memory``).
         precision: ``"double"`` (complex128) or ``"single"`` (complex64) amplitudes
             (Aer: ``precision``).
-        device: ``"GPU"``, ``"CPU"`` or ``"auto"``: the GPU when one is usable, else
-            the CPU fallback with one warning (Aer: ``device``).
+        device: ``"GPU"``, ``"CPU"``, ``"auto"`` (the GPUs when one is usable, else
+            the CPU fallback with one warning) or ``"GPU+CPU"`` (the GPUs and the CPU
+            fallback as one pool, the CPU taking the share of the job the cost model
+            gives it) (Aer: ``device``; ``"GPU+CPU"`` is this backend's own).
         max_parallel_experiments: Streams the job's circuits are spread over; 0 uses
             up to DEFAULT_MAX_STREAMS (Aer: ``max_parallel_experiments``).
         max_parallel_threads: OpenMP threads of the CPU device; 0 uses every core
             (Aer: ``max_parallel_threads``).
-        target_gpus: The CUDA device ordinals the GPU device runs on; ``None`` is
-            GPU 0. One GPU per backend for now: a list of more than one is refused
-            (Aer: ``target_gpus``).
+        target_gpus: The CUDA device ordinals a job runs on; ``None`` is every visible
+            GPU. A job's experiments and batch chunks (parameter sets, trajectory
+            shots) are spread over them by the cost model; results do not depend on
+            how many there are (Aer: ``target_gpus``).
         save_statevector: Keep each circuit's final state in the result under
             ``"statevector"``, as if the circuit ended with Aer's
             ``save_statevector()``.
-        executor: A ``concurrent.futures.Executor`` for the host side of jobs (lowering
-            and enqueueing); ``None`` uses the backend's own single worker thread, or
-            the caller's thread for a small job while that worker is idle (Aer:
-            ``executor``).
+        executor: Where sub-jobs run: a ``dask.distributed.Client`` or any
+            ``concurrent.futures.Executor`` (one that ships work to other processes,
+            or threads). The job is split into sub-jobs by ``max_job_size`` and
+            ``max_shot_size``; each is shipped as plain data (QPY circuits, validated
+            options, seeds) and run on the worker's own backend, and the results are
+            merged in order. ``None`` runs the job in this process on the backend's
+            devices (Aer: ``executor``).
+        max_job_size: With an ``executor``, most experiments (circuits, or parameter
+            sets of a bound circuit) per sub-job; ``None`` sends the whole job as one
+            sub-job (Aer: ``max_job_size``).
+        max_shot_size: With an ``executor``, most shots per sub-job of a circuit whose
+            shots run as trajectories (a dynamic circuit); ``None`` keeps its shots
+            together. Counts and memory are the same either way for a given seed
+            (Aer: ``max_shot_size``).
         fusion_enable: Fuse consecutive gates into larger dense or diagonal blocks
             (Aer: ``fusion_enable``).
         fusion_max_qubits: Largest dense block fusion may build, 1 to MAX_FUSED_QUBITS
@@ -80,7 +93,9 @@ class RunOptions:
     max_parallel_threads: int = 0
     target_gpus: tuple[int, ...] | None = None
     save_statevector: bool = False
-    executor: concurrent.futures.Executor | None = None
+    executor: Any = None
+    max_job_size: int | None = None
+    max_shot_size: int | None = None
     fusion_enable: bool = True
     fusion_max_qubits: int = 5
     fusion_threshold: int = 14
@@ -127,17 +142,35 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 
 
 def _target_gpus(value: Any) -> tuple[int, ...] | None:
-    """``target_gpus`` as a tuple of distinct device ordinals (one, for now), or None."""
+    """``target_gpus`` as a tuple of distinct device ordinals, or None (every GPU)."""
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise InvalidOptionError(f"target_gpus must be a list of GPU ordinals, not {value!r}")
     ordinals = tuple(_integer("target_gpus entry", entry, 0) for entry in value)
-    if len(ordinals) != 1:
+    if not ordinals or len(set(ordinals)) != len(ordinals):
         raise InvalidOptionError(
-            f"target_gpus must name exactly one GPU (a backend runs on one), not {list(value)!r}"
+            f"target_gpus must name at least one GPU, each once, not {list(value)!r}"
         )
     return ordinals
+
+
+def is_dask_client(value: Any) -> bool:
+    """Whether ``value`` is a ``dask.distributed.Client`` (without importing Dask)."""
+    return any(
+        cls.__name__ == "Client" and cls.__module__.startswith("distributed")
+        for cls in type(value).__mro__
+    )
+
+
+def _executor(value: Any) -> Any:
+    """``executor``: None, a ``concurrent.futures.Executor`` or a Dask ``Client``."""
+    if value is None or isinstance(value, concurrent.futures.Executor) or is_dask_client(value):
+        return value
+    raise InvalidOptionError(
+        "executor must be a concurrent.futures.Executor or a dask.distributed.Client, "
+        f"not {value!r}"
+    )
 
 
 def _validate(name: str, value: Any) -> Any:
@@ -160,6 +193,8 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1, MAX_FUSED_QUBITS)
     if name == "fusion_threshold":
         return _integer(name, value, 1)
+    if name in ("max_job_size", "max_shot_size"):
+        return None if value is None else _integer(name, value, 1)
     if name == "parameter_binds":
         if value is not None and not (
             isinstance(value, (list, tuple)) and all(isinstance(b, Mapping) for b in value)
@@ -169,9 +204,7 @@ def _validate(name: str, value: Any) -> Any:
                 f"Parameter to a list of values; not {value!r}"
             )
         return None if value is None else list(value)
-    if value is not None and not isinstance(value, concurrent.futures.Executor):
-        raise InvalidOptionError(f"executor must be a concurrent.futures.Executor, not {value!r}")
-    return value
+    return _executor(value)
 
 
 def validate_options(values: Mapping[str, Any], base: RunOptions | None = None) -> RunOptions:

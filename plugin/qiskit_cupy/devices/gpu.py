@@ -56,6 +56,14 @@ def gpu_unavailable_reason() -> str | None:
     return None
 
 
+def visible_gpus() -> tuple[int, ...]:
+    """The ordinals of every GPU CUDA lists (call only once ``gpu_unavailable_reason()``
+    is None)."""
+    import cupy
+
+    return tuple(range(cupy.cuda.runtime.getDeviceCount()))
+
+
 class GpuDevice(Device):
     """Runs kernels on one CUDA device through CuPy.
 

@@ -38,6 +38,7 @@ from qiskit_cupy.primitives.pubs import (
 )
 from qiskit_cupy.runtime.executor import PendingRun
 from qiskit_cupy.runtime.request import ExperimentRequest
+from qiskit_cupy.runtime.results import pool_description
 
 #: The label under which a request's observable sums are kept.
 _SUMS = "observable sums"
@@ -178,11 +179,15 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
     for index, plan in enumerate(plans):
         sums = []
         num_ops = 0
-        for request in plan.requests:
+        batch = sum(request.batch for request in plan.requests)
+        while batch:  # the parts of the PUB's requests, in order
             experiment = next(experiments)
+            batch -= experiment.request.batch
             num_ops = experiment.num_ops
             copies = [copy.array for label, copy in experiment.saved_states if label == _SUMS]
-            sums.append(np.concatenate(copies) if copies else np.zeros((0, request.batch, 2)))
+            sums.append(
+                np.concatenate(copies) if copies else np.zeros((0, experiment.request.batch, 2))
+            )
         pieces = plan.evaluation.pieces
         values = pieces.values(
             np.concatenate(sums, axis=1) if sums else np.zeros((len(pieces.pieces), 0, 2))
@@ -197,7 +202,7 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
             "target_precision": precision,
             "circuit_metadata": plan.pub.circuit.metadata,
             "simulator_metadata": {
-                "device": run.device.name,
+                "device": pool_description(run.devices)[0],
                 "precision": run.precision,
                 "num_ops": num_ops,
                 "num_pieces": len(pieces.pieces),

@@ -30,6 +30,9 @@ class ExperimentRequest:
         parameter_values: Each circuit parameter's value per batch entry, or None.
         shot_branching: Run a dynamic circuit's shots as branches that split at
             measurements (``shot_branching_enable``).
+        first_shot: The number of the first of its shots: a dynamic circuit's shots
+            can be cut into ranges run apart (on the devices of a pool, or in
+            sub-jobs), and each shot's draws are keyed by its number.
     """
 
     circuit: QuantumCircuit
@@ -39,6 +42,7 @@ class ExperimentRequest:
     save_final_state: bool = False
     parameter_values: Mapping[Parameter, np.ndarray] | None = None
     shot_branching: bool = True
+    first_shot: int = 0
 
     @property
     def batch(self) -> int:

@@ -9,6 +9,7 @@ from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
+from qiskit_cupy.devices.base import Device
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
 from qiskit_cupy.runtime.saved_data import saved_values
 from qiskit_cupy.runtime.trajectories import ChunkRecord
@@ -93,15 +94,15 @@ def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord
     return np.concatenate(parts)
 
 
-def _trajectory_data(program: DynamicCircuit, experiment: PendingExperiment, memory: bool) -> dict:
-    """Counts (and memory) and saved data of a dynamic circuit's shots."""
+def _trajectory_data(program: DynamicCircuit, chunks: list[ChunkRecord], memory: bool) -> dict:
+    """Counts (and memory) and saved data of a dynamic circuit's shots, chunk by chunk."""
     data: dict = {}
     if program.num_clbits:
-        values = trajectory_register_values(program, experiment.chunks)
+        values = trajectory_register_values(program, chunks)
         data.update(measurement_data(values, None, memory))
-    if experiment.chunks[0].saves:
+    if chunks[0].saves:
         data.update(saved_values(
-            [chunk.saves for chunk in experiment.chunks], program.num_qubits, program.row_width,
+            [chunk.saves for chunk in chunks], program.num_qubits, program.row_width,
             [program.clbit_slot(clbit) for clbit in range(program.num_clbits)],
         ))
     return data
@@ -122,24 +123,59 @@ def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict:
     }
 
 
-def experiment_results(
-    experiment: PendingExperiment, run: PendingRun, memory: bool
-) -> list[ExperimentResult]:
-    """Build the results of one experiment, one per batch entry.
+def _groups(run: PendingRun) -> list[list[PendingExperiment]]:
+    """The run's parts, grouped into what each yields results from: a trajectory
+    circuit's shot ranges together (one result), every other part alone (its batch)."""
+    groups: list[list[PendingExperiment]] = []
+    for experiment in run.experiments:
+        previous = groups[-1][0] if groups else None
+        if (previous is not None and previous.index == experiment.index
+                and isinstance(experiment.lowered, DynamicCircuit)):
+            groups[-1].append(experiment)
+        else:
+            groups.append([experiment])
+    return groups
 
-    The experiment's stream must have passed its end event. Entries of a batch share
-    its kernel launches, so each reports the batch's device time.
+
+def pool_description(devices: list[Device]) -> tuple[str, str]:
+    """The ``device`` and ``device_description`` metadata of work on these devices."""
+    names = list(dict.fromkeys(device.name for device in devices))
+    descriptions = list(dict.fromkeys(device.description for device in devices))
+    return "+".join(names), "; ".join(descriptions)
+
+
+def _trajectory_metadata(shot_branching: bool, chunks: list[ChunkRecord]) -> dict:
+    """What a trajectory circuit's result reports of how its shots ran."""
+    return {
+        "shot_branching_enable": shot_branching,
+        "num_states": max(chunk.num_states for chunk in chunks),
+        "num_chunks": len(chunks),
+    }
+
+
+def experiment_results(
+    parts: list[PendingExperiment], run: PendingRun, memory: bool
+) -> list[ExperimentResult]:
+    """Build the results of one experiment's parts, one per batch entry.
+
+    ``parts`` is one part of a static circuit, or every shot range of a trajectory
+    circuit, in shot order. Each part's stream must have passed its end event. Entries
+    of a batch share its kernel launches, so each reports the batch's device time.
     """
+    experiment = parts[0]
     request, lowered = experiment.request, experiment.lowered
     size = 1 << lowered.num_qubits
-    seconds = experiment.end.elapsed_since(experiment.start)
+    seconds = max(part.end.elapsed_since(part.start) for part in parts)
     values = request.parameter_values or {}
     phases = evaluate_expressions([request.circuit.global_phase], values, request.batch)[:, 0]
+    device, description = pool_description([part.device for part in parts])
+    chunks = [chunk for part in parts for chunk in part.chunks]
+    shots = sum(part.request.shots for part in parts)
     results = []
     for entry, seed in enumerate(request.seeds):
         data: dict = {}
         if isinstance(lowered, DynamicCircuit):
-            data.update(_trajectory_data(lowered, experiment, memory))
+            data.update(_trajectory_data(lowered, chunks, memory))
         elif experiment.outcomes is not None:
             outcomes = experiment.outcomes.array[entry]
             data.update(measurement_data(outcomes, experiment.clbit_bits, memory))
@@ -147,19 +183,17 @@ def experiment_results(
             amplitudes = copy.array[entry * size : (entry + 1) * size]
             data[label] = Statevector(np.asarray(amplitudes, dtype=np.complex128))
         metadata = {
-            "device": run.device.name,
-            "device_description": run.device.description,
+            "device": device,
+            "device_description": description,
             "precision": run.precision,
             "method": "statevector",
             "num_qubits": lowered.num_qubits,
-            "num_ops": experiment.num_ops,
+            "num_ops": sum(part.num_ops for part in parts),
             "measured_qubits": list(lowered.measured_qubits),
             "batch_size": request.batch,
         }
         if isinstance(lowered, DynamicCircuit):
-            metadata["shot_branching_enable"] = request.shot_branching
-            metadata["num_states"] = max(chunk.num_states for chunk in experiment.chunks)
-            metadata["num_chunks"] = len(experiment.chunks)
+            metadata.update(_trajectory_metadata(request.shot_branching, chunks))
         if request.parameter_values is not None:
             metadata["parameter_binds"] = {
                 parameter.name: float(values[entry])
@@ -167,7 +201,7 @@ def experiment_results(
             }
         results.append(
             ExperimentResult(
-                shots=request.shots,
+                shots=shots,
                 success=True,
                 data=ExperimentResultData(**data),
                 status="DONE",
@@ -196,9 +230,8 @@ def build_result(
         The Result, one ExperimentResult per circuit and parameter binding, in input
         order.
     """
-    results = [
-        result for experiment in run.experiments for result in experiment_results(experiment, run, memory)
-    ]
+    results = [result for parts in _groups(run) for result in experiment_results(parts, run, memory)]
+    device, description = pool_description(run.devices)
     return Result(
         backend_name=backend_name,
         backend_version=backend_version,
@@ -206,10 +239,11 @@ def build_result(
         success=True,
         results=results,
         status="COMPLETED",
-        time_taken=run.event.elapsed_since(run.experiments[0].start) if run.experiments else 0.0,
+        time_taken=run.seconds(),
         metadata={
-            "device": run.device.name,
-            "device_description": run.device.description,
+            "device": device,
+            "device_description": description,
             "precision": run.precision,
+            "num_devices": len(run.devices),
         },
     )

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
-from qiskit_cupy.compiler.fusion import Fuser
+from qiskit_cupy.compiler.fusion import Fuser, Roofline
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
 from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind
@@ -65,6 +65,8 @@ class StepContext:
         per_state_data: Parametric ops carry data per state (bound per batch entry):
             such runs are not fused, whatever the batch size, so that a state's
             amplitudes do not depend on the batch it ran in.
+        pricing: The roofline fusion prices plans with: the device's own, or in a
+            pool the first device's, so that every device runs the same programs.
     """
 
     device: Device
@@ -81,6 +83,7 @@ class StepContext:
     outcome_bits: tuple[int, ...] = ()
     num_ops: int = 0
     per_state_data: bool = False
+    pricing: Roofline | None = None
 
 
 class Step(ABC):
@@ -159,6 +162,7 @@ class GateRun(Step, handles=GateOp):
         context.num_ops += enqueue_gates(
             context.device, context.stream, context.states, context.num_qubits, context.batch,
             context.precision, context.fuser, self.ops, fuse=not context.per_state_data,
+            pricing=context.pricing,
         )
 
 
@@ -173,6 +177,7 @@ def enqueue_gates(
     ops: Sequence[GateOp],
     fuse: bool,
     condition: tuple[ClassicalRows, int] | None = None,
+    pricing: Roofline | None = None,
 ) -> int:
     """Enqueue a run of gate ops: fused (if ``fuse``), encoded, uploaded and launched.
 
@@ -190,13 +195,14 @@ def enqueue_gates(
         ops: The ops, in order; fused only if their data is shared by the batch.
         fuse: Whether to fuse.
         condition: (rows, mask slot) limiting the ops to the states whose slot is set.
+        pricing: The roofline fusion prices with; the device's own by default.
 
     Returns:
         The number of ops enqueued, after fusion.
     """
     if fuse:
         itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
-        ops = fuser.fuse(ops, num_qubits, device.roofline(precision), itemsize)
+        ops = fuser.fuse(ops, num_qubits, pricing or device.roofline(precision), itemsize)
     elif fuser.settings.enable:
         ops = merge_one_qubit_runs(ops)
     for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):

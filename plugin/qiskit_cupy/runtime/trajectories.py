@@ -43,7 +43,7 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     WhileLoop,
 )
 from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, PROBABILITY_KINDS
-from qiskit_cupy.compiler.fusion import Fuser
+from qiskit_cupy.compiler.fusion import Fuser, Roofline
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
     ClassicalRows,
@@ -145,6 +145,7 @@ class TrajectoryEngine:
         seed: The experiment's seed.
         branching: Start each chunk as one branch (shot branching) instead of one
             state per shot.
+        pricing: The roofline fusion prices with (``StepContext.pricing``).
         num_ops: Gate ops enqueued so far, after fusion (summed over chunks).
     """
 
@@ -155,14 +156,17 @@ class TrajectoryEngine:
     fuser: Fuser
     seed: int
     branching: bool
+    pricing: Roofline | None = None
     num_ops: int = 0
     records: list[ChunkRecord] = field(default_factory=list)
 
-    def run(self, shots: int) -> list[ChunkRecord]:
-        """Enqueue every shot, chunk by chunk; return the chunks' records."""
+    def run(self, shots: int, first_shot: int = 0) -> list[ChunkRecord]:
+        """Enqueue shots ``first_shot`` to ``first_shot + shots - 1``, chunk by chunk;
+        return the chunks' records."""
         size = self.chunk_size(shots)
-        for first in range(0, shots, size):
-            self.records.append(self._run_chunk(np.arange(first, min(shots, first + size))))
+        stop = first_shot + shots
+        for first in range(first_shot, stop, size):
+            self.records.append(self._run_chunk(np.arange(first, min(stop, first + size))))
         return self.records
 
     def chunk_size(self, shots: int) -> int:
@@ -207,6 +211,7 @@ class TrajectoryEngine:
                     self.device, self.stream, branches.live, self.program.num_qubits,
                     branches.count, self.precision, self.fuser, node.ops, fuse=True,
                     condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
+                    pricing=self.pricing,
                 )
             elif isinstance(node, Collapse):
                 self._collapse(branches, node)

@@ -1,0 +1,105 @@
+"""Sub-jobs on an executor and on a Dask LocalCluster give the results of a local run.
+
+Each sub-job is shipped as plain data (QPY circuits, options, seeds) and merged back in
+order; with ``seed_simulator``, counts, memory, saved statevectors and the order of
+``parameter_binds`` must equal those of the same job run in one process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+
+import numpy as np
+import psutil
+import pytest
+from qiskit.circuit import Parameter, QuantumCircuit
+
+from qiskit_cupy import CupySimulator
+from random_circuits import random_circuit
+
+
+def _job() -> tuple[list[QuantumCircuit], dict]:
+    circuits = []
+    for seed in range(4):
+        circuit = random_circuit(6, 20, seed)
+        circuit.measure_all()
+        circuits.append(circuit)
+    theta = Parameter("theta")
+    bound = QuantumCircuit(3)
+    bound.h(0)
+    bound.ry(theta, 1)
+    bound.cx(0, 2)
+    bound.measure_all()
+    dynamic = QuantumCircuit(2, 2)
+    dynamic.h(0)
+    dynamic.measure(0, 0)
+    with dynamic.if_test((dynamic.clbits[0], 1)):
+        dynamic.x(1)
+    dynamic.measure(1, 1)
+    binds = [{}] * 4 + [{theta: np.linspace(0, 3, 5).tolist()}, {}]
+    return circuits + [bound, dynamic], {
+        "shots": 300, "seed_simulator": 5, "memory": True, "parameter_binds": binds,
+        "device": "CPU",
+    }
+
+
+def _outputs(result) -> list:
+    return [
+        (result.get_counts(index), result.get_memory(index),
+         result.results[index].metadata.get("parameter_binds"))
+        for index in range(len(result.results))
+    ]
+
+
+@pytest.mark.parametrize("sizes", [{}, {"max_job_size": 2}, {"max_job_size": 1, "max_shot_size": 70}])
+def test_sub_jobs_on_a_thread_pool_match_a_local_run(sizes: dict) -> None:
+    circuits, options = _job()
+    backend = CupySimulator()
+    local = backend.run(circuits, **options).result()
+    with concurrent.futures.ThreadPoolExecutor(3) as executor:
+        job = backend.run(circuits, executor=executor, **options, **sizes)
+        result = job.result(timeout=120)
+    assert _outputs(result) == _outputs(local)
+    assert len(job.subjobs) == len(result.metadata["sub_jobs"])
+
+
+def test_saved_statevectors_survive_the_trip() -> None:
+    circuit = random_circuit(5, 20, 3)
+    backend = CupySimulator(device="CPU")
+    local = backend.run(circuit, save_statevector=True).result()
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        shipped = backend.run(circuit, save_statevector=True, executor=executor).result()
+    np.testing.assert_array_equal(
+        np.asarray(shipped.data(0)["statevector"]), np.asarray(local.data(0)["statevector"])
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    threads_before = set(threading.enumerate())
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as local_cluster, distributed.Client(local_cluster) as client:
+        yield client
+    leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    children = [  # multiprocessing's resource tracker lives for the whole session
+        child for child in psutil.Process().children(recursive=True)
+        if "resource_tracker" not in " ".join(child.cmdline())
+    ]
+    assert not children, f"worker processes left behind: {children}"
+    assert all(t.daemon for t in leftover), f"threads left behind: {leftover}"
+
+
+def test_a_local_cluster_gives_a_local_runs_results(cluster) -> None:
+    circuits, options = _job()
+    backend = CupySimulator()
+    local = backend.run(circuits, **options).result()
+    job = backend.run(circuits, executor=cluster, max_job_size=2, max_shot_size=100, **options)
+    result = job.result(timeout=300)
+    assert _outputs(result) == _outputs(local)
+    workers = {entry["pid"] for entry in result.metadata["sub_jobs"]}
+    assert os.getpid() not in workers
+    assert workers <= set(cluster.run(os.getpid).values())
