@@ -91,3 +91,20 @@ def test_saved_statevectors_of_a_pooled_batch_match_statevector(monkeypatch: pyt
     for index, value in enumerate(values):
         expected = Statevector(circuit.assign_parameters({theta: value}))
         np.testing.assert_allclose(np.asarray(result.data(index)["statevector"]), expected.data, atol=1e-12)
+
+
+def test_concurrent_pooled_jobs_match_each_job_run_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    circuits, options = _job()
+    use_standin(monkeypatch, [DeviceSpec(), DeviceSpec()])
+    backend = CupySimulator(device="GPU+CPU")
+    seeds = range(16)
+    alone = {seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
+             for seed in seeds}
+    with concurrent.futures.ThreadPoolExecutor(8) as threads:
+        jobs = list(threads.map(
+            lambda seed: (seed, backend.run(circuits, **{**options, "seed_simulator": seed})), seeds
+        ))
+    for seed, job in jobs:
+        assert _outputs(job.result(timeout=300)) == alone[seed]

@@ -15,7 +15,47 @@ from qiskit_cupy.runtime.executor import PendingRun
 from qiskit_cupy.runtime.host_executors import BackendHostExecutor
 
 
-class CupyJob(JobV1):
+class FinalStateWaiter(JobV1):
+    """A job whose waits end as soon as its work completes, not at the next poll.
+
+    Subclasses say how to block for a while on their own work (:meth:`_wait_a_while`).
+    """
+
+    def wait_for_final_state(
+        self, timeout: float | None = None, wait: float = 5, callback: Callable | None = None
+    ) -> None:
+        """Wait until the job is DONE, ERROR or CANCELLED.
+
+        Unlike the polling default, each wait ends as soon as the job's work completes,
+        so a short job returns at once.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+            wait: Seconds between status reports to ``callback``.
+            callback: Called as ``callback(job_id, status, job)`` after each status query
+                that finds the job not yet final.
+
+        Raises:
+            JobTimeoutError: The job is not final within ``timeout``.
+        """
+        start = time.monotonic()
+        status = self.status()
+        while status not in JOB_FINAL_STATES:
+            elapsed = time.monotonic() - start
+            if timeout is not None and elapsed >= timeout:
+                raise JobTimeoutError(f"timeout while waiting for job {self.job_id()}")
+            if callback is not None:
+                callback(self.job_id(), status, self)
+            step = wait if timeout is None else min(wait, timeout - elapsed)
+            self._wait_a_while(step)
+            status = self.status()
+
+    def _wait_a_while(self, seconds: float) -> None:
+        """Block up to ``seconds``, or less if the job's work completes first."""
+        raise NotImplementedError
+
+
+class CupyJob(FinalStateWaiter):
     """A simulation job.
 
     ``submit()`` hands the host work (lowering, enqueueing kernels) to an executor and
@@ -134,35 +174,6 @@ class CupyJob(JobV1):
             if self._result is None:
                 self._result = self._build_result(run)
         return self._result
-
-    def wait_for_final_state(
-        self, timeout: float | None = None, wait: float = 5, callback: Callable | None = None
-    ) -> None:
-        """Wait until the job is DONE, ERROR or CANCELLED.
-
-        Unlike the polling default, each wait ends as soon as the job's event completes,
-        so a short job returns at once.
-
-        Args:
-            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
-            wait: Seconds between status reports to ``callback``.
-            callback: Called as ``callback(job_id, status, job)`` after each status query
-                that finds the job not yet final.
-
-        Raises:
-            JobTimeoutError: The job is not final within ``timeout``.
-        """
-        start = time.monotonic()
-        status = self.status()
-        while status not in JOB_FINAL_STATES:
-            elapsed = time.monotonic() - start
-            if timeout is not None and elapsed >= timeout:
-                raise JobTimeoutError(f"timeout while waiting for job {self.job_id()}")
-            if callback is not None:
-                callback(self.job_id(), status, self)
-            step = wait if timeout is None else min(wait, timeout - elapsed)
-            self._wait_a_while(step)
-            status = self.status()
 
     def _wait_a_while(self, seconds: float) -> None:
         """Block up to ``seconds`` for the host work, then for the device event."""

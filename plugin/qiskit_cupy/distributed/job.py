@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from qiskit.providers import BackendV2, JobError, JobStatus, JobTimeoutError, JobV1
-from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit.providers import BackendV2, JobError, JobStatus, JobTimeoutError
 from qiskit.result import Result
 
 from qiskit_cupy.distributed.subjobs import SubJob, merge_shot_ranges
 from qiskit_cupy.distributed.worker import SubJobOutput, run_subjob
+from qiskit_cupy.job import FinalStateWaiter
 from qiskit_cupy.options import is_dask_client
 
 
-class CupyDistributedJob(JobV1):
+class CupyDistributedJob(FinalStateWaiter):
     """A job whose sub-jobs run on an executor's workers.
 
     Args:
@@ -141,31 +141,6 @@ class CupyDistributedJob(JobV1):
             raise JobError(f"job {self.job_id()}: {subjob.describe()} was cancelled") from error
         except Exception as error:
             raise JobError(f"job {self.job_id()}: {_failure(subjob, error)}") from error
-
-    def wait_for_final_state(
-        self, timeout: float | None = None, wait: float = 5, callback: Callable | None = None
-    ) -> None:
-        """Wait until every sub-job is final (the job is DONE, ERROR or CANCELLED).
-
-        Args:
-            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
-            wait: Seconds between status reports to ``callback``.
-            callback: Called as ``callback(job_id, status, job)`` while not final.
-
-        Raises:
-            JobTimeoutError: The job is not final within ``timeout``.
-        """
-        start = time.monotonic()
-        status = self.status()
-        while status not in JOB_FINAL_STATES:
-            elapsed = time.monotonic() - start
-            if timeout is not None and elapsed >= timeout:
-                raise JobTimeoutError(f"timeout while waiting for job {self.job_id()}")
-            if callback is not None:
-                callback(self.job_id(), status, self)
-            step = wait if timeout is None else min(wait, timeout - elapsed)
-            self._wait_a_while(step)
-            status = self.status()
 
     def _wait_a_while(self, seconds: float) -> None:
         """Block up to ``seconds`` until every sub-job is done."""
