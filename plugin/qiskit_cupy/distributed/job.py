@@ -70,17 +70,26 @@ class CupyDistributedJob(FinalStateWaiter):
         """The sub-jobs, in job order."""
         return list(self._subjobs)
 
+    @property
+    def futures(self) -> list[Any]:
+        """The sub-jobs' futures, in job order (empty before submit); with Dask, for
+        ``distributed.progress(job.futures)`` or the dashboard's task keys."""
+        return list(self._futures)
+
     def status(self) -> JobStatus:
         """Return the job's status from its sub-jobs' without blocking.
 
         Returns:
-            INITIALIZING before submit; ERROR once a sub-job failed; CANCELLED once one
-            was cancelled; DONE when all are done; RUNNING while one runs (or, on Dask,
-            which does not say whether a task has started, while any is unfinished);
-            QUEUED otherwise.
+            INITIALIZING before submit; DONE once ``result()`` returned (a closed Dask
+            client cancels the futures it held, not the work they did); ERROR once a
+            sub-job failed; CANCELLED once one was cancelled; DONE when all are done;
+            RUNNING while one runs (or, on Dask, which does not say whether a task has
+            started, while any is unfinished); QUEUED otherwise.
         """
         if not self._futures:
             return JobStatus.INITIALIZING
+        if self._result is not None:
+            return JobStatus.DONE
         if any(future.cancelled() for future in self._futures):
             return JobStatus.CANCELLED
         finished = [future for future in self._futures if future.done()]
