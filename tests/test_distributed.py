@@ -103,3 +103,20 @@ def test_a_local_cluster_gives_a_local_runs_results(cluster) -> None:
     workers = {entry["pid"] for entry in result.metadata["sub_jobs"]}
     assert os.getpid() not in workers
     assert workers <= set(cluster.run(os.getpid).values())
+
+
+@pytest.mark.parametrize("primitive", ["EstimatorV2", "SamplerV2"])
+def test_primitives_refuse_an_executor_instead_of_ignoring_it(primitive: str) -> None:
+    from qiskit_cupy import primitives
+    from qiskit_cupy.errors import InvalidOptionError
+
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        for options in (
+            {"backend_options": {"device": "CPU", "executor": executor}},
+            {"backend_options": {"device": "CPU"}, "run_options": {"executor": executor}},
+        ):
+            with pytest.raises(InvalidOptionError, match="executor= is for backend.run"):
+                getattr(primitives, primitive)(options=options)
+        backend = CupySimulator(device="CPU", executor=executor)
+        with pytest.raises(InvalidOptionError, match="executor= is for backend.run"):
+            getattr(primitives, primitive)(backend=backend)

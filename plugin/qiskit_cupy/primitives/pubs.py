@@ -79,7 +79,8 @@ def resolve_run_options(
     options the primitive sets from its PUBs (``pub_options``).
 
     Raises:
-        InvalidOptionError: An option is unknown or invalid, or is one the PUBs set.
+        InvalidOptionError: An option is unknown or invalid, is one the PUBs set, or
+            is ``executor`` (which would otherwise be silently ignored).
     """
     overrides = {**backend_options, **run_options}
     owned = sorted(set(overrides) & set(PUB_OWNED_OPTIONS))
@@ -87,7 +88,14 @@ def resolve_run_options(
         raise InvalidOptionError(
             f"the primitives set {', '.join(owned)} from the PUBs; do not pass them as options"
         )
-    return backend.resolve_options({**overrides, **pub_options})
+    resolved = backend.resolve_options({**overrides, **pub_options})
+    if resolved.executor is not None:
+        raise InvalidOptionError(
+            "the native primitives run on this process's devices (target_gpus, "
+            "device='GPU+CPU'), not as sub-jobs: executor= is for backend.run(); "
+            "unset it for the primitive"
+        )
+    return resolved
 
 
 def check_precision(value: Any, what: str) -> None:
