@@ -8,6 +8,8 @@ order; with ``seed_simulator``, counts, memory, saved statevectors and the order
 from __future__ import annotations
 
 import concurrent.futures
+import gc
+import multiprocessing
 import os
 import threading
 
@@ -15,6 +17,7 @@ import numpy as np
 import psutil
 import pytest
 from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.providers import JobError, JobStatus
 
 from qiskit_cupy import CupySimulator
 from random_circuits import random_circuit
@@ -84,13 +87,17 @@ def cluster():
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as local_cluster, distributed.Client(local_cluster) as client:
         yield client
-    leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    gc.collect()  # the tests' backends end their own threads once they are dropped
+    leftover = [t for t in threading.enumerate() if t not in threads_before and not t.daemon]
+    for thread in leftover:
+        thread.join(timeout=10)
+    leftover = [t for t in leftover if t.is_alive()]
     children = [  # multiprocessing's resource tracker lives for the whole session
         child for child in psutil.Process().children(recursive=True)
         if "resource_tracker" not in " ".join(child.cmdline())
     ]
     assert not children, f"worker processes left behind: {children}"
-    assert all(t.daemon for t in leftover), f"threads left behind: {leftover}"
+    assert not leftover, f"threads left behind: {leftover}"
 
 
 def test_a_local_cluster_gives_a_local_runs_results(cluster) -> None:
@@ -120,3 +127,47 @@ def test_primitives_refuse_an_executor_instead_of_ignoring_it(primitive: str) ->
         backend = CupySimulator(device="CPU", executor=executor)
         with pytest.raises(InvalidOptionError, match="executor= is for backend.run"):
             getattr(primitives, primitive)(backend=backend)
+
+
+def test_sub_jobs_on_other_processes_match_a_local_run() -> None:
+    circuits, options = _job()
+    local = CupySimulator().run(circuits, **options).result()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        result = CupySimulator().run(circuits, executor=executor, max_job_size=3, **options).result(timeout=300)
+    assert _outputs(result) == _outputs(local)
+    assert os.getpid() not in {entry["pid"] for entry in result.metadata["sub_jobs"]}
+
+
+def test_status_and_cancel_act_on_queued_sub_jobs() -> None:
+    circuits, options = _job()
+    release = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        blocker = executor.submit(release.wait, 60)
+        job = CupySimulator().run(circuits, executor=executor, max_job_size=2, **options)
+        assert job.status() is JobStatus.QUEUED
+        assert job.cancel()
+        assert job.status() is JobStatus.CANCELLED
+        job.wait_for_final_state(timeout=5)
+        release.set()
+        blocker.result()
+    with pytest.raises(JobError, match=rf"job {job.job_id()}: sub-job 0 \(experiments 0 to 1\) was cancelled"):
+        job.result()
+
+
+def test_a_cluster_job_can_be_waited_on_and_cancelled(cluster) -> None:
+    circuits, options = _job()
+    backend = CupySimulator()
+    job = backend.run(circuits, executor=cluster, max_job_size=1, **options)
+    seen = []
+    job.wait_for_final_state(timeout=300, wait=0.01, callback=lambda *args: seen.append(args[1]))
+    assert job.status() is JobStatus.DONE
+    assert set(seen) <= {JobStatus.QUEUED, JobStatus.RUNNING}
+    cancelled = backend.run(
+        circuits * 4, executor=cluster, max_job_size=1, **{**options, "parameter_binds": options["parameter_binds"] * 4}
+    )
+    assert cancelled.cancel()
+    assert cancelled.status() is JobStatus.CANCELLED
+    with pytest.raises(JobError, match="was cancelled"):
+        cancelled.result(timeout=60)
+    assert _outputs(job.result()) == _outputs(backend.run(circuits, **options).result())
