@@ -171,3 +171,19 @@ def test_a_cluster_job_can_be_waited_on_and_cancelled(cluster) -> None:
     with pytest.raises(JobError, match="was cancelled"):
         cancelled.result(timeout=60)
     assert _outputs(job.result()) == _outputs(backend.run(circuits, **options).result())
+
+
+def test_cluster_jobs_from_several_threads_match_each_job_run_alone(cluster) -> None:
+    circuits, options = _job()
+    backend = CupySimulator()
+    seeds = range(6)
+    alone = {seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
+             for seed in seeds}
+
+    def run(seed: int) -> list:
+        job = backend.run(circuits, executor=cluster, max_job_size=2, **{**options, "seed_simulator": seed})
+        return _outputs(job.result(timeout=300))
+
+    with concurrent.futures.ThreadPoolExecutor(3) as threads:
+        together = dict(zip(seeds, threads.map(run, seeds)))
+    assert together == alone
