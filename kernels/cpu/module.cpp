@@ -6,6 +6,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/tuple.h>
 
 #include <complex>
@@ -54,6 +55,24 @@ void require(bool condition, const std::string& message) {
   if (!condition) {
     throw std::invalid_argument(message);
   }
+}
+
+// The widest vector instruction set this build of the extension was compiled for (the
+// compiler vectorizes the kernel loops for it), and its register width in bits.
+std::pair<std::string, int> simd_level() {
+#if defined(__AVX512F__)
+  return {"AVX-512", 512};
+#elif defined(__AVX2__)
+  return {"AVX2", 256};
+#elif defined(__AVX__)
+  return {"AVX", 256};
+#elif defined(__SSE2__) || defined(_M_X64)
+  return {"SSE2", 128};
+#elif defined(__ARM_NEON)
+  return {"NEON", 128};
+#else
+  return {"none", 0};
+#endif
 }
 
 int resolve_threads(int num_threads) {
@@ -734,6 +753,8 @@ NB_MODULE(_cpu, module) {
   module.def("op_kinds", []() { return registry_rows(qc::OpKinds{}); },
              "The op-kind registry as compiled: (code, max targets, data bits, fixes targets, "
              "sized, permutes) per kind.");
+  module.def("simd", &simd_level,
+             "The vector instruction set the extension was compiled for and its width in bits.");
   module.def("max_threads", []() { return resolve_threads(0); },
              "The number of threads a call uses when num_threads is 0.");
   module.def("check_states", &check_states, nb::arg("num_qubits"), nb::arg("batch"),

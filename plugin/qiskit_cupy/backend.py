@@ -32,6 +32,7 @@ from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
 from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
 from qiskit_cupy.runtime.memory import check_fits
 from qiskit_cupy.runtime.pool import assign_parts, split_for_pool
+from qiskit_cupy.runtime.progress import progress_bar
 from qiskit_cupy.runtime.request import ExperimentRequest
 from qiskit_cupy.runtime.results import build_result
 from qiskit_cupy.version import __version__
@@ -164,7 +165,8 @@ class CupySimulator(BackendV2):
         job_id = str(uuid.uuid4())
         if run_options.executor is not None:
             job = CupyDistributedJob(
-                self, job_id, split_job(requests, run_options), run_options.executor
+                self, job_id, split_job(requests, run_options), run_options.executor,
+                progress=run_options.progress,
             )
             job.submit()
             return job
@@ -197,11 +199,13 @@ class CupySimulator(BackendV2):
         """
         bindings = parameter_values(circuits, options.parameter_binds)
         lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]] = []
-        for index, (circuit, values) in enumerate(zip(circuits, bindings)):
-            try:
-                lowered.append(_lower(circuit, values, options.save_statevector))
-            except CupySimulatorError as error:
-                raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
+        with progress_bar(len(circuits), "lowering", options.progress, unit="circuit") as bar:
+            for index, (circuit, values) in enumerate(zip(circuits, bindings)):
+                try:
+                    lowered.append(_lower(circuit, values, options.save_statevector))
+                except CupySimulatorError as error:
+                    raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
+                bar.update(1)
         return _requests(circuits, lowered, bindings, options)
 
     def submit_requests(
@@ -249,6 +253,7 @@ class CupySimulator(BackendV2):
             self._host_executor,
             small=small
             and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
+            progress=options.progress,
         )
         job.submit()
         return job

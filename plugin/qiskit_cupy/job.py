@@ -13,6 +13,7 @@ from qiskit.result import Result
 
 from qiskit_cupy.runtime.executor import PendingRun
 from qiskit_cupy.runtime.host_executors import BackendHostExecutor
+from qiskit_cupy.runtime.progress import progress_bar
 
 
 class FinalStateWaiter(JobV1):
@@ -70,6 +71,8 @@ class CupyJob(FinalStateWaiter):
         build_result: Turns the completed run into a Result.
         host_executor: Where ``enqueue`` runs.
         small: The job is small enough for the backend executor's inline fast path.
+        progress: ``result()`` may show a bar over the job's parts (the ``progress``
+            option).
     """
 
     _async = True
@@ -82,9 +85,11 @@ class CupyJob(FinalStateWaiter):
         build_result: Callable[[PendingRun], Result],
         host_executor: concurrent.futures.Executor,
         small: bool = False,
+        progress: bool = False,
     ) -> None:
         super().__init__(backend, job_id)
         self._small = small
+        self._progress = progress
         self._enqueue = enqueue
         self._build_result = build_result
         self._host_executor = host_executor
@@ -162,7 +167,8 @@ class CupyJob(FinalStateWaiter):
             raise JobError(f"job {self.job_id()} failed: {error}") from error
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            finished = run.synchronize(remaining)
+            with progress_bar(len(run.experiments), f"job {self.job_id()[:8]}", self._progress) as bar:
+                finished = run.synchronize(remaining, bar.update if not bar.disable else None)
         except Exception as error:
             raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
         if not finished:

@@ -82,6 +82,10 @@ class RunOptions:
             min(shots, 2^m) states. Off, each shot is its own trajectory from the
             start. Counts are the same either way for a given seed. On by default
             (Aer: ``shot_branching_enable``, off there by default).
+        progress: Show a progress bar on standard error while a job of many
+            experiments lowers and runs, once it has taken a second; never when
+            standard error is not a terminal or ``QISKIT_CUPY_PROGRESS=0`` (this
+            backend's own; Aer has none).
     """
 
     shots: int = 1024
@@ -101,6 +105,7 @@ class RunOptions:
     fusion_threshold: int = 14
     parameter_binds: list[dict] | None = None
     shot_branching_enable: bool = True
+    progress: bool = True
 
     @property
     def fusion(self) -> FusionSettings:
@@ -179,7 +184,7 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1)
     if name == "seed_simulator":
         return None if value is None else _integer(name, value, 0, MAX_SEED)
-    if name in ("memory", "save_statevector", "fusion_enable", "shot_branching_enable"):
+    if name in ("memory", "save_statevector", "fusion_enable", "shot_branching_enable", "progress"):
         return _boolean(name, value)
     if name == "precision":
         return _choice(name, value, PRECISIONS)

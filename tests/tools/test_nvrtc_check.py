@@ -15,7 +15,8 @@ import pytest
 
 from qiskit_cupy.devices import kernel_source
 from qiskit_cupy.tools import nvrtc_check
-from qiskit_cupy.tools.cli import format_table, main
+from qiskit_cupy.tools.cli import main
+from qiskit_cupy.tools.tables import format_table
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.version import __version__
 

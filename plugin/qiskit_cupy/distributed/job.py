@@ -23,6 +23,7 @@ from qiskit_cupy.distributed.subjobs import SubJob, merge_shot_ranges
 from qiskit_cupy.distributed.worker import SubJobOutput, run_subjob
 from qiskit_cupy.job import FinalStateWaiter
 from qiskit_cupy.options import is_dask_client
+from qiskit_cupy.runtime.progress import progress_bar
 
 
 class CupyDistributedJob(FinalStateWaiter):
@@ -33,12 +34,17 @@ class CupyDistributedJob(FinalStateWaiter):
         job_id: A unique identifier.
         subjobs: The sub-jobs, in job order.
         executor: A ``dask.distributed.Client`` or a ``concurrent.futures.Executor``.
+        progress: ``result()`` may show a bar over the sub-jobs (the ``progress`` option).
     """
 
     _async = True
 
-    def __init__(self, backend: BackendV2, job_id: str, subjobs: Sequence[SubJob], executor: Any) -> None:
+    def __init__(
+        self, backend: BackendV2, job_id: str, subjobs: Sequence[SubJob], executor: Any,
+        progress: bool = False,
+    ) -> None:
         super().__init__(backend, job_id)
+        self._progress = progress
         self._subjobs = list(subjobs)
         self._executor = executor
         self._futures: list[Any] = []
@@ -132,9 +138,12 @@ class CupyDistributedJob(FinalStateWaiter):
             return self._result
         deadline = None if timeout is None else time.monotonic() + timeout
         outputs = []
-        for subjob, future in zip(self._subjobs, self._futures):
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            outputs.append(self._output(subjob, future, remaining, timeout))
+        description = f"job {self.job_id()[:8]}"
+        with progress_bar(len(self._subjobs), description, self._progress, unit="sub-job") as bar:
+            for subjob, future in zip(self._subjobs, self._futures):
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                outputs.append(self._output(subjob, future, remaining, timeout))
+                bar.update(1)
         self._result = _merge(self, self._subjobs, outputs)
         return self._result
 

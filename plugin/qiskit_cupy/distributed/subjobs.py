@@ -154,6 +154,7 @@ def split_job(requests: Sequence[ExperimentRequest], options: RunOptions) -> lis
     shipped = {
         name: getattr(options, name) for name in option_names() if name not in CLIENT_OPTIONS
     }
+    shipped["progress"] = False  # the client's job shows the bar, over its sub-jobs
     groups: list[tuple[int, list[_Item]]] = []
     current: list[_Item] = []
     first = 0

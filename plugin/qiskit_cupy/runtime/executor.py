@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
@@ -82,13 +82,26 @@ class PendingRun:
         """Whether every device has reached the job's event."""
         return all(run.event.done for run in self.device_runs)
 
-    def synchronize(self, timeout: float | None = None) -> bool:
+    def synchronize(
+        self, timeout: float | None = None, advance: Callable[[int], object] | None = None
+    ) -> bool:
         """Wait for every device's event; return False if ``timeout`` passed first.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
+            advance: Called with 1 as each part's end event completes (for a progress
+                bar); the wait is then on each part's event in turn, then on each
+                device's.
 
         Raises:
             Exception: A device failed in a way that its event reports at once.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        for experiment in self.experiments if advance is not None else ():
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not experiment.end.synchronize(remaining):
+                return False
+            advance(1)
         for run in self.device_runs:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not run.event.synchronize(remaining):

@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeAlias
 
 from qiskit_cupy.tools import bench, nvrtc_check
+from qiskit_cupy.tools.arguments import Subcommands, choices, positive
+from qiskit_cupy.tools.info import add_info_command
+from qiskit_cupy.tools.tables import format_table
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.version import __version__
-
-#: The object ``add_subparsers`` returns, to which each command adds its parser.
-Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 #: Columns of the ``kernels check`` table: heading and the KernelResources attribute.
 _TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -32,57 +31,6 @@ _TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("spill loads", "spill_load_bytes"),
     ("stack", "stack_frame_bytes"),
 )
-
-
-def _choices(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
-    """Make an argparse type that reads a comma-separated list of allowed values.
-
-    Args:
-        allowed: The values that may appear.
-
-    Returns:
-        A function from the option's text to the tuple of values.
-    """
-
-    def parse(text: str) -> tuple[str, ...]:
-        values = tuple(value.strip() for value in text.split(",") if value.strip())
-        unknown = [value for value in values if value not in allowed]
-        if unknown or not values:
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: choose from {','.join(allowed)} (comma-separated)"
-            )
-        return values
-
-    return parse
-
-
-def format_table(rows: Sequence[Sequence[object]], headings: Sequence[str]) -> str:
-    """Lay rows out in columns: text left-aligned, numbers right-aligned.
-
-    Args:
-        rows: The table's rows, each with one value per heading.
-        headings: The column headings.
-
-    Returns:
-        The table, a heading line and a rule first, without a trailing newline.
-    """
-    cells = [[str(value) for value in row] for row in rows]
-    widths = [
-        max([len(heading), *(len(row[column]) for row in cells)])
-        for column, heading in enumerate(headings)
-    ]
-    numeric = [
-        bool(rows) and all(isinstance(row[column], int) for row in rows)
-        for column in range(len(headings))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.rjust(width) if right else value.ljust(width)
-            for value, width, right in zip(values, widths, numeric)
-        ).rstrip()
-
-    return "\n".join([line(headings), line(["-" * width for width in widths]), *map(line, cells)])
 
 
 def _summary(report: nvrtc_check.CheckReport) -> str:
@@ -146,13 +94,13 @@ def _add_kernels_command(commands: Subcommands) -> None:
     )
     check.add_argument(
         "--arch",
-        type=_choices(nvrtc_check.SUPPORTED_ARCHITECTURES),
+        type=choices(nvrtc_check.SUPPORTED_ARCHITECTURES),
         default=None,
         help="comma-separated architectures (default: every supported one NVRTC can target)",
     )
     check.add_argument(
         "--precision",
-        type=_choices(nvrtc_check.PRECISIONS),
+        type=choices(nvrtc_check.PRECISIONS),
         default=nvrtc_check.PRECISIONS,
         help=f"comma-separated precisions (default: {','.join(nvrtc_check.PRECISIONS)})",
     )
@@ -166,13 +114,6 @@ def _qubits(text: str) -> tuple[int, ...]:
         return bench.parse_qubits(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _positive(text: str) -> int:
-    """The argparse type of a count of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def _bench(arguments: argparse.Namespace) -> int:
@@ -250,7 +191,7 @@ def _add_bench_command(commands: Subcommands) -> None:
         ),
     )
     parser.add_argument(
-        "--circuits", type=_choices(tuple(bench.CIRCUITS)), default=bench.DEFAULT_CIRCUITS,
+        "--circuits", type=choices(tuple(bench.CIRCUITS)), default=bench.DEFAULT_CIRCUITS,
         help=f"comma-separated circuits of {','.join(bench.CIRCUITS)} (default: "
         f"{','.join(bench.DEFAULT_CIRCUITS)}; {' and '.join(sorted(bench.DYNAMIC_CIRCUITS))} "
         "have mid-circuit measurements)",
@@ -261,21 +202,21 @@ def _add_bench_command(commands: Subcommands) -> None:
         f"(default: {bench.format_qubits(bench.BenchConfig.qubits)})",
     )
     parser.add_argument(
-        "--precision", type=_choices(PRECISIONS), default=PRECISIONS,
+        "--precision", type=choices(PRECISIONS), default=PRECISIONS,
         help=f"comma-separated precisions (default: {','.join(PRECISIONS)})",
     )
     parser.add_argument(
-        "--simulators", type=_choices(tuple(bench.SIMULATORS)), default=tuple(bench.SIMULATORS),
+        "--simulators", type=choices(tuple(bench.SIMULATORS)), default=tuple(bench.SIMULATORS),
         help=f"comma-separated simulators (default: {','.join(bench.SIMULATORS)}); the "
         "unavailable ones are reported as not measured",
     )
     parser.add_argument(
-        "--repeat", type=_positive, default=bench.BenchConfig.repeat,
+        "--repeat", type=positive, default=bench.BenchConfig.repeat,
         help="timed runs after the warm-up; the median counts "
         f"(default: {bench.BenchConfig.repeat})",
     )
     parser.add_argument(
-        "--shots", type=_positive, default=bench.BenchConfig.shots,
+        "--shots", type=positive, default=bench.BenchConfig.shots,
         help=f"shots of each run (default: {bench.BenchConfig.shots})",
     )
     parser.add_argument(
@@ -295,7 +236,9 @@ def _add_bench_command(commands: Subcommands) -> None:
 
 
 #: The functions that each add one subcommand (setting its ``run``) to the command line.
-COMMANDS: tuple[Callable[[Subcommands], None], ...] = (_add_kernels_command, _add_bench_command)
+COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
+    add_info_command, _add_kernels_command, _add_bench_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
