@@ -80,3 +80,15 @@ def test_no_bar_when_standard_error_is_not_a_terminal(monkeypatch: pytest.Monkey
     monkeypatch.setattr(progress, "DELAY_SECONDS", 0)
     CupySimulator(device="CPU").run(_circuits()).result()
     assert stream.getvalue() == ""
+
+
+def test_bench_draws_a_bar_over_its_measurements(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from qiskit_cupy.tools.cli import main
+
+    terminal = on_terminal(monkeypatch)
+    arguments = ["bench", "--qubits", "4", "--circuits", "qft", "--precision", "double",
+                 "--simulators", "cupy-cpu", "--repeat", "1", "--output-dir", str(tmp_path)]
+    assert main(arguments) == 0
+    text = terminal.getvalue()
+    assert "bench:" in text and "0/1 [" in text and "measurement/s" in text
+    assert "qft 4 double cupy-cpu" in text  # each measurement's line is still written

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from qiskit_cupy.runtime.progress import progress_bar
 from qiskit_cupy.tools import bench, nvrtc_check
 from qiskit_cupy.tools.arguments import Subcommands, choices, positive
 from qiskit_cupy.tools.info import add_info_command
@@ -149,7 +150,14 @@ def _bench(arguments: argparse.Namespace) -> int:
     outputs += [f"--markdown {shlex.quote(str(arguments.markdown))}"] if arguments.markdown else []
     command = config.command(outputs)
     arguments.output_dir.mkdir(parents=True, exist_ok=True)
-    report = bench.run_benchmark(config, progress=lambda line: print(line, file=sys.stderr))
+    total = len(config.circuits) * len(config.qubits) * len(config.precisions) * len(config.simulators)
+    with progress_bar(total, "bench", True, unit="measurement") as bar:
+
+        def measured(line: str) -> None:
+            bar.write(line, file=sys.stderr)  # above the bar on a terminal, plain otherwise
+            bar.update(1)
+
+        report = bench.run_benchmark(config, progress=measured)
     headings, rows = bench.table(report)
     print(format_table(rows, headings))
     print()
