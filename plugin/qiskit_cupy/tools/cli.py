@@ -118,6 +118,18 @@ def _qubits(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _measure(config: bench.BenchConfig) -> bench.BenchReport:
+    """Run the benchmark with a bar over its measurements, each one's line above it."""
+    total = len(config.circuits) * len(config.qubits) * len(config.precisions) * len(config.simulators)
+    with progress_bar(total, "bench", True, unit="measurement") as bar:
+
+        def measured(line: str) -> None:
+            bar.write(line, file=sys.stderr)  # above the bar on a terminal, plain otherwise
+            bar.update(1)
+
+        return bench.run_benchmark(config, progress=measured)
+
+
 def _bench(arguments: argparse.Namespace) -> int:
     """Run ``bench``: measure, print the table, write the raw results, plot and page.
 
@@ -150,14 +162,7 @@ def _bench(arguments: argparse.Namespace) -> int:
     outputs += [f"--markdown {shlex.quote(str(arguments.markdown))}"] if arguments.markdown else []
     command = config.command(outputs)
     arguments.output_dir.mkdir(parents=True, exist_ok=True)
-    total = len(config.circuits) * len(config.qubits) * len(config.precisions) * len(config.simulators)
-    with progress_bar(total, "bench", True, unit="measurement") as bar:
-
-        def measured(line: str) -> None:
-            bar.write(line, file=sys.stderr)  # above the bar on a terminal, plain otherwise
-            bar.update(1)
-
-        report = bench.run_benchmark(config, progress=measured)
+    report = _measure(config)
     headings, rows = bench.table(report)
     print(format_table(rows, headings))
     print()
