@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+from abc import abstractmethod
 import threading
 import time
 from collections.abc import Callable
@@ -51,9 +52,9 @@ class FinalStateWaiter(JobV1):
             self._wait_a_while(step)
             status = self.status()
 
+    @abstractmethod
     def _wait_a_while(self, seconds: float) -> None:
         """Block up to ``seconds``, or less if the job's work completes first."""
-        raise NotImplementedError
 
 
 class CupyJob(FinalStateWaiter):
