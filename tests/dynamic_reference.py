@@ -84,7 +84,9 @@ def exact_distribution(circuit: QuantumCircuit) -> dict[str, float]:
                 true_body, false_body = operation.params
                 taken, other = [], []
                 for branch in branches:
-                    (taken if _condition_holds(operation.condition, branch[2], index) else other).append(branch)
+                    (taken if _condition_holds(operation.condition, branch[2], index) else other).append(
+                        branch
+                    )
                 inner_q = dict(zip(true_body.qubits, qubits))
                 inner_c = {bit: clbits[position] for position, bit in enumerate(true_body.clbits)}
                 taken = run(true_body.data, inner_q, inner_c, taken)

@@ -77,8 +77,10 @@ def compare_memory(result, circuits, targets) -> None:
     for pos, target in enumerate(targets):
         output = result.data(pos)["memory"]
         if output != target:
-            failures.append(f"Circuit ({pos + 1}/{len(circuits)}): {sorted(set(output))} != "
-                            f"{sorted(set(target))} ({len(output)} vs {len(target)} shots)")
+            failures.append(
+                f"Circuit ({pos + 1}/{len(circuits)}): {sorted(set(output))} != "
+                f"{sorted(set(target))} ({len(output)} vs {len(target)} shots)"
+            )
     assert not failures, "\n".join(failures)
 
 

@@ -149,8 +149,13 @@ def test_non_circuit_input(cpu_backend: CupySimulator, run_input: object) -> Non
 
 
 def test_errors_share_one_root_type() -> None:
-    for error in (InvalidOptionError, InvalidCircuitError, UnsupportedInstructionError,
-                  InsufficientMemoryError, DeviceUnavailableError):
+    for error in (
+        InvalidOptionError,
+        InvalidCircuitError,
+        UnsupportedInstructionError,
+        InsufficientMemoryError,
+        DeviceUnavailableError,
+    ):
         assert issubclass(error, CupySimulatorError)
 
 

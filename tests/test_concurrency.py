@@ -141,8 +141,9 @@ def workload(seed: int = 20261203) -> list[JobSpec]:
             circuits = _random_circuits(rng, int(rng.integers(20, 51)), 2, 6)
         elif kind == "dynamic":
             circuits = [
-                random_dynamic_circuit(int(rng.integers(1 << 30)), int(rng.integers(2, 6)),
-                                       int(rng.integers(4, 16)))
+                random_dynamic_circuit(
+                    int(rng.integers(1 << 30)), int(rng.integers(2, 6)), int(rng.integers(4, 16))
+                )
                 for _ in range(int(rng.integers(1, 4)))
             ]
             options["shot_branching_enable"] = bool(rng.random() < 0.7)
@@ -173,7 +174,7 @@ def _summary(result: Result) -> list:
 
 def _assert_same(spec_index: int, alone: list, concurrent: list, spec: JobSpec) -> None:
     assert len(alone) == len(concurrent), f"job {spec_index}: experiment counts differ"
-    for position, ((counts, state), (concurrent_counts, concurrent_state)) in enumerate(
+    for position, ((counts, _state), (concurrent_counts, concurrent_state)) in enumerate(
         zip(alone, concurrent)
     ):
         assert concurrent_counts == counts, (
@@ -182,7 +183,9 @@ def _assert_same(spec_index: int, alone: list, concurrent: list, spec: JobSpec) 
         )
         if spec.expected_states:
             np.testing.assert_allclose(
-                concurrent_state, spec.expected_states[position], atol=1e-9,
+                concurrent_state,
+                spec.expected_states[position],
+                atol=1e-9,
                 err_msg=f"job {spec_index} experiment {position}: saved statevector",
             )
 
@@ -202,15 +205,15 @@ def _alone(request: pytest.FixtureRequest, specs: list[JobSpec], cache: dict[str
     key = device_param(request)
     if key not in cache:
         backend = CupySimulator(device="GPU" if key == STANDIN else key)
-        cache[key] = [
-            _summary(backend.run(spec.circuits, **spec.options).result()) for spec in specs
-        ]
+        cache[key] = [_summary(backend.run(spec.circuits, **spec.options).result()) for spec in specs]
         for index, (spec, summary) in enumerate(zip(specs, cache[key])):
             if spec.expected_states:
                 states = [state for _, state in summary]
                 for position, (state, expected) in enumerate(zip(states, spec.expected_states)):
                     np.testing.assert_allclose(
-                        state, expected, atol=1e-9,
+                        state,
+                        expected,
+                        atol=1e-9,
                         err_msg=f"job {index} experiment {position} run alone",
                     )
     return cache[key]
@@ -237,7 +240,10 @@ def test_workload_is_mixed(specs: list[JobSpec]) -> None:
 
 @pytest.mark.parametrize("max_parallel_experiments", [1, 0, 4])
 def test_jobs_from_eight_threads_match_lone_runs(
-    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int,
+    device_name: str,
+    specs: list[JobSpec],
+    lone_results: dict,
+    max_parallel_experiments: int,
     request: pytest.FixtureRequest,
 ) -> None:
     alone = _alone(request, specs, lone_results)
@@ -250,8 +256,10 @@ def test_jobs_from_eight_threads_match_lone_runs(
     def submit_share(worker: int) -> None:
         try:
             barrier.wait(timeout=60)
-            jobs = [(index, backend.run(specs[index].circuits, **specs[index].options))
-                    for index in range(worker, len(specs), 8)]
+            jobs = [
+                (index, backend.run(specs[index].circuits, **specs[index].options))
+                for index in range(worker, len(specs), 8)
+            ]
             for index, job in jobs:
                 results[index] = _summary(job.result(timeout=max(0.0, deadline - time.monotonic())))
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -270,7 +278,10 @@ def test_jobs_from_eight_threads_match_lone_runs(
 
 @pytest.mark.parametrize("max_parallel_experiments", [1, 0, 4])
 def test_jobs_through_a_thread_pool_executor_match_lone_runs(
-    device_name: str, specs: list[JobSpec], lone_results: dict, max_parallel_experiments: int,
+    device_name: str,
+    specs: list[JobSpec],
+    lone_results: dict,
+    max_parallel_experiments: int,
     request: pytest.FixtureRequest,
 ) -> None:
     alone = _alone(request, specs, lone_results)

@@ -40,14 +40,15 @@ def _job() -> tuple[list[QuantumCircuit], dict]:
     dynamic.measure([1, 2], [1, 2])
     binds = [{}] * 5 + [{theta: np.linspace(0, 3, 16).tolist()}, {}]
     return circuits + [bound, dynamic], {
-        "shots": 400, "seed_simulator": 17, "memory": True, "parameter_binds": binds,
+        "shots": 400,
+        "seed_simulator": 17,
+        "memory": True,
+        "parameter_binds": binds,
     }
 
 
 def _outputs(result) -> list:
-    return [
-        (result.get_counts(index), result.get_memory(index)) for index in range(len(result.results))
-    ]
+    return [(result.get_counts(index), result.get_memory(index)) for index in range(len(result.results))]
 
 
 @pytest.mark.parametrize("num_gpus", [1, 2, 4])
@@ -85,9 +86,11 @@ def test_saved_statevectors_of_a_pooled_batch_match_statevector(monkeypatch: pyt
     circuit.cx(0, 3)
     values = np.linspace(-2, 2, 9)
     use_standin(monkeypatch, [DeviceSpec(), DeviceSpec(), DeviceSpec()])
-    result = CupySimulator(device="GPU+CPU").run(
-        circuit, parameter_binds=[{theta: values.tolist()}], save_statevector=True
-    ).result()
+    result = (
+        CupySimulator(device="GPU+CPU")
+        .run(circuit, parameter_binds=[{theta: values.tolist()}], save_statevector=True)
+        .result()
+    )
     for index, value in enumerate(values):
         expected = Statevector(circuit.assign_parameters({theta: value}))
         np.testing.assert_allclose(np.asarray(result.data(index)["statevector"]), expected.data, atol=1e-12)
@@ -100,11 +103,15 @@ def test_concurrent_pooled_jobs_match_each_job_run_alone(monkeypatch: pytest.Mon
     use_standin(monkeypatch, [DeviceSpec(), DeviceSpec()])
     backend = CupySimulator(device="GPU+CPU")
     seeds = range(16)
-    alone = {seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
-             for seed in seeds}
+    alone = {
+        seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
+        for seed in seeds
+    }
     with concurrent.futures.ThreadPoolExecutor(8) as threads:
-        jobs = list(threads.map(
-            lambda seed: (seed, backend.run(circuits, **{**options, "seed_simulator": seed})), seeds
-        ))
+        jobs = list(
+            threads.map(
+                lambda seed: (seed, backend.run(circuits, **{**options, "seed_simulator": seed})), seeds
+            )
+        )
     for seed, job in jobs:
         assert _outputs(job.result(timeout=300)) == alone[seed]

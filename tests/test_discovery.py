@@ -47,11 +47,32 @@ def test_backend_target_and_defaults() -> None:
     assert backend.max_circuits is None
     names = set(backend.target.operation_names)
     assert set(get_standard_gate_name_mapping()) <= names
-    assert {"unitary", "measure", "reset", "delay", "barrier", "if_else", "while_loop",
-            "for_loop", "switch_case", "break_loop", "continue_loop", "box", "store"} <= names
-    assert {"save_statevector", "save_statevector_dict", "save_probabilities",
-            "save_probabilities_dict", "save_amplitudes", "save_amplitudes_sq", "save_expval",
-            "save_expval_var", "save_density_matrix"} <= names
+    assert {
+        "unitary",
+        "measure",
+        "reset",
+        "delay",
+        "barrier",
+        "if_else",
+        "while_loop",
+        "for_loop",
+        "switch_case",
+        "break_loop",
+        "continue_loop",
+        "box",
+        "store",
+    } <= names
+    assert {
+        "save_statevector",
+        "save_statevector_dict",
+        "save_probabilities",
+        "save_probabilities_dict",
+        "save_amplitudes",
+        "save_amplitudes_sq",
+        "save_expval",
+        "save_expval_var",
+        "save_density_matrix",
+    } <= names
     options = backend.options
     assert options.shots == 1024 and options.seed_simulator is None and options.memory is False
     assert options.precision == "double" and options.device == "auto"

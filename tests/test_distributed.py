@@ -43,15 +43,21 @@ def _job() -> tuple[list[QuantumCircuit], dict]:
     dynamic.measure(1, 1)
     binds = [{}] * 4 + [{theta: np.linspace(0, 3, 5).tolist()}, {}]
     return circuits + [bound, dynamic], {
-        "shots": 300, "seed_simulator": 5, "memory": True, "parameter_binds": binds,
+        "shots": 300,
+        "seed_simulator": 5,
+        "memory": True,
+        "parameter_binds": binds,
         "device": "CPU",
     }
 
 
 def _outputs(result) -> list:
     return [
-        (result.get_counts(index), result.get_memory(index),
-         result.results[index].metadata.get("parameter_binds"))
+        (
+            result.get_counts(index),
+            result.get_memory(index),
+            result.results[index].metadata.get("parameter_binds"),
+        )
         for index in range(len(result.results))
     ]
 
@@ -83,9 +89,12 @@ def test_saved_statevectors_survive_the_trip() -> None:
 def cluster():
     distributed = pytest.importorskip("distributed")
     threads_before = set(threading.enumerate())
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as local_cluster, distributed.Client(local_cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as local_cluster,
+        distributed.Client(local_cluster) as client,
+    ):
         yield client
     gc.collect()  # the tests' backends end their own threads once they are dropped
     leftover = [t for t in threading.enumerate() if t not in threads_before and not t.daemon]
@@ -93,7 +102,8 @@ def cluster():
         thread.join(timeout=10)
     leftover = [t for t in leftover if t.is_alive()]
     children = [  # multiprocessing's resource tracker lives for the whole session
-        child for child in psutil.Process().children(recursive=True)
+        child
+        for child in psutil.Process().children(recursive=True)
         if "resource_tracker" not in " ".join(child.cmdline())
     ]
     assert not children, f"worker processes left behind: {children}"
@@ -134,7 +144,9 @@ def test_sub_jobs_on_other_processes_match_a_local_run() -> None:
     local = CupySimulator().run(circuits, **options).result()
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
-        result = CupySimulator().run(circuits, executor=executor, max_job_size=3, **options).result(timeout=300)
+        result = (
+            CupySimulator().run(circuits, executor=executor, max_job_size=3, **options).result(timeout=300)
+        )
     assert _outputs(result) == _outputs(local)
     assert os.getpid() not in {entry["pid"] for entry in result.metadata["sub_jobs"]}
 
@@ -151,7 +163,9 @@ def test_status_and_cancel_act_on_queued_sub_jobs() -> None:
         job.wait_for_final_state(timeout=5)
         release.set()
         blocker.result()
-    with pytest.raises(JobError, match=rf"job {job.job_id()}: sub-job 0 \(experiments 0 to 1\) was cancelled"):
+    with pytest.raises(
+        JobError, match=rf"job {job.job_id()}: sub-job 0 \(experiments 0 to 1\) was cancelled"
+    ):
         job.result()
 
 
@@ -164,7 +178,10 @@ def test_a_cluster_job_can_be_waited_on_and_cancelled(cluster) -> None:
     assert job.status() is JobStatus.DONE
     assert set(seen) <= {JobStatus.QUEUED, JobStatus.RUNNING}
     cancelled = backend.run(
-        circuits * 4, executor=cluster, max_job_size=1, **{**options, "parameter_binds": options["parameter_binds"] * 4}
+        circuits * 4,
+        executor=cluster,
+        max_job_size=1,
+        **{**options, "parameter_binds": options["parameter_binds"] * 4},
     )
     assert cancelled.cancel()
     assert cancelled.status() is JobStatus.CANCELLED
@@ -177,8 +194,10 @@ def test_cluster_jobs_from_several_threads_match_each_job_run_alone(cluster) -> 
     circuits, options = _job()
     backend = CupySimulator()
     seeds = range(6)
-    alone = {seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
-             for seed in seeds}
+    alone = {
+        seed: _outputs(backend.run(circuits, **{**options, "seed_simulator": seed}).result())
+        for seed in seeds
+    }
 
     def run(seed: int) -> list:
         job = backend.run(circuits, executor=cluster, max_job_size=2, **{**options, "seed_simulator": seed})

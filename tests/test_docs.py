@@ -35,8 +35,11 @@ def test_readme_layout_names_every_module_of_the_package() -> None:
     block = _layout_block()
     names = {path.name for path in PACKAGE.rglob("*.py") if path.name not in ("__init__.py", "__main__.py")}
     mentioned = set(re.findall(r"[\w]+\.py", block)) | {
-        f"{name}.py" for name in re.findall(r"bench/ \(qiskit-cupy bench: ([^)]*)\)", block)[0]
-        .replace("\n", " ").replace(",", " ").split()
+        f"{name}.py"
+        for name in re.findall(r"bench/ \(qiskit-cupy bench: ([^)]*)\)", block)[0]
+        .replace("\n", " ")
+        .replace(",", " ")
+        .split()
     }
     assert names - mentioned == set()
 
@@ -44,7 +47,9 @@ def test_readme_layout_names_every_module_of_the_package() -> None:
 def test_readme_layout_names_only_files_that_exist() -> None:
     """Every Python or kernel file the layout section names exists in the tree."""
     block = _layout_block()
-    existing = {path.name for path in ROOT.rglob("*") if ".git" not in path.parts and "build" not in path.parts}
+    existing = {
+        path.name for path in ROOT.rglob("*") if ".git" not in path.parts and "build" not in path.parts
+    }
     named = set(re.findall(r"[\w]+\.(?:py|cuh|cu|cpp)\b", block))
     assert named - existing == set()
 
@@ -54,10 +59,7 @@ def test_architecture_names_only_paths_that_exist() -> None:
     text = ARCHITECTURE.read_text(encoding="utf-8")
     paths = set(re.findall(r"``((?:compiler|devices|runtime|tools|kernels)/[\w/]+\.\w+)", text))
     assert paths
-    missing = [
-        path for path in paths
-        if not (PACKAGE / path).exists() and not (ROOT / path).exists()
-    ]
+    missing = [path for path in paths if not (PACKAGE / path).exists() and not (ROOT / path).exists()]
     assert not missing
 
 

@@ -22,10 +22,10 @@ from qiskit.circuit.classical import expr, types
 from scipy import stats
 
 from dynamic_reference import exact_distribution
-from random_circuits import random_dynamic_circuit
 from qiskit_cupy import CupySimulator
 from qiskit_cupy.errors import UnsupportedInstructionError
 from qiskit_cupy.runtime import trajectories
+from random_circuits import random_dynamic_circuit
 
 P_VALUE = 1e-6
 SHOTS = 4000
@@ -373,7 +373,17 @@ def test_float_conditions_are_refused_naming_the_type(cpu_backend: CupySimulator
 
 def test_the_target_lists_the_dynamic_instructions(cpu_backend: CupySimulator) -> None:
     names = set(cpu_backend.target.operation_names)
-    assert {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop",
-            "box", "store", "reset", "measure"} <= names
+    assert {
+        "if_else",
+        "while_loop",
+        "for_loop",
+        "switch_case",
+        "break_loop",
+        "continue_loop",
+        "box",
+        "store",
+        "reset",
+        "measure",
+    } <= names
     transpiled = transpile(teleportation(0.3, 0.1), cpu_backend)
     assert cpu_backend.run(transpiled, shots=10).result().success

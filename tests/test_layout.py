@@ -114,7 +114,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state and (cycle := visit(target)) is not None:
                 return cycle
         path.pop()
@@ -161,9 +161,7 @@ def test_every_module_imports_on_its_own() -> None:
     modules = [name for name in package_modules() if name != "qiskit_cupy.__main__"]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         failures = [
-            f"{module}: {error}"
-            for module, code, error in pool.map(_import_alone, modules)
-            if code != 0
+            f"{module}: {error}" for module, code, error in pool.map(_import_alone, modules) if code != 0
         ]
     assert not failures
 

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import qiskit_cupy.primitives.estimator as estimator_module
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.circuit.library import efficient_su2, n_local
@@ -43,6 +42,8 @@ from qiskit.quantum_info import (
     Statevector,
     random_pauli_list,
 )
+
+import qiskit_cupy.primitives.estimator as estimator_module
 from qiskit_cupy import CupySimulator
 from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError
 from qiskit_cupy.primitives import CupyPrimitiveJob, EstimatorV2
@@ -112,9 +113,7 @@ def exact_evs(pub: tuple) -> np.ndarray:
     return np.asarray(StatevectorEstimator().run([pub]).result()[0].data.evs)
 
 
-def projector_reference(
-    circuit: QuantumCircuit, observables: np.ndarray, values: np.ndarray
-) -> np.ndarray:
+def projector_reference(circuit: QuantumCircuit, observables: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Expectation values of SparseObservables broadcast against parameter sets, from
     Statevector on each bound circuit."""
     shape = np.broadcast_shapes(observables.shape, values.shape[:-1])
@@ -540,30 +539,79 @@ def coefficient_observable(coefficient: float) -> SparseObservable:
 
 #: (id, PUBs, run's precision, error type, message fragments).
 BAD_RUNS: list[tuple[str, Callable[[], list], float | None, type[Exception], tuple[str, ...]]] = [
-    ("final measure", lambda: [(bell(), "ZZ"), (final_measure(), "ZZ")], None,
-     InvalidCircuitError, ("PUB 1 (circuit 'measured')", "without measurements")),
-    ("mid-circuit measure", lambda: [(mid_measure(), "ZZ")], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'mid_measure')", "measurements")),
-    ("reset", lambda: [(bell(), "XX"), (bell(), "ZZ"), (mid_reset(), "ZZ")], None,
-     InvalidCircuitError, ("PUB 2 (circuit 'mid_reset')", "resets")),
-    ("control flow", lambda: [(control_flow(), "ZZ")], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'branching')", "control flow")),
-    ("NaN parameter", lambda: [(parametrized(), "ZZ", [[0.1, 0.2], [np.nan, 0.3]])], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'rotations')", "finite")),
-    ("infinite parameter", lambda: [(bell(), "ZZ"), (parametrized("inf"), "ZZ", [np.inf, 0.3])], None,
-     InvalidCircuitError, ("PUB 1 (circuit 'inf')", "finite")),
-    ("NaN coefficient", lambda: [(bell("nan_obs"), coefficient_observable(np.nan))], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'nan_obs')", "coefficient", "nan")),
-    ("infinite coefficient", lambda: [(bell("inf_obs"), coefficient_observable(np.inf))], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'inf_obs')", "coefficient", "inf")),
-    ("too many projectors",
-     lambda: [(QuantumCircuit(13, name="wide"), SparseObservable("+" * 13))], None,
-     InvalidCircuitError, ("PUB 0 (circuit 'wide')", "13 of the projectors")),
+    (
+        "final measure",
+        lambda: [(bell(), "ZZ"), (final_measure(), "ZZ")],
+        None,
+        InvalidCircuitError,
+        ("PUB 1 (circuit 'measured')", "without measurements"),
+    ),
+    (
+        "mid-circuit measure",
+        lambda: [(mid_measure(), "ZZ")],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'mid_measure')", "measurements"),
+    ),
+    (
+        "reset",
+        lambda: [(bell(), "XX"), (bell(), "ZZ"), (mid_reset(), "ZZ")],
+        None,
+        InvalidCircuitError,
+        ("PUB 2 (circuit 'mid_reset')", "resets"),
+    ),
+    (
+        "control flow",
+        lambda: [(control_flow(), "ZZ")],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'branching')", "control flow"),
+    ),
+    (
+        "NaN parameter",
+        lambda: [(parametrized(), "ZZ", [[0.1, 0.2], [np.nan, 0.3]])],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'rotations')", "finite"),
+    ),
+    (
+        "infinite parameter",
+        lambda: [(bell(), "ZZ"), (parametrized("inf"), "ZZ", [np.inf, 0.3])],
+        None,
+        InvalidCircuitError,
+        ("PUB 1 (circuit 'inf')", "finite"),
+    ),
+    (
+        "NaN coefficient",
+        lambda: [(bell("nan_obs"), coefficient_observable(np.nan))],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'nan_obs')", "coefficient", "nan"),
+    ),
+    (
+        "infinite coefficient",
+        lambda: [(bell("inf_obs"), coefficient_observable(np.inf))],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'inf_obs')", "coefficient", "inf"),
+    ),
+    (
+        "too many projectors",
+        lambda: [(QuantumCircuit(13, name="wide"), SparseObservable("+" * 13))],
+        None,
+        InvalidCircuitError,
+        ("PUB 0 (circuit 'wide')", "13 of the projectors"),
+    ),
     ("negative precision", lambda: [(bell(), "ZZ")], -0.5, InvalidOptionError, ("precision", "-0.5")),
     ("NaN precision", lambda: [(bell(), "ZZ")], float("nan"), InvalidOptionError, ("precision", "nan")),
     ("infinite precision", lambda: [(bell(), "ZZ")], float("inf"), InvalidOptionError, ("precision", "inf")),
-    ("NaN PUB precision", lambda: [(bell(), "XX"), (bell(), "ZZ", None, float("nan"))], None,
-     InvalidOptionError, ("the precision of PUB 1", "nan")),
+    (
+        "NaN PUB precision",
+        lambda: [(bell(), "XX"), (bell(), "ZZ", None, float("nan"))],
+        None,
+        InvalidOptionError,
+        ("the precision of PUB 1", "nan"),
+    ),
 ]
 
 
@@ -603,10 +651,17 @@ def test_sparse_pauli_op_with_nan_coefficient_is_refused(cpu_backend: CupySimula
 #: (id, constructor keyword arguments, message fragments); all raise InvalidOptionError.
 BAD_OPTIONS: list[tuple[str, Callable[[], dict], tuple[str, ...]]] = [
     ("negative default precision", lambda: {"options": {"default_precision": -1.0}}, ("default_precision",)),
-    ("NaN default precision", lambda: {"options": {"default_precision": float("nan")}}, ("default_precision",)),
+    (
+        "NaN default precision",
+        lambda: {"options": {"default_precision": float("nan")}},
+        ("default_precision",),
+    ),
     ("shots run option", lambda: {"options": {"run_options": {"shots": 100}}}, ("shots",)),
-    ("parameter_binds run option",
-     lambda: {"options": {"run_options": {"parameter_binds": [{}]}}}, ("parameter_binds",)),
+    (
+        "parameter_binds run option",
+        lambda: {"options": {"run_options": {"parameter_binds": [{}]}}},
+        ("parameter_binds",),
+    ),
     ("shots backend option", lambda: {"options": {"backend_options": {"shots": 100}}}, ("shots",)),
     ("unknown option", lambda: {"options": {"shots": 100}}, ("unknown estimator option",)),
     ("foreign backend", lambda: {"backend": BasicSimulator()}, ("CupySimulator", "BasicSimulator")),

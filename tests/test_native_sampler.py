@@ -23,6 +23,7 @@ from qiskit.primitives import BitArray, PrimitiveResult, StatevectorSampler
 from qiskit.primitives.containers import SamplerPubResult
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import Statevector
+
 from qiskit_cupy import CupySimulator
 from qiskit_cupy.errors import InvalidCircuitError, InvalidOptionError
 from qiskit_cupy.primitives import CupyPrimitiveJob, SamplerV2
@@ -49,7 +50,11 @@ def registers_circuit() -> QuantumCircuit:
     """10 qubits, some flipped, measured in scrambled order into three registers (one
     of 9 bits across a byte boundary, one never written) so that every shot is equal."""
     qubits = QuantumRegister(10, "q")
-    small, wide, unused = ClassicalRegister(3, "small"), ClassicalRegister(9, "wide"), ClassicalRegister(2, "unused")
+    small, wide, unused = (
+        ClassicalRegister(3, "small"),
+        ClassicalRegister(9, "wide"),
+        ClassicalRegister(2, "unused"),
+    )
     circuit = QuantumCircuit(qubits, small, wide, unused, name="registers")
     circuit.x([0, 3, 4, 7, 9])
     circuit.measure([4, 1, 9], small)
@@ -194,7 +199,9 @@ def test_dynamic_circuit_follows_its_distribution(backend: CupySimulator) -> Non
         assert_counts_follow(result.data.first.get_counts(index), {"0": 1 - p, "1": p}, shots)
         # second = (q1 = first, q0 uniform after the reset and H)
         joint: dict[str, int] = {}
-        for low, high in zip(result.data.first.get_bitstrings(index), result.data.second.get_bitstrings(index)):
+        for low, high in zip(
+            result.data.first.get_bitstrings(index), result.data.second.get_bitstrings(index)
+        ):
             joint[high + low] = joint.get(high + low, 0) + 1
         exact = {"000": (1 - p) / 2, "010": (1 - p) / 2, "101": p / 2, "111": p / 2}
         assert_counts_follow(joint, exact, shots)

@@ -12,8 +12,7 @@ from qiskit.quantum_info import Statevector
 from qiskit_cupy import InvalidOptionError
 
 PARAMETRIC_GATES = sorted(
-    name for name, gate in get_standard_gate_name_mapping().items()
-    if gate.params and name != "delay"
+    name for name, gate in get_standard_gate_name_mapping().items() if gate.params and name != "delay"
 )
 
 
@@ -54,7 +53,9 @@ def test_every_parametric_standard_gate_binds(cpu_backend, name: str) -> None:
     bound_gate.params = [parameter * 1.5 - 0.2 for parameter in parameters]
     circuit = QuantumCircuit(gate.num_qubits + 1)
     circuit.h(range(circuit.num_qubits))
-    circuit.append(bound_gate, list(range(gate.num_qubits, 0, -1))[: gate.num_qubits] if gate.num_qubits else [])
+    circuit.append(
+        bound_gate, list(range(gate.num_qubits, 0, -1))[: gate.num_qubits] if gate.num_qubits else []
+    )
     values = np.random.default_rng(len(name)).uniform(-3, 3, size=(4, len(parameters)))
     binds = [{parameter: values[:, i] for i, parameter in enumerate(parameters)}]
     result = cpu_backend.run(circuit, parameter_binds=binds, save_statevector=True).result()

@@ -86,8 +86,21 @@ def test_bench_draws_a_bar_over_its_measurements(monkeypatch: pytest.MonkeyPatch
     from qiskit_cupy.tools.cli import main
 
     terminal = on_terminal(monkeypatch)
-    arguments = ["bench", "--qubits", "4", "--circuits", "qft", "--precision", "double",
-                 "--simulators", "cupy-cpu", "--repeat", "1", "--output-dir", str(tmp_path)]
+    arguments = [
+        "bench",
+        "--qubits",
+        "4",
+        "--circuits",
+        "qft",
+        "--precision",
+        "double",
+        "--simulators",
+        "cupy-cpu",
+        "--repeat",
+        "1",
+        "--output-dir",
+        str(tmp_path),
+    ]
     assert main(arguments) == 0
     text = terminal.getvalue()
     assert "bench:" in text and "0/1 [" in text and "measurement/s" in text

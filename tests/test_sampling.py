@@ -61,7 +61,10 @@ def test_same_seed_same_counts_whatever_else_the_job_holds(backend) -> None:
     reference = alone.get_memory(0)
     for streams in (1, 3, 0):
         mixed = backend.run(
-            others[:3] + [target] + others[3:], shots=2000, seed_simulator=123, memory=True,
+            others[:3] + [target] + others[3:],
+            shots=2000,
+            seed_simulator=123,
+            memory=True,
             max_parallel_experiments=streams,
         ).result()
         assert mixed.get_memory(3) == reference
@@ -84,8 +87,9 @@ def test_unseeded_jobs_differ_and_report_their_seed(backend) -> None:
     first = backend.run(circuit, shots=100, memory=True).result()
     second = backend.run(circuit, shots=100, memory=True).result()
     assert first.get_memory() != second.get_memory()
-    replay = backend.run(circuit, shots=100, memory=True,
-                         seed_simulator=first.results[0].seed_simulator).result()
+    replay = backend.run(
+        circuit, shots=100, memory=True, seed_simulator=first.results[0].seed_simulator
+    ).result()
     assert replay.get_memory() == first.get_memory()
 
 

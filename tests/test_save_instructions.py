@@ -110,8 +110,9 @@ def test_shapes_match_aer(cpu_backend: CupySimulator) -> None:
     for label, value in theirs.items():
         # Aer returns subclasses of the quantum_info types (its compatibility module).
         assert isinstance(value, type(ours[label])), label
-        assert_close(ours[label], value if not hasattr(value, "data") or isinstance(value, dict)
-                     else value.data, 1e-10)
+        assert_close(
+            ours[label], value if not hasattr(value, "data") or isinstance(value, dict) else value.data, 1e-10
+        )
 
 
 def measured_bell() -> QuantumCircuit:
@@ -139,8 +140,10 @@ def test_averages_weigh_each_branch_by_its_shots(backend: CupySimulator) -> None
     for label in ("p", "a2", "e", "ev", "dm"):
         expected = (1 - ones) * np.asarray(branches[0][label]) + ones * np.asarray(branches[1][label])
         assert_close(data[label], expected, 1e-10)
-    pd = {key: (1 - ones) * branches[0]["pd"].get(key, 0) + ones * branches[1]["pd"].get(key, 0)
-          for key in set(branches[0]["pd"]) | set(branches[1]["pd"])}
+    pd = {
+        key: (1 - ones) * branches[0]["pd"].get(key, 0) + ones * branches[1]["pd"].get(key, 0)
+        for key in set(branches[0]["pd"]) | set(branches[1]["pd"])
+    }
     assert_close(data["pd"], {k: v for k, v in pd.items() if v > 1e-10}, 1e-10)
 
 
@@ -148,8 +151,9 @@ def test_per_shot_and_conditional_saves_follow_each_shot(backend: CupySimulator)
     circuit = measured_bell()
     circuit.append(library.SaveStatevector(3, label="each", pershot=True), range(3))
     circuit.append(library.SaveProbabilities(1, label="q1", conditional=True), [1])
-    circuit.append(library.SaveExpectationValue(SparsePauliOp("Z"), label="z", pershot=True,
-                                                conditional=True), [1])
+    circuit.append(
+        library.SaveExpectationValue(SparsePauliOp("Z"), label="z", pershot=True, conditional=True), [1]
+    )
     result = backend.run(circuit, shots=64, seed_simulator=8, memory=True).result()
     memory = result.get_memory()
     each = result.data()["each"]
@@ -183,10 +187,15 @@ def test_branching_and_trajectories_save_the_same(backend: CupySimulator) -> Non
     ("build", "error", "match"),
     [
         # Aer's own constructor refuses 9 too; an instruction matched by name is checked here.
-        (lambda c: c.append(Instruction("save_amplitudes", 3, 0, [9]), range(3)),
-         InvalidCircuitError, "9"),
-        (lambda c: [c.append(library.SaveProbabilities(1, label="x"), [0]),
-                    c.append(library.SaveDensityMatrix(1, label="x"), [1])], InvalidCircuitError, "'x'"),
+        (lambda c: c.append(Instruction("save_amplitudes", 3, 0, [9]), range(3)), InvalidCircuitError, "9"),
+        (
+            lambda c: [
+                c.append(library.SaveProbabilities(1, label="x"), [0]),
+                c.append(library.SaveDensityMatrix(1, label="x"), [1]),
+            ],
+            InvalidCircuitError,
+            "'x'",
+        ),
         (lambda c: c.append(library.SaveStatevector(2), [0, 1]), InvalidCircuitError, "every qubit"),
     ],
 )

@@ -31,8 +31,7 @@ def test_random_circuits_match_statevector(backend, precision: str) -> None:
     for index, circuit in enumerate(circuits):
         expected = Statevector(circuit).data
         actual = np.asarray(result.get_statevector(index))
-        np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[precision],
-                                   err_msg=circuit.name)
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[precision], err_msg=circuit.name)
 
 
 def test_every_standard_gate_is_exercised() -> None:
@@ -53,8 +52,9 @@ def test_each_standard_gate_on_reversed_qubits(backend, name: str) -> None:
         circuit.ry(0.3 + 0.4 * qubit, qubit)
         circuit.rz(0.2 * qubit - 0.5, qubit)
     circuit.append(gate, list(range(width - 1, width - 1 - gate.num_qubits, -1)))
-    np.testing.assert_allclose(final_state(backend, circuit, "double"), Statevector(circuit).data,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        final_state(backend, circuit, "double"), Statevector(circuit).data, rtol=0, atol=1e-12
+    )
 
 
 def test_save_statevector_instruction_mid_circuit(backend) -> None:
@@ -85,5 +85,4 @@ def test_wide_diagonal_is_split_exactly(backend) -> None:
     circuit.h(range(8))
     circuit.unitary(np.diag(np.exp(1j * rng.uniform(-np.pi, np.pi, 1 << 7))), [6, 0, 3, 1, 7, 2, 5])
     circuit.append(DiagonalGate(list(np.exp(1j * rng.uniform(-1, 1, 4)))), [4, 2])
-    np.testing.assert_allclose(final_state(backend, circuit, "double"), Statevector(circuit).data,
-                               atol=1e-12)
+    np.testing.assert_allclose(final_state(backend, circuit, "double"), Statevector(circuit).data, atol=1e-12)

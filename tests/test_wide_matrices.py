@@ -53,9 +53,7 @@ def test_wide_unitary_with_measurements_and_bindings(backend) -> None:
     circuit.ry(theta, 0)
     circuit.append(UnitaryGate(random_unitary(1 << 6, seed=6)), [7, 1, 2, 3, 4, 5])
     values = [0.1, 1.3, -2.0]
-    result = backend.run(
-        circuit, parameter_binds=[{theta: values}], save_statevector=True
-    ).result()
+    result = backend.run(circuit, parameter_binds=[{theta: values}], save_statevector=True).result()
     for entry, value in enumerate(values):
         expected = Statevector(circuit.assign_parameters({theta: value})).data
         np.testing.assert_allclose(result.get_statevector(entry).data, expected, atol=1e-10)

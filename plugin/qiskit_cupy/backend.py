@@ -15,9 +15,9 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
+from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings
 from qiskit_cupy.compiler.gates import build_target
-from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.validation import parameter_values
@@ -165,7 +165,10 @@ class CupySimulator(BackendV2):
         job_id = str(uuid.uuid4())
         if run_options.executor is not None:
             job = CupyDistributedJob(
-                self, job_id, split_job(requests, run_options), run_options.executor,
+                self,
+                job_id,
+                split_job(requests, run_options),
+                run_options.executor,
                 progress=run_options.progress,
             )
             job.submit()
@@ -251,8 +254,7 @@ class CupySimulator(BackendV2):
             ),
             build_result,
             self._host_executor,
-            small=small
-            and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
+            small=small and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
             progress=options.progress,
         )
         job.submit()
@@ -321,7 +323,11 @@ def _requests(
         if values is None:
             requests.append(
                 ExperimentRequest(
-                    circuit, options.shots, (seeds[first],), low, options.save_statevector,
+                    circuit,
+                    options.shots,
+                    (seeds[first],),
+                    low,
+                    options.save_statevector,
                     shot_branching=branching,
                 )
             )
@@ -329,7 +335,10 @@ def _requests(
             for entry, bound in enumerate(low):
                 requests.append(
                     ExperimentRequest(
-                        circuit, options.shots, (seeds[first + entry],), bound,
+                        circuit,
+                        options.shots,
+                        (seeds[first + entry],),
+                        bound,
                         options.save_statevector,
                         {key: array[entry : entry + 1] for key, array in values.items()},
                         shot_branching=branching,

@@ -37,8 +37,7 @@ def load_provider(name: str) -> Any:
     if name not in found:
         installed = ", ".join(sorted(found)) or "none"
         raise CupySimulatorError(
-            f"no provider named {name!r} in entry-point group {PROVIDER_GROUP!r} "
-            f"(installed: {installed})"
+            f"no provider named {name!r} in entry-point group {PROVIDER_GROUP!r} (installed: {installed})"
         )
     return found[name].load()()
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
-from abc import abstractmethod
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Callable
 
 from qiskit.providers import BackendV2, JobError, JobStatus, JobTimeoutError, JobV1

@@ -154,17 +154,14 @@ def _target_gpus(value: Any) -> tuple[int, ...] | None:
         raise InvalidOptionError(f"target_gpus must be a list of GPU ordinals, not {value!r}")
     ordinals = tuple(_integer("target_gpus entry", entry, 0) for entry in value)
     if not ordinals or len(set(ordinals)) != len(ordinals):
-        raise InvalidOptionError(
-            f"target_gpus must name at least one GPU, each once, not {list(value)!r}"
-        )
+        raise InvalidOptionError(f"target_gpus must name at least one GPU, each once, not {list(value)!r}")
     return ordinals
 
 
 def is_dask_client(value: Any) -> bool:
     """Whether ``value`` is a ``dask.distributed.Client`` (without importing Dask)."""
     return any(
-        cls.__name__ == "Client" and cls.__module__.startswith("distributed")
-        for cls in type(value).__mro__
+        cls.__name__ == "Client" and cls.__module__.startswith("distributed") for cls in type(value).__mro__
     )
 
 
@@ -173,8 +170,7 @@ def _executor(value: Any) -> Any:
     if value is None or isinstance(value, concurrent.futures.Executor) or is_dask_client(value):
         return value
     raise InvalidOptionError(
-        "executor must be a concurrent.futures.Executor or a dask.distributed.Client, "
-        f"not {value!r}"
+        f"executor must be a concurrent.futures.Executor or a dask.distributed.Client, not {value!r}"
     )
 
 
@@ -229,8 +225,6 @@ def validate_options(values: Mapping[str, Any], base: RunOptions | None = None) 
     merged = dict(vars(base or RunOptions()))
     for name, value in values.items():
         if name not in known:
-            raise InvalidOptionError(
-                f"unknown option {name!r}; the options are: {', '.join(known)}"
-            )
+            raise InvalidOptionError(f"unknown option {name!r}; the options are: {', '.join(known)}")
         merged[name] = _validate(name, value)
     return RunOptions(**merged)

@@ -42,9 +42,7 @@ class CupyProvider:
         """
         found = self.backends(name, **options)
         if not found:
-            raise CupySimulatorError(
-                f"no backend named {name!r}; available: {', '.join(self.BACKEND_NAMES)}"
-            )
+            raise CupySimulatorError(f"no backend named {name!r}; available: {', '.join(self.BACKEND_NAMES)}")
         return found[0]
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ Test circuits and reference outputs for conditional gates.
 """
 
 import numpy as np
-from qiskit import QuantumRegister, ClassicalRegister, QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 
 def add_conditional_x(circuit, qreg, creg, val, conditional_type):
@@ -580,9 +580,9 @@ def condtional_counts_nbit(n, cases, shots, hex_counts=True):
         for cond_val in cond_vals:
             cr = 1 if reg_val == cond_val else 0
             if hex_counts:
-                key = "{:#x}".format(reg_val * 2 + cr)
+                key = f"{reg_val * 2 + cr:#x}"
             else:
-                key = "{} {}".format(bin(reg_val)[2:].zfill(n), str(cr))
+                key = f"{bin(reg_val)[2:].zfill(n)} {str(cr)}"
             targets.append({key: shots})
     return targets
 

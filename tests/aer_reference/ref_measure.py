@@ -20,9 +20,8 @@ Test circuits and reference outputs for measure instruction.
 """
 
 from numpy import array
-from qiskit import QuantumRegister, ClassicalRegister, QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Instruction
-
 
 # ==========================================================================
 # Single-qubit measurements with deterministic output

@@ -20,8 +20,7 @@ Test circuits and reference outputs for reset instruction.
 """
 
 from numpy import array, sqrt
-from qiskit import QuantumRegister, ClassicalRegister, QuantumCircuit
-
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 # ==========================================================================
 # Deterministic output

@@ -21,8 +21,8 @@ import os
 import pytest
 from qiskit import QuantumCircuit
 
-from qiskit_cupy.tools import bench
 from qiskit_cupy.options import PRECISIONS
+from qiskit_cupy.tools import bench
 
 WIDTHS = bench.parse_qubits(os.environ.get("QISKIT_CUPY_BENCH_QUBITS", "12:20:4"))
 SHOTS = 1024
@@ -44,7 +44,11 @@ def _circuit(name: str, num_qubits: int) -> QuantumCircuit:
 @pytest.mark.parametrize("num_qubits", WIDTHS)
 @pytest.mark.parametrize("circuit", tuple(bench.CIRCUITS))
 def test_circuit(
-    benchmark, circuit: str, num_qubits: int, precision: str, simulator: str,
+    benchmark,
+    circuit: str,
+    num_qubits: int,
+    precision: str,
+    simulator: str,
     setting: bench.Setting,
 ) -> None:
     """Run to counts: one warm-up, then timed rounds, grouped by circuit, width, precision."""

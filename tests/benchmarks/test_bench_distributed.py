@@ -7,7 +7,8 @@ ratio; the per-sub-job overhead is the time added per extra sub-job between the
 2-sub-job and the 1,000-sub-job runs. On a 2-core machine the cluster cannot win: the
 figures show what a user pays for shipping work. Off by default; run with::
 
-    python -m pytest tests/benchmarks/test_bench_distributed.py -o addopts=-ra --benchmark-only --benchmark-group-by=group
+    python -m pytest tests/benchmarks/test_bench_distributed.py -o addopts=-ra \
+        --benchmark-only --benchmark-group-by=group
 
 Before timing, each cluster run's counts are checked against the local run's.
 """
@@ -35,9 +36,12 @@ CIRCUITS = _circuits()
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as cluster_client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as cluster_client,
+    ):
         yield cluster_client
 
 

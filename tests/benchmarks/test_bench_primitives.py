@@ -9,7 +9,8 @@
 
 Each group's table shows the ratio. Off by default; run them with::
 
-    python -m pytest tests/benchmarks/test_bench_primitives.py -o addopts=-ra --benchmark-only --benchmark-group-by=group
+    python -m pytest tests/benchmarks/test_bench_primitives.py -o addopts=-ra \
+        --benchmark-only --benchmark-group-by=group
 
 Before timing, every peer's values are checked against qiskit-cupy's (1e-8).
 """
@@ -66,8 +67,10 @@ def projector_observable(width: int, terms: int, seed: int) -> SparseObservable:
 
 
 ESTIMATORS: dict[str, Callable[[], object]] = {
-    **{f"cupy-{device.lower()}": (lambda d=device: EstimatorV2(
-        options={"backend_options": {"device": d}})) for device in DEVICES},
+    **{
+        f"cupy-{device.lower()}": (lambda d=device: EstimatorV2(options={"backend_options": {"device": d}}))
+        for device in DEVICES
+    },
     "aer": lambda: aer_primitives.EstimatorV2(),
 }
 

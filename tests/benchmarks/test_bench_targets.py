@@ -4,7 +4,8 @@ Aer with ``parameter_binds``), and the run-to-result latency of a tiny job (2 qu
 1 gate, 1 shot). qiskit-cupy and Aer run in the same benchmark group, so the table shows
 the ratio. Off by default; run them with::
 
-    python -m pytest tests/benchmarks/test_bench_targets.py -o addopts=-ra --benchmark-only --benchmark-group-by=group
+    python -m pytest tests/benchmarks/test_bench_targets.py -o addopts=-ra \
+        --benchmark-only --benchmark-group-by=group
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from qiskit.circuit import ClassicalRegister, Clbit, Store
 from qiskit.circuit.classical import expr, types
+
 from qiskit_cupy.compiler.classical_code import (
     OPCODES,
     STACK_DEPTH,
@@ -146,11 +147,7 @@ def evaluate(node: expr.Expr, env: Env) -> int:
             return env.bits[node.var]
         return sum(env.bits[bit] << i for i, bit in enumerate(node.var))
     if isinstance(node, expr.Value):
-        return (
-            _reduce(int(node.value), type_)
-            if type_.kind is types.Uint
-            else int(bool(node.value))
-        )
+        return _reduce(int(node.value), type_) if type_.kind is types.Uint else int(bool(node.value))
     if isinstance(node, expr.Cast):
         return _reduce(evaluate(node.operand, env), type_)
     if isinstance(node, expr.Index):
@@ -160,11 +157,7 @@ def evaluate(node: expr.Expr, env: Env) -> int:
         if node.op is expr.Unary.Op.LOGIC_NOT:
             return int(not operand)
         if node.op is expr.Unary.Op.BIT_NOT:
-            return (
-                1 - operand
-                if type_.kind is types.Bool
-                else (1 << type_.width) - 1 - operand
-            )
+            return 1 - operand if type_.kind is types.Bool else (1 << type_.width) - 1 - operand
         return _reduce(-operand, type_)
     assert isinstance(node, expr.Binary)
     a, b = evaluate(node.left, env), evaluate(node.right, env)
@@ -241,9 +234,7 @@ class Trees:
 
     def register_bit(self, target: ClassicalRegister | expr.Var) -> expr.Expr:
         """A constant Index into a register or a standalone Uint variable."""
-        width = (
-            len(target) if isinstance(target, ClassicalRegister) else target.type.width
-        )
+        width = len(target) if isinstance(target, ClassicalRegister) else target.type.width
         return expr.index(target, self.rng.randrange(width))
 
     def same_width_pair(self, width: int, depth: int) -> tuple[expr.Expr, expr.Expr]:
@@ -264,9 +255,7 @@ class Trees:
             leaves.append(lambda: UINT_VARS[width])
         narrower = [w for w in REGISTERS if w < width]
         if narrower:
-            leaves.append(
-                lambda: expr.lift(REGISTERS[rng.choice(narrower)], types.Uint(width))
-            )
+            leaves.append(lambda: expr.lift(REGISTERS[rng.choice(narrower)], types.Uint(width)))
         if depth <= 0:
             return rng.choice(leaves)()
         sub = lambda: self.uint(width, depth - 1)
@@ -335,9 +324,7 @@ class Trees:
             lambda: expr.equal(sub(), sub()),
             *[lambda relation=relation: relation(*uints()) for relation in relations],
             *[lambda relation=relation: relation(*mixed()) for relation in relations],
-            lambda: expr.index(
-                self.uint(width(), depth - 1), self.uint(rng.choice((3, 7)), 0)
-            ),
+            lambda: expr.index(self.uint(width(), depth - 1), self.uint(rng.choice((3, 7)), 0)),
             lambda: expr.cast(self.uint(width(), depth - 1), types.Bool()),
         ]
         result = rng.choice(builders)()
@@ -356,9 +343,7 @@ def random_trees(seed: int, count: int, depth: int) -> list[expr.Expr]:
     return [trees.any(trees.rng.randrange(depth + 1)) for _ in range(count)]
 
 
-def expected_store(
-    lvalue: expr.Expr, value: int, env: Env, slots: SlotMap, row: list[int]
-) -> list[int]:
+def expected_store(lvalue: expr.Expr, value: int, env: Env, slots: SlotMap, row: list[int]) -> list[int]:
     """The row after writing a value (already of the lvalue's type) to an lvalue."""
     row = list(row)
     if isinstance(lvalue, expr.Index):
@@ -366,9 +351,7 @@ def expected_store(
         target = lvalue.target
         if target.standalone:
             old = env.vars[target]
-            row[slots.var(target)] = to_int64(
-                old & ~(1 << position) | value << position
-            )
+            row[slots.var(target)] = to_int64(old & ~(1 << position) | value << position)
         else:
             row[slots.clbit(target.var[position])] = value
     elif lvalue.standalone:

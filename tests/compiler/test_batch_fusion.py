@@ -37,8 +37,15 @@ def _random_ops(seed: int) -> list[GateOp]:
             ops.append(GateOp(OpKind.DENSE, pair, random_unitary(4, seed=seed + index).data))
         else:
             control = (qubit + 1) % WIDTH
-            ops.append(GateOp(OpKind.DENSE, (qubit,), random_unitary(2, seed=index).data,
-                              controls=(control,), control_values=1))
+            ops.append(
+                GateOp(
+                    OpKind.DENSE,
+                    (qubit,),
+                    random_unitary(2, seed=index).data,
+                    controls=(control,),
+                    control_values=1,
+                )
+            )
     return ops
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from qiskit.circuit import ClassicalRegister, Clbit, Duration
 from qiskit.circuit.classical import expr, types
+
 from compiler.classical_reference import (
     ALL_CLBITS,
     BINARY_OPS,
@@ -43,6 +44,11 @@ from compiler.classical_reference import (
     store_cases,
 )
 from qiskit_cupy.compiler import classical_code
+from qiskit_cupy.compiler.classical import (
+    compile_condition,
+    compile_switch_target,
+    compile_value,
+)
 from qiskit_cupy.compiler.classical_code import (
     FIRST_FREE_SLOT,
     OPCODES,
@@ -53,11 +59,6 @@ from qiskit_cupy.compiler.classical_code import (
     op,
     push_const,
     store,
-)
-from qiskit_cupy.compiler.classical import (
-    compile_condition,
-    compile_switch_target,
-    compile_value,
 )
 from qiskit_cupy.compiler.classical_stores import compile_store
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
@@ -73,9 +74,7 @@ SLOT_CONSTANTS = {
 }
 
 
-def check_value(
-    node: expr.Expr, code: ClassicalCode, slots: SlotMap, env: Env, rng: random.Random
-) -> None:
+def check_value(node: expr.Expr, code: ClassicalCode, slots: SlotMap, env: Env, rng: random.Random) -> None:
     """The program pushes exactly the reference value, touching no slot."""
     row = row_of(env, slots, rng)
     run = run_classical(row, code)
@@ -94,9 +93,7 @@ def test_constants_come_from_the_header() -> None:
     text = read_kernel_file("include/classical.cuh")
     found = dict(re.findall(r"constexpr\s+index_t\s+(k\w+)\s*=\s*(\d+)\s*;", text))
     header = {name: int(value) for name, value in found.items()}
-    opcodes = {
-        name: value for name, value in header.items() if name not in SLOT_CONSTANTS
-    }
+    opcodes = {name: value for name, value in header.items() if name not in SLOT_CONSTANTS}
     assert OPCODES == opcodes
     assert len(set(OPCODES.values())) == len(OPCODES)
     for header_name, module_name in SLOT_CONSTANTS.items():
@@ -119,9 +116,7 @@ def test_every_binary_op_of_qiskit_is_compiled() -> None:
     register = expr.lift(REGISTERS[4])
     for binary_op in expr.Binary.Op:
         node = expr.Binary(binary_op, register, register, types.Uint(4))
-        if binary_op.name.startswith(
-            ("LOGIC", "EQUAL", "NOT_EQUAL", "LESS", "GREATER")
-        ):
+        if binary_op.name.startswith(("LOGIC", "EQUAL", "NOT_EQUAL", "LESS", "GREATER")):
             node = expr.Binary(binary_op, register, register, types.Bool())
         check_value(
             node,
@@ -171,9 +166,7 @@ def test_builders_and_stack_accounting() -> None:
         0,
         0,
     )
-    program = ClassicalCode.concat(
-        push_const(1), push_const(2), push_const(3), add, add, store(4)
-    )
+    program = ClassicalCode.concat(push_const(1), push_const(2), push_const(3), add, add, store(4))
     assert (len(program), program.inputs, program.stack_effect, program.max_depth) == (
         6,
         0,
@@ -194,10 +187,7 @@ def test_builders_and_stack_accounting() -> None:
 
 def test_too_deep_code_is_refused() -> None:
     """STACK_DEPTH values fit; one more raises."""
-    assert (
-        ClassicalCode.concat(*[push_const(i) for i in range(STACK_DEPTH)]).max_depth
-        == STACK_DEPTH
-    )
+    assert ClassicalCode.concat(*[push_const(i) for i in range(STACK_DEPTH)]).max_depth == STACK_DEPTH
     with pytest.raises(UnsupportedInstructionError, match="too deep"):
         ClassicalCode.concat(*[push_const(i) for i in range(STACK_DEPTH + 1)])
 
@@ -279,15 +269,12 @@ def test_legacy_conditions() -> None:
     bit = LOOSE[1]
     register = REGISTERS[3]
     cases = [
-        ((bit, value), lambda env, v=value: int(env.bits[bit] == bool(v)))
-        for value in (True, False, 1, 0)
+        ((bit, value), lambda env, v=value: int(env.bits[bit] == bool(v))) for value in (True, False, 1, 0)
     ]
     cases += [
         (
             (register, value),
-            lambda env, v=value: int(
-                sum(env.bits[b] << i for i, b in enumerate(register)) == v
-            ),
+            lambda env, v=value: int(sum(env.bits[b] << i for i, b in enumerate(register)) == v),
         )
         for value in range(10)
     ]
@@ -296,9 +283,7 @@ def test_legacy_conditions() -> None:
         code = compile_condition(condition, slots)
         for _ in range(16):
             env = random_env(rng)
-            assert run_classical(row_of(env, slots, rng), code).stack == [
-                expected(env)
-            ], condition
+            assert run_classical(row_of(env, slots, rng), code).stack == [expected(env)], condition
 
 
 def test_expression_conditions_and_switch_targets() -> None:
@@ -346,9 +331,10 @@ def test_stores() -> None:
                 run = run_classical(row, code)
                 assert run.stack == []
                 assert run.deepest == code.max_depth
-                assert run.row == expected_store(
-                    lvalue, evaluate(rvalue, env), env, slots, row
-                ), (lvalue, rvalue)
+                assert run.row == expected_store(lvalue, evaluate(rvalue, env), env, slots, row), (
+                    lvalue,
+                    rvalue,
+                )
 
 
 def test_register_store_uses_the_bit_extraction_sequence() -> None:
@@ -390,9 +376,7 @@ def deep_expression(levels: int) -> expr.Expr:
     [
         (lambda s: compile_value(expr.Value(1.5, types.Float()), s), r"Float"),
         (
-            lambda s: compile_condition(
-                expr.less(expr.Var.new("f", types.Float()), 1.0), s
-            ),
+            lambda s: compile_condition(expr.less(expr.Var.new("f", types.Float()), 1.0), s),
             r"Float",
         ),
         (lambda s: compile_value(expr.lift(Duration.dt(5)), s), r"Duration"),
@@ -406,17 +390,13 @@ def deep_expression(levels: int) -> expr.Expr:
             r"Uint\(65\)",
         ),
         (
-            lambda s: compile_store(
-                expr.index(REGISTERS[3], UINT_VARS[3]), expr.lift(True), s
-            ),
+            lambda s: compile_store(expr.index(REGISTERS[3], UINT_VARS[3]), expr.lift(True), s),
             r"dynamic",
         ),
         (lambda s: compile_value(deep_expression(STACK_DEPTH), s), r"too deep"),
         (lambda s: compile_condition(expr.lift(REGISTERS[3]), s), r"not a Bool"),
         (
-            lambda s: compile_value(
-                expr.Unary(expr.Unary.Op.NEGATE, BOOL_VARS[0], types.Bool()), s
-            ),
+            lambda s: compile_value(expr.Unary(expr.Unary.Op.NEGATE, BOOL_VARS[0], types.Bool()), s),
             r"NEGATE",
         ),
         (

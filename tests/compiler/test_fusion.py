@@ -21,12 +21,14 @@ ROOFLINE = Roofline(bandwidth=8e9, flop_rate=5e9, launch_seconds=2e-5)
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_fused_random_circuits_match_statevector(backend, max_qubits: int, precision: str) -> None:
     circuits = [random_circuit(n, 3 * n, seed=100 * max_qubits + n) for n in range(2, 11)]
-    result = backend.run(circuits, save_statevector=True, precision=precision, fusion_threshold=1,
-                         fusion_max_qubits=max_qubits).result()
+    result = backend.run(
+        circuits, save_statevector=True, precision=precision, fusion_threshold=1, fusion_max_qubits=max_qubits
+    ).result()
     tolerance = 1e-10 if precision == "double" else 5e-5
     for index, circuit in enumerate(circuits):
-        np.testing.assert_allclose(result.get_statevector(index).data, Statevector(circuit).data,
-                                   rtol=0, atol=tolerance)
+        np.testing.assert_allclose(
+            result.get_statevector(index).data, Statevector(circuit).data, rtol=0, atol=tolerance
+        )
         lowered = lower_circuit(circuit, save_final_state=True)
         assert result.results[index].metadata["num_ops"] <= len(lowered.gate_ops)
 
@@ -74,8 +76,10 @@ def test_plans_are_cached_across_parameter_values() -> None:
         fused = fuser.fuse(lower_circuit(bound).gate_ops, 14, ROOFLINE, 16)
         state = Statevector.from_label("0" * 14)
         for op in fused:
-            state = state.evolve(op.dense_matrix() if not op.controls else _controlled(op),
-                                 qargs=list(op.targets + op.controls))
+            state = state.evolve(
+                op.dense_matrix() if not op.controls else _controlled(op),
+                qargs=list(op.targets + op.controls),
+            )
         np.testing.assert_allclose(state.data, Statevector(bound).data, atol=1e-10)
     assert fuser.cached_plans == 1
 

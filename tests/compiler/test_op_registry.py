@@ -113,9 +113,7 @@ def test_row_layout_regions_do_not_overlap() -> None:
     assert len(set(slots)) == len(slots)
     assert all(0 <= slot < width for slot in slots)
     most_targets = max(spec.max_targets for spec in OP_KINDS.values())
-    most_images = max(
-        (1 << spec.max_targets for spec in OP_KINDS.values() if spec.permutes), default=0
-    )
+    most_images = max((1 << spec.max_targets for spec in OP_KINDS.values() if spec.permutes), default=0)
     regions = {
         "targets": range(OP_LAYOUT["kTargets"], OP_LAYOUT["kTargets"] + most_targets),
         "sorted": range(OP_LAYOUT["kSorted"], OP_LAYOUT["kSorted"] + MAX_QUBITS),

@@ -88,9 +88,7 @@ def deposit(values: np.ndarray, positions: Sequence[int]) -> np.ndarray:
 def control_pattern(op: GateOp, bit_of: dict[int, int]) -> tuple[int, int]:
     """The mask of the op's control bits on the local qubits, and the values they need."""
     mask = sum(1 << bit_of[control] for control in op.controls)
-    value = sum(
-        ((op.control_values >> i) & 1) << bit_of[control] for i, control in enumerate(op.controls)
-    )
+    value = sum(((op.control_values >> i) & 1) << bit_of[control] for i, control in enumerate(op.controls))
     return mask, value
 
 
@@ -230,9 +228,7 @@ MATRIX_CASES: dict[str, MatrixCase] = {
     "cx-ctrl0": MatrixCase(
         gate_matrix(CXGate(ctrl_state=0)), (0, 2), (Expected(OpKind.PERMUTATION, (2,), {0: 0}),)
     ),
-    "cx-control-on-bit1": MatrixCase(
-        _flipped_cx(), (5, 6), (Expected(OpKind.PERMUTATION, (5,), {6: 1}),)
-    ),
+    "cx-control-on-bit1": MatrixCase(_flipped_cx(), (5, 6), (Expected(OpKind.PERMUTATION, (5,), {6: 1}),)),
     "cry": MatrixCase(gate_matrix(CRYGate(0.7)), (2, 0), (Expected(OpKind.DENSE, (0,), {2: 1}),)),
     "cry-ctrl0": MatrixCase(
         gate_matrix(CRYGate(0.7, ctrl_state=0)), (1, 3), (Expected(OpKind.DENSE, (3,), {1: 0}),)
@@ -243,25 +239,19 @@ MATRIX_CASES: dict[str, MatrixCase] = {
     "cu-ctrl1": MatrixCase(
         gate_matrix(CUGate(*_CU, ctrl_state=1)), (7, 2), (Expected(OpKind.DENSE, (2,), {7: 1}),)
     ),
-    "ccx": MatrixCase(
-        gate_matrix(CCXGate()), (0, 1, 2), (Expected(OpKind.PERMUTATION, (2,), {0: 1, 1: 1}),)
-    ),
+    "ccx": MatrixCase(gate_matrix(CCXGate()), (0, 1, 2), (Expected(OpKind.PERMUTATION, (2,), {0: 1, 1: 1}),)),
     "ccx-ctrl01": MatrixCase(
         gate_matrix(CCXGate(ctrl_state="01")),
         (6, 3, 9),
         (Expected(OpKind.PERMUTATION, (9,), {6: 1, 3: 0}),),
     ),
-    "cswap": MatrixCase(
-        gate_matrix(CSwapGate()), (0, 1, 2), (Expected(OpKind.PERMUTATION, (1, 2), {0: 1}),)
-    ),
+    "cswap": MatrixCase(gate_matrix(CSwapGate()), (0, 1, 2), (Expected(OpKind.PERMUTATION, (1, 2), {0: 1}),)),
     "controlled-dense5": MatrixCase(
         controlled(random_unitary(32, seed=5).data, 1, 0),
         (10, 0, 1, 2, 3, 4),
         (Expected(OpKind.DENSE, (0, 1, 2, 3, 4), {10: 0}),),
     ),
-    "monomial3-is-dense": MatrixCase(
-        _monomial(3, 8), (2, 0, 1), (Expected(OpKind.DENSE, (2, 0, 1)),)
-    ),
+    "monomial3-is-dense": MatrixCase(_monomial(3, 8), (2, 0, 1), (Expected(OpKind.DENSE, (2, 0, 1)),)),
     # explicit controls, combined with factored ones
     "cx-with-given-control": MatrixCase(
         gate_matrix(CXGate()),
@@ -320,9 +310,7 @@ MATRIX_CASES: dict[str, MatrixCase] = {
     "rz-spectator": MatrixCase(
         np.kron(gate_matrix(RZGate(0.5)), np.eye(2)), (0, 1), (Expected(OpKind.DIAGONAL, (1,)),)
     ),
-    "diag3": MatrixCase(
-        np.diag(random_phases(8, 1)), (5, 0, 3), (Expected(OpKind.DIAGONAL, (5, 0, 3)),)
-    ),
+    "diag3": MatrixCase(np.diag(random_phases(8, 1)), (5, 0, 3), (Expected(OpKind.DIAGONAL, (5, 0, 3)),)),
     "diag5": MatrixCase(
         np.diag(random_phases(32, 2)),
         (9, 4, 0, 7, 2),
@@ -427,9 +415,7 @@ def test_diagonal_ops_wide_single_op_ascending(num_targets: int) -> None:
     ("extra", "controls", "values"),
     [(1, (), 0), (2, (), 0), (2, (40,), 1), (1, (40, 41), 0b10)],
 )
-def test_diagonal_ops_split_beyond_wide_limit(
-    extra: int, controls: tuple[int, ...], values: int
-) -> None:
+def test_diagonal_ops_split_beyond_wide_limit(extra: int, controls: tuple[int, ...], values: int) -> None:
     """Beyond MAX_WIDE_TARGETS, the highest targets become controls of one op per value."""
     num_targets = MAX_WIDE_TARGETS + extra
     rng = np.random.default_rng(extra)
@@ -445,9 +431,7 @@ def test_diagonal_ops_split_beyond_wide_limit(
         assert op.targets == low
         assert set(op.controls) == set(controls) | set(high)
         mapping = control_map(op)
-        assert {c: mapping[c] for c in controls} == {
-            c: (values >> i) & 1 for i, c in enumerate(controls)
-        }
+        assert {c: mapping[c] for c in controls} == {c: (values >> i) & 1 for i, c in enumerate(controls)}
         seen.add(tuple(mapping[c] for c in high))
         np.testing.assert_array_equal(diagonal[op.source], op.data)
     assert len(seen) == 1 << extra
@@ -473,9 +457,7 @@ def test_diagonal_ops_control_value_zero() -> None:
     reduced = random_phases(4, seed=3)
     diagonal = np.concatenate([reduced, np.ones(4)])  # bit 2 (qubit 8) = 1: identity
     ops = diagonal_ops(diagonal, (1, 0, 8))
-    assert [(op.kind, op.targets, control_map(op)) for op in ops] == [
-        (OpKind.DIAGONAL, (1, 0), {8: 0})
-    ]
+    assert [(op.kind, op.targets, control_map(op)) for op in ops] == [(OpKind.DIAGONAL, (1, 0), {8: 0})]
     np.testing.assert_allclose(ops_full_diagonal(ops, (1, 0, 8)), diagonal, rtol=0, atol=ATOL)
 
 

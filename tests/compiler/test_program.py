@@ -199,9 +199,7 @@ def test_batch_stride_for_per_entry_data(batch: int) -> None:
     """Data with one set of entries per batch entry gets a stride; shared data none."""
     per_entry_dense = GateOp(OpKind.DENSE, (2,), random_complex((batch, 2, 2), 10))
     shared_diagonal = GateOp(OpKind.DIAGONAL, (0, 1), random_complex((4,), 11), (3,), 1)
-    per_entry_perm = GateOp(
-        OpKind.PERMUTATION, (0, 3), random_complex((batch, 4), 12), (), 0, (1, 0, 3, 2)
-    )
+    per_entry_perm = GateOp(OpKind.PERMUTATION, (0, 3), random_complex((batch, 4), 12), (), 0, (1, 0, 3, 2))
     program = encode_program([per_entry_dense, shared_diagonal, per_entry_perm], batch=batch)
     strides = program.rows[:, L["kDataBatchStride"]].tolist()
     offsets = program.rows[:, L["kDataOffset"]].tolist()
@@ -213,9 +211,7 @@ def test_batch_stride_for_per_entry_data(batch: int) -> None:
     ):
         for entry in range(batch):
             start = offset + entry * stride
-            np.testing.assert_array_equal(
-                program.data[start : start + 4], np.asarray(op.data)[entry].ravel()
-            )
+            np.testing.assert_array_equal(program.data[start : start + 4], np.asarray(op.data)[entry].ravel())
 
 
 def test_batch_one_data_is_shared() -> None:

@@ -50,11 +50,16 @@ def test_kept_qubits_stay_and_a_fully_used_circuit_is_returned_as_it_is() -> Non
 
 def test_the_estimator_runs_a_wide_transpiled_circuit_on_its_used_qubits() -> None:
     wide = _sparse_circuit(80)
-    observable = SparsePauliOp.from_sparse_list([("ZZ", [1, 4], 1.0), ("Z", [70], 0.5),
-                                                 ("XX", [1, 4], -0.25)], 80)
+    observable = SparsePauliOp.from_sparse_list(
+        [("ZZ", [1, 4], 1.0), ("Z", [70], 0.5), ("XX", [1, 4], -0.25)], 80
+    )
     values = np.linspace(-2, 2, 5)
-    evs = EstimatorV2(options={"backend_options": {"device": "CPU"}}).run(
-        [(wide, observable, values[:, None])]).result()[0].data.evs
+    evs = (
+        EstimatorV2(options={"backend_options": {"device": "CPU"}})
+        .run([(wide, observable, values[:, None])])
+        .result()[0]
+        .data.evs
+    )
     small = _sparse_circuit(5)
     reference = SparsePauliOp.from_sparse_list([("ZZ", [1, 4], 1.0), ("XX", [1, 4], -0.25)], 5)
     for value, ev in zip(values, evs):
@@ -68,7 +73,11 @@ def test_the_sampler_keeps_every_classical_bit_in_its_place() -> None:
     circuit.x(60)
     circuit.measure(60, high[2])
     circuit.measure(7, low[1])
-    data = SamplerV2(seed=1, options={"backend_options": {"device": "CPU"}}).run(
-        [circuit], shots=20).result()[0].data
+    data = (
+        SamplerV2(seed=1, options={"backend_options": {"device": "CPU"}})
+        .run([circuit], shots=20)
+        .result()[0]
+        .data
+    )
     assert data.high.get_counts() == {"100": 20}
     assert data.low.get_counts() == {"00": 20}

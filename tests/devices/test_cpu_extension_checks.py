@@ -111,9 +111,7 @@ def require_sites() -> list[tuple[str, str]]:
 def random_states(num_qubits: int, batch: int, dtype: type, seed: int = 0) -> np.ndarray:
     """A batch of random normalized states, flat, of the given dtype."""
     rng = np.random.default_rng(seed)
-    states = rng.normal(size=(batch, 1 << num_qubits)) + 1j * rng.normal(
-        size=(batch, 1 << num_qubits)
-    )
+    states = rng.normal(size=(batch, 1 << num_qubits)) + 1j * rng.normal(size=(batch, 1 << num_qubits))
     states /= np.linalg.norm(states, axis=1, keepdims=True)
     return states.astype(dtype).ravel()
 
@@ -195,8 +193,7 @@ def program_call(
         states = np.resize(states, states_size)
     rows_size, row_width, mask_slot = mask
     slots = np.ones(rows_size, dtype=np.int64)  # every state active where a slot is read
-    return Call(_cpu.run_program, (states, num_qubits, batch, rows, data, slots, row_width,
-                                   mask_slot, 0))
+    return Call(_cpu.run_program, (states, num_qubits, batch, rows, data, slots, row_width, mask_slot, 0))
 
 
 def set_field(field: str, value: int, index: int = 0) -> Callable[[np.ndarray], None]:
@@ -354,8 +351,11 @@ def slot_rows(size: int, row_width: int = ROW_WIDTH, seed: int = 3) -> np.ndarra
 
 
 def classical_call(
-    program: np.ndarray = VALID_CODE, batch: int = 3, row_width: int = ROW_WIDTH,
-    rows: int | None = None, mask_slot: int = -1,
+    program: np.ndarray = VALID_CODE,
+    batch: int = 3,
+    row_width: int = ROW_WIDTH,
+    rows: int | None = None,
+    mask_slot: int = -1,
 ) -> Call:
     """classical with valid defaults (3 rows of ROW_WIDTH slots, VALID_CODE, no mask)."""
     size = batch * row_width if rows is None else rows
@@ -363,20 +363,32 @@ def classical_call(
 
 
 def decide_call(
-    batch: int = 3, row_width: int = ROW_WIDTH, rows: int | None = None,
-    probabilities: int | None = None, clbit_slot: int = 4, mask_slot: int = 5,
+    batch: int = 3,
+    row_width: int = ROW_WIDTH,
+    rows: int | None = None,
+    probabilities: int | None = None,
+    clbit_slot: int = 4,
+    mask_slot: int = 5,
 ) -> Call:
     """decide_outcomes with valid defaults (3 rows, clbit slot 4, mask slot 5)."""
     size = batch * row_width if rows is None else rows
     weights = np.full(2 * batch if probabilities is None else probabilities, 0.5)
-    return Call(_cpu.decide_outcomes, (slot_rows(size, row_width), row_width, weights, 2**64 - 1,
-                                       clbit_slot, mask_slot, 0))
+    return Call(
+        _cpu.decide_outcomes,
+        (slot_rows(size, row_width), row_width, weights, 2**64 - 1, clbit_slot, mask_slot, 0),
+    )
 
 
 def collapse_call(
-    dtype: type, num_qubits: int = 4, batch: int = 2, qubit: int = 1,
-    probabilities: int | None = None, rows: int | None = None, row_width: int = ROW_WIDTH,
-    mask_slot: int = 5, states_size: int | None = None,
+    dtype: type,
+    num_qubits: int = 4,
+    batch: int = 2,
+    qubit: int = 1,
+    probabilities: int | None = None,
+    rows: int | None = None,
+    row_width: int = ROW_WIDTH,
+    mask_slot: int = 5,
+    states_size: int | None = None,
 ) -> Call:
     """collapse with valid defaults (2 states of 4 qubits, qubit 1, mask slot 5)."""
     states = random_states(4, 2, dtype)
@@ -384,35 +396,70 @@ def collapse_call(
         states = np.resize(states, states_size)
     weights = np.full(2 * batch if probabilities is None else probabilities, 0.5)
     size = batch * row_width if rows is None else rows
-    return Call(_cpu.collapse, (states, num_qubits, batch, qubit, weights,
-                                slot_rows(size, row_width), row_width, False, mask_slot, 0))
+    return Call(
+        _cpu.collapse,
+        (
+            states,
+            num_qubits,
+            batch,
+            qubit,
+            weights,
+            slot_rows(size, row_width),
+            row_width,
+            False,
+            mask_slot,
+            0,
+        ),
+    )
 
 
 def gather_call(
-    dtype: type, num_qubits: int = 4, sources: tuple[int, ...] = (1, 0, 1),
+    dtype: type,
+    num_qubits: int = 4,
+    sources: tuple[int, ...] = (1, 0, 1),
     branches: int | None = None,
 ) -> Call:
     """gather with valid defaults: 3 branches of 2 source states of 4 qubits."""
     size = (len(sources) << 4) if branches is None else branches
-    return Call(_cpu.gather, (random_states(4, 2, dtype), np.zeros(size, dtype=dtype), num_qubits,
-                              np.array(sources, dtype=np.int64), 0))
+    return Call(
+        _cpu.gather,
+        (
+            random_states(4, 2, dtype),
+            np.zeros(size, dtype=dtype),
+            num_qubits,
+            np.array(sources, dtype=np.int64),
+            0,
+        ),
+    )
 
 
 def sample_shots_call(
-    num_measured: int = 2, cumulative: int = 8, shot_states: tuple[int, ...] = (0, 1, 1, 0),
-    shot_numbers: int | None = None, outcomes: int | None = None, rows: int | None = None,
+    num_measured: int = 2,
+    cumulative: int = 8,
+    shot_states: tuple[int, ...] = (0, 1, 1, 0),
+    shot_numbers: int | None = None,
+    outcomes: int | None = None,
+    rows: int | None = None,
     row_width: int = ROW_WIDTH,
 ) -> Call:
     """sample_shots with valid defaults: 4 shots of 2 states, 2 measured qubits."""
     shots = len(shot_states)
     table = np.cumsum(np.full(cumulative, 0.25))
     size = 2 * row_width if rows is None else rows
-    return Call(_cpu.sample_shots, (
-        table, num_measured, np.array(shot_states, dtype=np.int64),
-        np.arange(shots if shot_numbers is None else shot_numbers, dtype=np.int64),
-        slot_rows(size, row_width), row_width, 12345,
-        np.zeros(shots if outcomes is None else outcomes, dtype=np.int64), 0,
-    ))
+    return Call(
+        _cpu.sample_shots,
+        (
+            table,
+            num_measured,
+            np.array(shot_states, dtype=np.int64),
+            np.arange(shots if shot_numbers is None else shot_numbers, dtype=np.int64),
+            slot_rows(size, row_width),
+            row_width,
+            12345,
+            np.zeros(shots if outcomes is None else outcomes, dtype=np.int64),
+            0,
+        ),
+    )
 
 
 _MAX_CODE = max(spec.code for spec in OP_KINDS.values())
@@ -421,8 +468,7 @@ _MAX = {kind: OP_KINDS[kind.value].max_targets for kind in OpKind if kind.in_reg
 #: A valid pass table on 4 qubits: flip 0b0101 (two pieces), then flip 0 (one piece).
 VALID_PASSES = np.array([[0b0101, 0, 2], [0, 2, 1]], dtype=np.int64)
 #: Its pieces: (sign mask, condition mask, condition value).
-VALID_PIECES = np.array([[0b0110, 0, 0], [0, 0b1000, 0b1000], [0b1111, 0b0010, 0]],
-                        dtype=np.int64)
+VALID_PIECES = np.array([[0b0110, 0, 0], [0, 0b1000, 0b1000], [0b1111, 0b0010, 0]], dtype=np.int64)
 
 
 def expectation_call(
@@ -436,10 +482,19 @@ def expectation_call(
 ) -> Call:
     """expectation_partials with valid defaults (4 qubits, batch 2, two passes, chunk 1)."""
     size = ((len(pieces) * batch * 2) << chunk_bits) if partials is None else partials
-    return Call(_cpu.expectation_partials, (random_states(4, 2, dtype), num_qubits, batch,
-                                            np.ascontiguousarray(passes, dtype=np.int64),
-                                            np.ascontiguousarray(pieces, dtype=np.int64),
-                                            chunk_bits, np.zeros(max(size, 0)), 0))
+    return Call(
+        _cpu.expectation_partials,
+        (
+            random_states(4, 2, dtype),
+            num_qubits,
+            batch,
+            np.ascontiguousarray(passes, dtype=np.int64),
+            np.ascontiguousarray(pieces, dtype=np.int64),
+            chunk_bits,
+            np.zeros(max(size, 0)),
+            0,
+        ),
+    )
 
 
 def _changed(table: np.ndarray, row: int, column: int, value: int) -> np.ndarray:
@@ -849,11 +904,11 @@ _ROWS_MESSAGE = "rows must have batch * row_width entries"
 _WHOLE_ROWS_MESSAGE = "rows must be whole rows of row_width slots"
 for _name, _build in {
     "run_program-mask-slot-at-width": lambda d: program_call(
-        d, "dense", mask=(ROW_WIDTH, ROW_WIDTH, ROW_WIDTH)),
+        d, "dense", mask=(ROW_WIDTH, ROW_WIDTH, ROW_WIDTH)
+    ),
     "run_program-mask-slot-in-narrow-rows": lambda d: program_call(d, "dense", mask=(2, 2, 1)),
     "collapse-mask-slot-at-width": lambda d: collapse_call(d, mask_slot=ROW_WIDTH),
-    "collapse-rows-without-an-outcome-slot": lambda d: collapse_call(
-        d, row_width=OUTCOME_SLOT, mask_slot=-1),
+    "collapse-rows-without-an-outcome-slot": lambda d: collapse_call(d, row_width=OUTCOME_SLOT, mask_slot=-1),
 }.items():
     _add(_name, "check_rows", _SLOT_MESSAGE, _build)
 for _name, _build in {
@@ -866,18 +921,26 @@ for _name, _build in {
 }.items():
     _add(_name, "check_rows", _SLOT_MESSAGE, _build, per_precision=False)
 for _name, _build in {
-    "run_program-rows-one-short": lambda d: program_call(
-        d, "dense", mask=(ROW_WIDTH - 1, ROW_WIDTH, 3)),
-    "run_program-rows-of-two-states": lambda d: program_call(
-        d, "dense", mask=(2 * ROW_WIDTH, ROW_WIDTH, 3)),
+    "run_program-rows-one-short": lambda d: program_call(d, "dense", mask=(ROW_WIDTH - 1, ROW_WIDTH, 3)),
+    "run_program-rows-of-two-states": lambda d: program_call(d, "dense", mask=(2 * ROW_WIDTH, ROW_WIDTH, 3)),
     "collapse-rows-one-short": lambda d: collapse_call(d, rows=2 * ROW_WIDTH - 1),
     "collapse-rows-one-long": lambda d: collapse_call(d, rows=2 * ROW_WIDTH + 1, mask_slot=-1),
 }.items():
     _add(_name, "check_rows", _ROWS_MESSAGE, _build)
-_add("sample-shots-rows-one-short", "check_rows", _ROWS_MESSAGE,
-     lambda d: sample_shots_call(rows=2 * ROW_WIDTH - 1), per_precision=False)
-_add("sample-shots-rows-of-three-states", "check_rows", _ROWS_MESSAGE,
-     lambda d: sample_shots_call(rows=3 * ROW_WIDTH), per_precision=False)
+_add(
+    "sample-shots-rows-one-short",
+    "check_rows",
+    _ROWS_MESSAGE,
+    lambda d: sample_shots_call(rows=2 * ROW_WIDTH - 1),
+    per_precision=False,
+)
+_add(
+    "sample-shots-rows-of-three-states",
+    "check_rows",
+    _ROWS_MESSAGE,
+    lambda d: sample_shots_call(rows=3 * ROW_WIDTH),
+    per_precision=False,
+)
 
 # classical and decide_outcomes: rows that are not whole rows
 for _caller, _make in {"classical": classical_call, "decide_outcomes": decide_call}.items():
@@ -887,139 +950,234 @@ for _caller, _make in {"classical": classical_call, "decide_outcomes": decide_ca
         "width-0": {"row_width": 0, "rows": 0},
         "width-negative": {"row_width": -ROW_WIDTH, "rows": 3 * ROW_WIDTH},
     }.items():
-        _add(f"{_caller}-{_name}", "check_row_batch", _WHOLE_ROWS_MESSAGE,
-             lambda d, m=_make, e=_extra: m(**e), per_precision=False)
+        _add(
+            f"{_caller}-{_name}",
+            "check_row_batch",
+            _WHOLE_ROWS_MESSAGE,
+            lambda d, m=_make, e=_extra: m(**e),
+            per_precision=False,
+        )
 _EXPECTATION_CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "rows-of-two": ("passes and pieces must be rows of 3",
-                    {"passes": VALID_PASSES[:, :2]}),
+    "rows-of-two": ("passes and pieces must be rows of 3", {"passes": VALID_PASSES[:, :2]}),
     "chunk-bits-negative": ("chunk_bits out of range", {"chunk_bits": -1, "partials": 12}),
     "chunk-bits-past-width": ("chunk_bits out of range", {"chunk_bits": 5, "partials": 12 << 5}),
-    "flip-at-width": ("a pass's flip mask must lie within the qubits",
-                      {"passes": _changed(VALID_PASSES, 0, 0, 1 << 4)}),
-    "flip-negative": ("a pass's flip mask must lie within the qubits",
-                      {"passes": _changed(VALID_PASSES, 1, 0, -1)}),
-    "pass-out-of-order": ("passes must cover the pieces in order",
-                          {"passes": _changed(VALID_PASSES, 1, 1, 1)}),
-    "pass-empty": ("a pass holds 1 to kPiecesPerPass pieces",
-                   {"passes": np.array([[0, 0, 0], [0, 0, 3]])}),
-    "pass-past-limit": ("a pass holds 1 to kPiecesPerPass pieces",
-                        {"passes": np.array([[0, 0, 9]]), "pieces": np.zeros((9, 3))}),
+    "flip-at-width": (
+        "a pass's flip mask must lie within the qubits",
+        {"passes": _changed(VALID_PASSES, 0, 0, 1 << 4)},
+    ),
+    "flip-negative": (
+        "a pass's flip mask must lie within the qubits",
+        {"passes": _changed(VALID_PASSES, 1, 0, -1)},
+    ),
+    "pass-out-of-order": (
+        "passes must cover the pieces in order",
+        {"passes": _changed(VALID_PASSES, 1, 1, 1)},
+    ),
+    "pass-empty": ("a pass holds 1 to kPiecesPerPass pieces", {"passes": np.array([[0, 0, 0], [0, 0, 3]])}),
+    "pass-past-limit": (
+        "a pass holds 1 to kPiecesPerPass pieces",
+        {"passes": np.array([[0, 0, 9]]), "pieces": np.zeros((9, 3))},
+    ),
     "pieces-uncovered": ("passes must cover every piece", {"passes": VALID_PASSES[:1]}),
-    "pieces-overrun": ("passes must cover every piece",
-                       {"passes": _changed(VALID_PASSES, 1, 2, 2)}),
-    "sign-at-width": ("a piece's masks must lie within the qubits",
-                      {"pieces": _changed(VALID_PIECES, 0, 0, 1 << 4)}),
-    "condition-negative": ("a piece's masks must lie within the qubits",
-                           {"pieces": _changed(VALID_PIECES, 1, 1, -8)}),
-    "condition-value-outside-mask": ("a piece's condition value must lie within its mask",
-                                     {"pieces": _changed(VALID_PIECES, 1, 2, 0b0100)}),
-    "partials-short": ("partials must have pieces * batch * 2 * 2**chunk_bits entries",
-                       {"partials": 23}),
+    "pieces-overrun": ("passes must cover every piece", {"passes": _changed(VALID_PASSES, 1, 2, 2)}),
+    "sign-at-width": (
+        "a piece's masks must lie within the qubits",
+        {"pieces": _changed(VALID_PIECES, 0, 0, 1 << 4)},
+    ),
+    "condition-negative": (
+        "a piece's masks must lie within the qubits",
+        {"pieces": _changed(VALID_PIECES, 1, 1, -8)},
+    ),
+    "condition-value-outside-mask": (
+        "a piece's condition value must lie within its mask",
+        {"pieces": _changed(VALID_PIECES, 1, 2, 0b0100)},
+    ),
+    "partials-short": ("partials must have pieces * batch * 2 * 2**chunk_bits entries", {"partials": 23}),
 }
 for _name, (_message, _changes) in _EXPECTATION_CASES.items():
-    _add(f"expectation-{_name}", "check_expectation", _message,
-         lambda d, c=_changes: expectation_call(d, **c))
-_add("expectation-states-length", "check_states", _LENGTH_MESSAGE,
-     lambda d: expectation_call(d, batch=3))
-_add("decide-probabilities-short", "decide_outcomes", "probabilities must have 2 * batch entries",
-     lambda d: decide_call(probabilities=5), per_precision=False)
-_add("decide-probabilities-long", "decide_outcomes", "probabilities must have 2 * batch entries",
-     lambda d: decide_call(probabilities=7), per_precision=False)
+    _add(
+        f"expectation-{_name}", "check_expectation", _message, lambda d, c=_changes: expectation_call(d, **c)
+    )
+_add("expectation-states-length", "check_states", _LENGTH_MESSAGE, lambda d: expectation_call(d, batch=3))
+_add(
+    "decide-probabilities-short",
+    "decide_outcomes",
+    "probabilities must have 2 * batch entries",
+    lambda d: decide_call(probabilities=5),
+    per_precision=False,
+)
+_add(
+    "decide-probabilities-long",
+    "decide_outcomes",
+    "probabilities must have 2 * batch entries",
+    lambda d: decide_call(probabilities=7),
+    per_precision=False,
+)
 
 # check_classical: programs that would read or write outside a row or the stack
 _CLASSICAL: list[tuple[str, str, np.ndarray]] = [
     ("odd-length", "a classical program is (opcode, operand) pairs", VALID_CODE[:-1]),
     ("one-word", "a classical program is (opcode, operand) pairs", np.array([0], dtype=np.int64)),
-    ("opcode-past-last", "unknown classical opcode",
-     np.array([max(v for k, v in OPCODE.items() if k == "kPop") + 1, 0], dtype=np.int64)),
+    (
+        "opcode-past-last",
+        "unknown classical opcode",
+        np.array([max(v for k, v in OPCODE.items() if k == "kPop") + 1, 0], dtype=np.int64),
+    ),
     ("opcode-negative", "unknown classical opcode", np.array([-1, 0], dtype=np.int64)),
-    ("opcode-huge", "unknown classical opcode",
-     np.concatenate([code(("kPushConst", 1)), np.array([2**40, 0], dtype=np.int64)])),
-    ("load-at-width", "classical program names a slot outside the row",
-     code(("kLoad", ROW_WIDTH), ("kPop", 0))),
-    ("load-negative", "classical program names a slot outside the row",
-     code(("kLoad", -1), ("kPop", 0))),
-    ("store-at-width", "classical program names a slot outside the row",
-     code(("kPushConst", 1), ("kStore", ROW_WIDTH))),
-    ("store-far-out", "classical program names a slot outside the row",
-     code(("kPushConst", 1), ("kStore", 2**62))),
+    (
+        "opcode-huge",
+        "unknown classical opcode",
+        np.concatenate([code(("kPushConst", 1)), np.array([2**40, 0], dtype=np.int64)]),
+    ),
+    (
+        "load-at-width",
+        "classical program names a slot outside the row",
+        code(("kLoad", ROW_WIDTH), ("kPop", 0)),
+    ),
+    ("load-negative", "classical program names a slot outside the row", code(("kLoad", -1), ("kPop", 0))),
+    (
+        "store-at-width",
+        "classical program names a slot outside the row",
+        code(("kPushConst", 1), ("kStore", ROW_WIDTH)),
+    ),
+    (
+        "store-far-out",
+        "classical program names a slot outside the row",
+        code(("kPushConst", 1), ("kStore", 2**62)),
+    ),
     ("store-on-empty", "classical program pops an empty stack", code(("kStore", 3))),
     ("pop-on-empty", "classical program pops an empty stack", code(("kPop", 0))),
     ("dup-on-empty", "classical program pops an empty stack", code(("kDup", 0))),
     ("unary-on-empty", "classical program pops an empty stack", code(("kLogicNot", 0))),
     ("mask-on-empty", "classical program pops an empty stack", code(("kMaskWidth", 3))),
-    ("binary-on-one", "classical program pops an empty stack",
-     code(("kPushConst", 1), ("kAdd", 0), ("kStore", 3))),
-    ("underflow-after-balance", "classical program pops an empty stack",
-     code(("kLoad", 3), ("kStore", 4), ("kPushConst", 2), ("kMul", 0), ("kStore", 4))),
-    ("mask-width-65", "mask width out of range",
-     code(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))),
-    ("mask-width-negative", "mask width out of range",
-     code(("kLoad", 3), ("kMaskWidth", -1), ("kStore", 3))),
-    ("push-past-depth", "classical program is deeper than the stack",
-     code(*[("kPushConst", 7)] * (STACK_DEPTH + 1), *[("kPop", 0)] * (STACK_DEPTH + 1))),
-    ("dup-past-depth", "classical program is deeper than the stack",
-     code(*[("kLoad", 3)] * STACK_DEPTH, ("kDup", 0), *[("kPop", 0)] * (STACK_DEPTH + 1))),
+    (
+        "binary-on-one",
+        "classical program pops an empty stack",
+        code(("kPushConst", 1), ("kAdd", 0), ("kStore", 3)),
+    ),
+    (
+        "underflow-after-balance",
+        "classical program pops an empty stack",
+        code(("kLoad", 3), ("kStore", 4), ("kPushConst", 2), ("kMul", 0), ("kStore", 4)),
+    ),
+    ("mask-width-65", "mask width out of range", code(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))),
+    ("mask-width-negative", "mask width out of range", code(("kLoad", 3), ("kMaskWidth", -1), ("kStore", 3))),
+    (
+        "push-past-depth",
+        "classical program is deeper than the stack",
+        code(*[("kPushConst", 7)] * (STACK_DEPTH + 1), *[("kPop", 0)] * (STACK_DEPTH + 1)),
+    ),
+    (
+        "dup-past-depth",
+        "classical program is deeper than the stack",
+        code(*[("kLoad", 3)] * STACK_DEPTH, ("kDup", 0), *[("kPop", 0)] * (STACK_DEPTH + 1)),
+    ),
     ("leaves-one", "classical program leaves values on the stack", code(("kPushConst", 1))),
-    ("store-to-outcome-slot", "classical program stores into a slot the engine keeps",
-     code(("kPushConst", -1), ("kStore", 2))),
-    ("store-to-counter-slot", "classical program stores into a slot the engine keeps",
-     code(("kPushConst", 5), ("kStore", 0))),
-    ("leaves-one-after-store", "classical program leaves values on the stack",
-     np.concatenate([VALID_CODE, code(("kLoad", 4), ("kDup", 0), ("kStore", 5))])),
+    (
+        "store-to-outcome-slot",
+        "classical program stores into a slot the engine keeps",
+        code(("kPushConst", -1), ("kStore", 2)),
+    ),
+    (
+        "store-to-counter-slot",
+        "classical program stores into a slot the engine keeps",
+        code(("kPushConst", 5), ("kStore", 0)),
+    ),
+    (
+        "leaves-one-after-store",
+        "classical program leaves values on the stack",
+        np.concatenate([VALID_CODE, code(("kLoad", 4), ("kDup", 0), ("kStore", 5))]),
+    ),
 ]
 for _name, _message, _code in _CLASSICAL:
-    _add(f"classical-{_name}", "check_classical", _message,
-         lambda d, c=_code: classical_call(c), per_precision=False)
+    _add(
+        f"classical-{_name}",
+        "check_classical",
+        _message,
+        lambda d, c=_code: classical_call(c),
+        per_precision=False,
+    )
 
 # check_collapse
-_add("collapse-qubit-n", "check_collapse", "qubit out of range",
-     lambda d: collapse_call(d, qubit=4))
-_add("collapse-qubit-negative", "check_collapse", "qubit out of range",
-     lambda d: collapse_call(d, qubit=-1))
-_add("collapse-no-qubits", "check_collapse", "qubit out of range",
-     lambda d: collapse_call(d, num_qubits=0, qubit=0, states_size=2))
-_add("collapse-probabilities-short", "check_collapse", "probabilities must have 2 * batch entries",
-     lambda d: collapse_call(d, probabilities=3))
-_add("collapse-probabilities-long", "check_collapse", "probabilities must have 2 * batch entries",
-     lambda d: collapse_call(d, probabilities=5))
-_add("collapse-length-of-one-state-fewer", "check_states", _LENGTH_MESSAGE,
-     lambda d: collapse_call(d, batch=3))
-_add("collapse-num-qubits-63", "check_states", _NUM_QUBITS_MESSAGE,
-     lambda d: collapse_call(d, num_qubits=63))
+_add("collapse-qubit-n", "check_collapse", "qubit out of range", lambda d: collapse_call(d, qubit=4))
+_add("collapse-qubit-negative", "check_collapse", "qubit out of range", lambda d: collapse_call(d, qubit=-1))
+_add(
+    "collapse-no-qubits",
+    "check_collapse",
+    "qubit out of range",
+    lambda d: collapse_call(d, num_qubits=0, qubit=0, states_size=2),
+)
+_add(
+    "collapse-probabilities-short",
+    "check_collapse",
+    "probabilities must have 2 * batch entries",
+    lambda d: collapse_call(d, probabilities=3),
+)
+_add(
+    "collapse-probabilities-long",
+    "check_collapse",
+    "probabilities must have 2 * batch entries",
+    lambda d: collapse_call(d, probabilities=5),
+)
+_add(
+    "collapse-length-of-one-state-fewer", "check_states", _LENGTH_MESSAGE, lambda d: collapse_call(d, batch=3)
+)
+_add("collapse-num-qubits-63", "check_states", _NUM_QUBITS_MESSAGE, lambda d: collapse_call(d, num_qubits=63))
 
 # check_gather
-_add("gather-num-qubits-negative", "check_gather", _NUM_QUBITS_MESSAGE,
-     lambda d: gather_call(d, num_qubits=-1))
-_add("gather-num-qubits-63", "check_gather", _NUM_QUBITS_MESSAGE,
-     lambda d: gather_call(d, num_qubits=63))
-_add("gather-branches-short", "check_gather", "branches must have len(sources) states",
-     lambda d: gather_call(d, branches=47))
-_add("gather-branches-of-fewer-qubits", "check_gather", "branches must have len(sources) states",
-     lambda d: gather_call(d, num_qubits=3))
-_add("gather-source-past-last", "check_gather", "a branch's source state is out of range",
-     lambda d: gather_call(d, sources=(1, 2, 0)))
-_add("gather-source-negative", "check_gather", "a branch's source state is out of range",
-     lambda d: gather_call(d, sources=(0, 0, -1)))
-_add("gather-source-of-a-partial-state", "check_gather", "a branch's source state is out of range",
-     lambda d: gather_call(d, num_qubits=5, sources=(1,), branches=32))
+_add(
+    "gather-num-qubits-negative", "check_gather", _NUM_QUBITS_MESSAGE, lambda d: gather_call(d, num_qubits=-1)
+)
+_add("gather-num-qubits-63", "check_gather", _NUM_QUBITS_MESSAGE, lambda d: gather_call(d, num_qubits=63))
+_add(
+    "gather-branches-short",
+    "check_gather",
+    "branches must have len(sources) states",
+    lambda d: gather_call(d, branches=47),
+)
+_add(
+    "gather-branches-of-fewer-qubits",
+    "check_gather",
+    "branches must have len(sources) states",
+    lambda d: gather_call(d, num_qubits=3),
+)
+_add(
+    "gather-source-past-last",
+    "check_gather",
+    "a branch's source state is out of range",
+    lambda d: gather_call(d, sources=(1, 2, 0)),
+)
+_add(
+    "gather-source-negative",
+    "check_gather",
+    "a branch's source state is out of range",
+    lambda d: gather_call(d, sources=(0, 0, -1)),
+)
+_add(
+    "gather-source-of-a-partial-state",
+    "check_gather",
+    "a branch's source state is out of range",
+    lambda d: gather_call(d, num_qubits=5, sources=(1,), branches=32),
+)
 
 # check_sample_shots (no precision)
 for _name, _message, _extra in [
     ("measured-negative", "num_measured out of range", {"num_measured": -1}),
     ("measured-63", "num_measured out of range", {"num_measured": 63}),
-    ("cumulative-partial-row", "cumulative must hold whole rows of 2**m entries",
-     {"cumulative": 9}),
-    ("cumulative-half-row", "cumulative must hold whole rows of 2**m entries",
-     {"cumulative": 2, "rows": 0}),
-    ("shot-numbers-short", "shot states, shot numbers and outcomes differ in length",
-     {"shot_numbers": 3}),
+    ("cumulative-partial-row", "cumulative must hold whole rows of 2**m entries", {"cumulative": 9}),
+    ("cumulative-half-row", "cumulative must hold whole rows of 2**m entries", {"cumulative": 2, "rows": 0}),
+    ("shot-numbers-short", "shot states, shot numbers and outcomes differ in length", {"shot_numbers": 3}),
     ("outcomes-long", "shot states, shot numbers and outcomes differ in length", {"outcomes": 5}),
     ("state-past-last", "a shot's state is out of range", {"shot_states": (0, 2, 1, 0)}),
     ("state-negative", "a shot's state is out of range", {"shot_states": (0, 1, -1, 0)}),
 ]:
-    _add(f"sample-shots-{_name}", "check_sample_shots", _message,
-         lambda d, e=_extra: sample_shots_call(**e), per_precision=False)
+    _add(
+        f"sample-shots-{_name}",
+        "check_sample_shots",
+        _message,
+        lambda d, e=_extra: sample_shots_call(**e),
+        per_precision=False,
+    )
 
 
 def _params() -> list[Any]:
@@ -1042,8 +1200,17 @@ def assert_extension_works(dtype: type) -> None:
     _cpu.set_zero_state(states, num_qubits, batch, 0)
     cx = GateOp(OpKind.PERMUTATION, (2,), np.ones(2, dtype=complex), (0,), 1, (1, 0))
     program = encode_program([GateOp(OpKind.DENSE, (0,), HADAMARD), cx])
-    _cpu.run_program(states, num_qubits, batch, program.rows, program.data.astype(dtype),
-                     np.zeros(1, dtype=np.int64), 1, -1, 0)
+    _cpu.run_program(
+        states,
+        num_qubits,
+        batch,
+        program.rows,
+        program.data.astype(dtype),
+        np.zeros(1, dtype=np.int64),
+        1,
+        -1,
+        0,
+    )
     want = np.zeros((batch, 1 << num_qubits), dtype=complex)
     want[:, [0, 5]] = 1 / np.sqrt(2)
     tolerance = 1e-12 if dtype == np.complex128 else 1e-6
@@ -1089,9 +1256,17 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: classical_call(),
         lambda: classical_call(mask_slot=ROW_WIDTH - 1),
         lambda: classical_call(np.zeros(0, dtype=np.int64)),
-        lambda: classical_call(code(*[("kLoad", ROW_WIDTH - 1)] * STACK_DEPTH,
-                                    *[("kBitOr", 0)] * (STACK_DEPTH - 1), ("kMaskWidth", 64),
-                                    ("kDup", 0), ("kMaskWidth", 0), ("kStore", 3), ("kPop", 0))),
+        lambda: classical_call(
+            code(
+                *[("kLoad", ROW_WIDTH - 1)] * STACK_DEPTH,
+                *[("kBitOr", 0)] * (STACK_DEPTH - 1),
+                ("kMaskWidth", 64),
+                ("kDup", 0),
+                ("kMaskWidth", 0),
+                ("kStore", 3),
+                ("kPop", 0),
+            )
+        ),
         lambda: classical_call(batch=0),
         lambda: decide_call(),
         lambda: decide_call(clbit_slot=-1, mask_slot=-1),
@@ -1106,13 +1281,32 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: expectation_call(np.complex64, chunk_bits=4),
         lambda: expectation_call(passes=np.zeros((0, 3)), pieces=np.zeros((0, 3))),
     ],
-    ids=["set_zero_state", "marginal_partials", "probabilities", "reduce_partials", "sample",
-         "run_program-masked", "run_program-masked-wide", "classical", "classical-masked",
-         "classical-empty", "classical-deepest", "classical-no-rows", "decide_outcomes",
-         "decide_outcomes-no-slots", "collapse", "collapse-narrowest-rows", "collapse-high-qubit",
-         "gather", "gather-nothing", "sample_shots", "sample_shots-no-shots",
-         "sample_shots-nothing-measured", "expectation_partials",
-         "expectation_partials-no-pieces"],
+    ids=[
+        "set_zero_state",
+        "marginal_partials",
+        "probabilities",
+        "reduce_partials",
+        "sample",
+        "run_program-masked",
+        "run_program-masked-wide",
+        "classical",
+        "classical-masked",
+        "classical-empty",
+        "classical-deepest",
+        "classical-no-rows",
+        "decide_outcomes",
+        "decide_outcomes-no-slots",
+        "collapse",
+        "collapse-narrowest-rows",
+        "collapse-high-qubit",
+        "gather",
+        "gather-nothing",
+        "sample_shots",
+        "sample_shots-no-shots",
+        "sample_shots-nothing-measured",
+        "expectation_partials",
+        "expectation_partials-no-pieces",
+    ],
 )
 def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
     """The other launchers' default arguments, from which the bad ones differ, are valid."""
@@ -1142,8 +1336,7 @@ def test_collapse_reads_only_the_two_probabilities_of_a_state(outcome: int) -> N
     [
         lambda: _cpu.set_zero_state(np.zeros(4, dtype=np.float64), 1, 1, 1),
         lambda: _cpu.classical(np.zeros(8, dtype=np.int32), 4, np.zeros(0, np.int64), -1, 1),
-        lambda: _cpu.gather(np.zeros(2, np.complex128), np.zeros(2, np.float64), 1,
-                            np.zeros(1, np.int64), 1),
+        lambda: _cpu.gather(np.zeros(2, np.complex128), np.zeros(2, np.float64), 1, np.zeros(1, np.int64), 1),
         lambda: _cpu.sample(np.ones(2), 1, 1, np.zeros(1, np.uint64), np.zeros(1, np.int32), 1),
     ],
     ids=["states-float64", "rows-int32", "branches-float64", "outcomes-int32"],

@@ -81,11 +81,7 @@ class Geometry:
     @property
     def sorted_positions(self) -> tuple[int, ...]:
         """The positions a work item holds fixed (the kind's registry semantics)."""
-        fixed = (
-            self.controls + self.targets
-            if OP_KINDS[self.kind.value].fixes_targets
-            else self.controls
-        )
+        fixed = self.controls + self.targets if OP_KINDS[self.kind.value].fixes_targets else self.controls
         return tuple(sorted(fixed))
 
     @property
@@ -101,13 +97,9 @@ class Geometry:
     def name(self) -> str:
         """A readable test id."""
         kind = self.kind.name.lower()
-        extra = (
-            "" if self.kind is not OpKind.PERMUTATION else ("-phased" if self.phased else "-pure")
-        )
+        extra = "" if self.kind is not OpKind.PERMUTATION else ("-phased" if self.phased else "-pure")
         controls = (
-            f"-c{list(self.controls)}={self.control_values:0{len(self.controls)}b}"
-            if self.controls
-            else ""
+            f"-c{list(self.controls)}={self.control_values:0{len(self.controls)}b}" if self.controls else ""
         )
         return f"{kind}{extra}-n{self.num_qubits}-t{list(self.targets)}{controls}"
 
@@ -166,10 +158,7 @@ def make_op(geometry: Geometry, batch: int, per_entry: bool, rng: np.random.Gene
         while (image == np.arange(dim)).all():
             image = rng.permutation(dim)
         permutation = tuple(int(i) for i in image)
-        sets = [
-            random_phases((dim,), rng) if g.phased else np.ones(dim, dtype=complex)
-            for _ in range(count)
-        ]
+        sets = [random_phases((dim,), rng) if g.phased else np.ones(dim, dtype=complex) for _ in range(count)]
         references = []
         for phases in sets:
             matrix = np.zeros((dim, dim), dtype=complex)
@@ -220,8 +209,17 @@ def run_extension(
     batch = states.shape[0]
     program = encode_program(list(ops), batch=batch)
     flat = np.array(states, dtype=dtype, order="C", copy=True).ravel()
-    _cpu.run_program(flat, num_qubits, batch, program.rows, program.data.astype(dtype), NO_ROWS, 1,
-                     EVERY_STATE, num_threads)
+    _cpu.run_program(
+        flat,
+        num_qubits,
+        batch,
+        program.rows,
+        program.data.astype(dtype),
+        NO_ROWS,
+        1,
+        EVERY_STATE,
+        num_threads,
+    )
     return flat.reshape(batch, -1)
 
 
@@ -294,9 +292,7 @@ def test_grid_covers_tile_and_short_paths() -> None:
         for k in range(1, OP_KINDS[kind.value].max_targets + 1):
             of_size = [g for g in TILE_GEOMETRIES if g.kind is kind and len(g.targets) == k]
             assert all(3 <= g.num_qubits <= 12 for g in of_size)
-            tiles = [
-                g for g in of_size if g.lowest < MIN_RUN_BITS and g.free_bits >= WIDEST_TILE_BITS
-            ]
+            tiles = [g for g in of_size if g.lowest < MIN_RUN_BITS and g.free_bits >= WIDEST_TILE_BITS]
             assert tiles, (kind, k)
             assert any(g.lowest >= MIN_RUN_BITS for g in of_size), (kind, k)
             assert any(list(g.targets) != sorted(g.targets) for g in of_size) or k == 1
@@ -339,9 +335,7 @@ def program_geometries(num_qubits: int) -> list[Geometry]:
     """A mixed program on n qubits: low and high ops of every kind, a wide diagonal."""
     n = num_qubits
     top = n - 1
-    wide_targets = tuple(sorted({0, 1, 3} | set(range(n - 5, n))))[
-        : OP_KINDS["kWideDiagonal"].max_targets
-    ]
+    wide_targets = tuple(sorted({0, 1, 3} | set(range(n - 5, n))))[: OP_KINDS["kWideDiagonal"].max_targets]
     return [
         Geometry(OpKind.DENSE, n, (0,)),
         Geometry(OpKind.DENSE, n, (top, 1), (2,), 1),
@@ -381,9 +375,7 @@ _PROGRAMS: dict[str, tuple[list[OpCase], np.ndarray]] = {}
 _REFERENCES: dict[str, np.ndarray] = {}
 
 
-def program_case(
-    name: str, dtype: type, num_qubits: int, batch: int
-) -> tuple[list[OpCase], np.ndarray]:
+def program_case(name: str, dtype: type, num_qubits: int, batch: int) -> tuple[list[OpCase], np.ndarray]:
     """The ops and input states of a program case (built once per name)."""
     if name not in _PROGRAMS:
         rng = np.random.default_rng(seed_of(name))

@@ -69,8 +69,12 @@ def _assert_same_as_cpu(result, circuits: list[QuantumCircuit], **options: objec
     for index in range(len(circuits)):
         data = result.data(index)
         if "statevector" in data:
-            np.testing.assert_allclose(np.asarray(data["statevector"]),
-                                       np.asarray(cpu.data(index)["statevector"]), rtol=0, atol=tolerance)
+            np.testing.assert_allclose(
+                np.asarray(data["statevector"]),
+                np.asarray(cpu.data(index)["statevector"]),
+                rtol=0,
+                atol=tolerance,
+            )
         else:
             assert result.get_counts(index) == cpu.get_counts(index)
 
@@ -201,8 +205,11 @@ def test_launches_past_two_to_the_31_items_are_sized_and_passed_in_64_bits(stand
     (stream,) = device.streams(1)
     states = device.allocate_states(stream, 8, "double")
     standin.failing_kernels.add("qc_set_zero_state<double>")
-    device._run(stream, launches.Launch("qc_set_zero_state<double>", 2**33,
-                                        (states, np.int32(33), np.int64(2**33))), "double")
+    device._run(
+        stream,
+        launches.Launch("qc_set_zero_state<double>", 2**33, (states, np.int32(33), np.int64(2**33))),
+        "double",
+    )
     (launch,) = [launch for launch in standin.launches if launch.name == "qc_set_zero_state<double>"]
     attributes = standin.devices[0].spec.attributes()
     assert launch.block == gpu.BLOCK_SIZE
@@ -292,16 +299,20 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     circuits = [saved, full, marginal, unchunked, dynamic]
     backend = CupySimulator(device="GPU", precision=precision, fusion_enable=False)
     result = backend.run(circuits, shots=200, seed_simulator=8).result()
-    np.testing.assert_allclose(np.asarray(result.data(0)["statevector"]),
-                               Statevector(circuit).data, atol=1e-10 if precision == "double" else 1e-5)
+    np.testing.assert_allclose(
+        np.asarray(result.data(0)["statevector"]),
+        Statevector(circuit).data,
+        atol=1e-10 if precision == "double" else 1e-5,
+    )
     one_each = backend.run(dynamic, shots=50, seed_simulator=8, shot_branching_enable=False).result()
     cpu = CupySimulator(device="CPU", precision=precision, fusion_enable=False)
     expected = cpu.run(dynamic, shots=50, seed_simulator=8, shot_branching_enable=False).result()
     assert one_each.get_counts() == expected.get_counts()  # draws on the device, per state
     launched = {launch.name for launch in standin.launches}
     assert set(name_expressions(precision)) <= launched, set(name_expressions(precision)) - launched
-    _assert_same_as_cpu(result, circuits, shots=200, seed_simulator=8, precision=precision,
-                        fusion_enable=False)
+    _assert_same_as_cpu(
+        result, circuits, shots=200, seed_simulator=8, precision=precision, fusion_enable=False
+    )
     reductions = [launch for launch in standin.launches if launch.name == "qc_reduce_partials"]
     assert len(reductions) == 1  # the 2-qubit marginal is chunked, the 16-qubit one is not
 

@@ -14,17 +14,18 @@ import numpy as np
 import pytest
 
 from qiskit_cupy import _cpu
-from qiskit_cupy.devices import kernel_source
-from qiskit_cupy.kernel_files import read_kernel_file
 from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
-from qiskit_cupy.devices import launches
+from qiskit_cupy.devices import kernel_source, launches
 from qiskit_cupy.errors import CupySimulatorError
+from qiskit_cupy.kernel_files import read_kernel_file
 
 #: What a scalar parameter of each C++ type must receive.
 SCALAR_TYPES: dict[str, type[np.integer]] = {
-    "int": np.int32, "long long": np.int64, "unsigned long long": np.uint64,
+    "int": np.int32,
+    "long long": np.int64,
+    "unsigned long long": np.uint64,
 }
 
 #: The dtype of the array a pointer to each C++ type must receive ("T": by precision).
@@ -77,67 +78,105 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
     """Keyword arguments of one launch builder, each of the type its kernel needs."""
     return {
         "set_zero_state": {
-            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
+            "states": states(precision),
+            "num_qubits": NUM_QUBITS,
+            "batch": BATCH,
             "precision": precision,
         },
         "apply_op": {
-            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
+            "states": states(precision),
+            "num_qubits": NUM_QUBITS,
+            "batch": BATCH,
             "row": np.zeros(80, dtype=np.int64),
             "data": np.zeros(4, dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
-            "kind_name": "kDense", "num_targets": 1, "num_sorted": 1, "precision": precision,
+            "kind_name": "kDense",
+            "num_targets": 1,
+            "num_sorted": 1,
+            "precision": precision,
             "mask": (rows(), WIDTH, SLOT),
         },
         "marginal_partials": {
-            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
+            "states": states(precision),
+            "num_qubits": NUM_QUBITS,
+            "batch": BATCH,
             "positions": (3, 0),
             "position_arrays": (np.array([3, 0], dtype=np.int64), np.array([0, 3], dtype=np.int64)),
             "chunk_bits": CHUNK_BITS,
-            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)), "precision": precision,
+            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)),
+            "precision": precision,
         },
         "probabilities": {
-            "states": states(precision), "out": np.zeros(BATCH << NUM_QUBITS),
+            "states": states(precision),
+            "out": np.zeros(BATCH << NUM_QUBITS),
             "precision": precision,
         },
         "reduce_partials": {
-            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)), "chunk_bits": CHUNK_BITS,
+            "partials": np.zeros(BATCH << (NUM_MEASURED + CHUNK_BITS)),
+            "chunk_bits": CHUNK_BITS,
             "sums": np.zeros(BATCH << NUM_MEASURED),
         },
         "sample": {
-            "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
-            "shots": SHOTS, "seeds": np.zeros(BATCH, dtype=np.uint64),
+            "cumulative": np.zeros(BATCH << NUM_MEASURED),
+            "num_measured": NUM_MEASURED,
+            "shots": SHOTS,
+            "seeds": np.zeros(BATCH, dtype=np.uint64),
             "outcomes": np.zeros(BATCH * SHOTS, dtype=np.int64),
         },
         "classical": {
-            "rows": rows(), "width": WIDTH, "code": PROGRAM.copy(), "host_code": PROGRAM.copy(),
+            "rows": rows(),
+            "width": WIDTH,
+            "code": PROGRAM.copy(),
+            "host_code": PROGRAM.copy(),
             "mask_slot": SLOT,
         },
         "decide_outcomes": {
-            "rows": rows(), "width": WIDTH, "probabilities": np.zeros(2 * BATCH), "seed": SEED,
-            "clbit_slot": SLOT - 1, "mask_slot": SLOT,
+            "rows": rows(),
+            "width": WIDTH,
+            "probabilities": np.zeros(2 * BATCH),
+            "seed": SEED,
+            "clbit_slot": SLOT - 1,
+            "mask_slot": SLOT,
         },
         "collapse": {
-            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH, "qubit": 2,
-            "probabilities": np.zeros(2 * BATCH), "rows": rows(), "width": WIDTH, "reset": True,
-            "mask_slot": SLOT, "precision": precision,
+            "states": states(precision),
+            "num_qubits": NUM_QUBITS,
+            "batch": BATCH,
+            "qubit": 2,
+            "probabilities": np.zeros(2 * BATCH),
+            "rows": rows(),
+            "width": WIDTH,
+            "reset": True,
+            "mask_slot": SLOT,
+            "precision": precision,
         },
         "gather": {
             "source": states(precision),
-            "branches": np.zeros(2 << NUM_QUBITS,
-                                 dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
-            "num_qubits": NUM_QUBITS, "sources": np.array([2, 0], dtype=np.int64),
-            "host_sources": np.array([2, 0], dtype=np.int64), "precision": precision,
+            "branches": np.zeros(2 << NUM_QUBITS, dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
+            "num_qubits": NUM_QUBITS,
+            "sources": np.array([2, 0], dtype=np.int64),
+            "host_sources": np.array([2, 0], dtype=np.int64),
+            "precision": precision,
         },
         "expectation_partials": {
-            "states": states(precision), "num_qubits": NUM_QUBITS, "batch": BATCH,
-            "tables": (PASSES, PIECES), "table_arrays": (PASSES.ravel(), PIECES.ravel()),
+            "states": states(precision),
+            "num_qubits": NUM_QUBITS,
+            "batch": BATCH,
+            "tables": (PASSES, PIECES),
+            "table_arrays": (PASSES.ravel(), PIECES.ravel()),
             "chunk_bits": CHUNK_BITS,
-            "partials": np.zeros((len(PIECES) * BATCH * 2) << CHUNK_BITS), "precision": precision,
+            "partials": np.zeros((len(PIECES) * BATCH * 2) << CHUNK_BITS),
+            "precision": precision,
         },
         "sample_shots": {
-            "cumulative": np.zeros(BATCH << NUM_MEASURED), "num_measured": NUM_MEASURED,
-            "shot_states": SHOT_STATES.copy(), "host_states": SHOT_STATES.copy(),
-            "shot_numbers": np.arange(SHOTS, dtype=np.int64), "rows": rows(), "width": WIDTH,
-            "seed": SEED, "outcomes": np.zeros(SHOTS, dtype=np.int64),
+            "cumulative": np.zeros(BATCH << NUM_MEASURED),
+            "num_measured": NUM_MEASURED,
+            "shot_states": SHOT_STATES.copy(),
+            "host_states": SHOT_STATES.copy(),
+            "shot_numbers": np.arange(SHOTS, dtype=np.int64),
+            "rows": rows(),
+            "width": WIDTH,
+            "seed": SEED,
+            "outcomes": np.zeros(SHOTS, dtype=np.int64),
         },
     }[builder]
 
@@ -151,7 +190,9 @@ PIECES = np.array([[0b110, 0, 0], [0, 0b100, 0b100], [0b111, 0, 0]], dtype=np.in
 
 #: Host copies the builders check, which are not kernel arguments.
 HOST_ONLY = {
-    ("classical", "host_code"), ("gather", "host_sources"), ("sample_shots", "host_states"),
+    ("classical", "host_code"),
+    ("gather", "host_sources"),
+    ("sample_shots", "host_states"),
     ("expectation_partials", "tables"),
 }
 
@@ -163,8 +204,18 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
 
 
 BUILDERS = (
-    "set_zero_state", "apply_op", "marginal_partials", "probabilities", "reduce_partials", "sample",
-    "classical", "decide_outcomes", "collapse", "gather", "sample_shots", "expectation_partials",
+    "set_zero_state",
+    "apply_op",
+    "marginal_partials",
+    "probabilities",
+    "reduce_partials",
+    "sample",
+    "classical",
+    "decide_outcomes",
+    "collapse",
+    "gather",
+    "sample_shots",
+    "expectation_partials",
 )
 #: Builders of kernels that are not templates.
 PLAIN_BUILDERS = ("reduce_partials", "sample", "classical", "decide_outcomes", "sample_shots")
@@ -191,29 +242,68 @@ def test_every_global_kernel_is_parsed() -> None:
 def test_signatures_are_parsed_exactly() -> None:
     signatures = launches.kernel_signatures()
     assert signatures["qc_sample"] == (
-        "const double*", "int", "long long", "long long", "const unsigned long long*", "long long*",
+        "const double*",
+        "int",
+        "long long",
+        "long long",
+        "const unsigned long long*",
+        "long long*",
     )
     assert signatures["qc_apply_op"] == (
-        "qc::complex<T>*", "int", "long long", "const long long*", "const qc::complex<T>*",
-        "const long long*", "long long", "long long",
+        "qc::complex<T>*",
+        "int",
+        "long long",
+        "const long long*",
+        "const qc::complex<T>*",
+        "const long long*",
+        "long long",
+        "long long",
     )
     assert signatures["qc_classical"] == (
-        "long long*", "long long", "long long", "const long long*", "long long", "long long",
+        "long long*",
+        "long long",
+        "long long",
+        "const long long*",
+        "long long",
+        "long long",
     )
     assert signatures["qc_decide_outcomes"] == (
-        "long long*", "long long", "long long", "const double*", "unsigned long long", "long long",
+        "long long*",
+        "long long",
+        "long long",
+        "const double*",
+        "unsigned long long",
+        "long long",
         "long long",
     )
     assert signatures["qc_collapse"] == (
-        "qc::complex<T>*", "int", "long long", "int", "const double*", "const long long*",
-        "long long", "int", "long long",
+        "qc::complex<T>*",
+        "int",
+        "long long",
+        "int",
+        "const double*",
+        "const long long*",
+        "long long",
+        "int",
+        "long long",
     )
     assert signatures["qc_gather"] == (
-        "const qc::complex<T>*", "qc::complex<T>*", "int", "long long", "const long long*",
+        "const qc::complex<T>*",
+        "qc::complex<T>*",
+        "int",
+        "long long",
+        "const long long*",
     )
     assert signatures["qc_sample_shots"] == (
-        "const double*", "int", "long long", "const long long*", "const long long*",
-        "const long long*", "long long", "unsigned long long", "long long*",
+        "const double*",
+        "int",
+        "long long",
+        "const long long*",
+        "const long long*",
+        "const long long*",
+        "long long",
+        "unsigned long long",
+        "long long*",
     )
 
 
@@ -318,8 +408,14 @@ def test_every_kernel_array_argument_is_tried() -> None:
 @pytest.mark.parametrize(("builder", "name", "index"), ARRAY_ARGUMENTS)
 @pytest.mark.parametrize(
     "wrong",
-    [np.zeros(4, dtype=np.float32), np.zeros(4, dtype=np.int32), [0, 0, 0, 0], np.float64(0.0),
-     np.int64(0), np.uint64(0)],
+    [
+        np.zeros(4, dtype=np.float32),
+        np.zeros(4, dtype=np.int32),
+        [0, 0, 0, 0],
+        np.float64(0.0),
+        np.int64(0),
+        np.uint64(0),
+    ],
     ids=["float32", "int32", "list", "float64-scalar", "int64-scalar", "uint64-scalar"],
 )
 def test_a_wrong_array_is_refused(builder: str, name: str, index: int | None, wrong: Any) -> None:
@@ -332,10 +428,16 @@ def test_a_wrong_array_is_refused(builder: str, name: str, index: int | None, wr
         build(builder, "double", **{name: value})
 
 
-@pytest.mark.parametrize(("builder", "name"), [
-    ("apply_op", "states"), ("apply_op", "data"), ("collapse", "states"), ("gather", "source"),
-    ("gather", "branches"),
-])
+@pytest.mark.parametrize(
+    ("builder", "name"),
+    [
+        ("apply_op", "states"),
+        ("apply_op", "data"),
+        ("collapse", "states"),
+        ("gather", "source"),
+        ("gather", "branches"),
+    ],
+)
 def test_states_of_the_other_precision_are_refused(builder: str, name: str) -> None:
     for precision, other in (("double", "single"), ("single", "double")):
         with pytest.raises(CupySimulatorError, match="needs a complex"):
@@ -364,10 +466,16 @@ def test_a_non_integer_scalar_is_refused(builder: str, name: str, wrong: Any) ->
 
 @pytest.mark.parametrize(
     ("builder", "name", "value"),
-    [("reduce_partials", "chunk_bits", 2**31), ("reduce_partials", "chunk_bits", -(2**31) - 1),
-     ("sample", "shots", 2**63), ("decide_outcomes", "seed", 2**64),
-     ("decide_outcomes", "seed", -1), ("sample_shots", "seed", -1),
-     ("classical", "mask_slot", 2**63), ("collapse", "qubit", 2**31)],
+    [
+        ("reduce_partials", "chunk_bits", 2**31),
+        ("reduce_partials", "chunk_bits", -(2**31) - 1),
+        ("sample", "shots", 2**63),
+        ("decide_outcomes", "seed", 2**64),
+        ("decide_outcomes", "seed", -1),
+        ("sample_shots", "seed", -1),
+        ("classical", "mask_slot", 2**63),
+        ("collapse", "qubit", 2**31),
+    ],
 )
 def test_an_integer_too_wide_for_its_parameter_is_refused(builder: str, name: str, value: int) -> None:
     with pytest.raises(CupySimulatorError, match="out of range"):
@@ -411,60 +519,100 @@ def test_an_unconditioned_op_takes_any_rows() -> None:
         ("sample", {"shots": 0}, "shots must be at least 1"),
         # the mask of a conditioned op
         ("apply_op", {"mask": (rows(), WIDTH, WIDTH)}, "slot outside the rows"),
-        ("apply_op", {"mask": (rows()[1:], WIDTH, SLOT)},
-         "rows must have batch * row_width entries"),
-        ("apply_op", {"mask": (np.zeros(BATCH * 2, dtype=np.int64), 2, 1)},
-         "slot outside the rows"),
+        ("apply_op", {"mask": (rows()[1:], WIDTH, SLOT)}, "rows must have batch * row_width entries"),
+        ("apply_op", {"mask": (np.zeros(BATCH * 2, dtype=np.int64), 2, 1)}, "slot outside the rows"),
         # classical programs
         ("classical", {"mask_slot": WIDTH}, "slot outside the rows"),
         ("classical", {"host_code": np.array([99, 0], dtype=np.int64)}, "unknown classical opcode"),
-        ("classical", {"host_code": program(("kLoad", WIDTH), ("kPop", 0))},
-         "classical program names a slot outside the row"),
-        ("classical", {"host_code": program(("kPushConst", 1), ("kStore", -1))},
-         "classical program names a slot outside the row"),
-        ("classical", {"host_code": program(("kPushConst", 1), ("kAdd", 0), ("kStore", 3))},
-         "classical program pops an empty stack"),
-        ("classical", {"host_code": program(("kPushConst", 1))},
-         "classical program leaves values on the stack"),
-        ("classical", {"host_code": program(*[("kPushConst", 0)] * 33, *[("kPop", 0)] * 33)},
-         "classical program is deeper than the stack"),
-        ("classical", {"host_code": program(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))},
-         "mask width out of range"),
-        ("classical", {"host_code": PROGRAM[:-1]},
-         "a classical program is (opcode, operand) pairs"),
+        (
+            "classical",
+            {"host_code": program(("kLoad", WIDTH), ("kPop", 0))},
+            "classical program names a slot outside the row",
+        ),
+        (
+            "classical",
+            {"host_code": program(("kPushConst", 1), ("kStore", -1))},
+            "classical program names a slot outside the row",
+        ),
+        (
+            "classical",
+            {"host_code": program(("kPushConst", 1), ("kAdd", 0), ("kStore", 3))},
+            "classical program pops an empty stack",
+        ),
+        (
+            "classical",
+            {"host_code": program(("kPushConst", 1))},
+            "classical program leaves values on the stack",
+        ),
+        (
+            "classical",
+            {"host_code": program(*[("kPushConst", 0)] * 33, *[("kPop", 0)] * 33)},
+            "classical program is deeper than the stack",
+        ),
+        (
+            "classical",
+            {"host_code": program(("kLoad", 3), ("kMaskWidth", 65), ("kStore", 3))},
+            "mask width out of range",
+        ),
+        ("classical", {"host_code": PROGRAM[:-1]}, "a classical program is (opcode, operand) pairs"),
         # measurement draws
         ("decide_outcomes", {"clbit_slot": WIDTH}, "slot outside the rows"),
         ("decide_outcomes", {"mask_slot": WIDTH}, "slot outside the rows"),
-        ("decide_outcomes", {"probabilities": np.zeros(BATCH)},
-         "probabilities must have 2 * batch entries"),
+        ("decide_outcomes", {"probabilities": np.zeros(BATCH)}, "probabilities must have 2 * batch entries"),
         # collapse
         ("collapse", {"qubit": NUM_QUBITS}, "qubit out of range"),
         ("collapse", {"qubit": -1}, "qubit out of range"),
-        ("collapse", {"probabilities": np.zeros(2 * BATCH + 1)},
-         "probabilities must have 2 * batch entries"),
+        ("collapse", {"probabilities": np.zeros(2 * BATCH + 1)}, "probabilities must have 2 * batch entries"),
         ("collapse", {"rows": rows()[1:]}, "rows must have batch * row_width entries"),
-        ("collapse", {"width": 2, "rows": np.zeros(2 * BATCH, dtype=np.int64), "mask_slot": -1},
-         "slot outside the rows"),
+        (
+            "collapse",
+            {"width": 2, "rows": np.zeros(2 * BATCH, dtype=np.int64), "mask_slot": -1},
+            "slot outside the rows",
+        ),
         ("collapse", {"mask_slot": WIDTH}, "slot outside the rows"),
         ("collapse", {"batch": BATCH + 1}, "state array length must be batch * 2**num_qubits"),
         # gather
-        ("gather", {"host_sources": np.array([3, 0], dtype=np.int64)},
-         "a branch's source state is out of range"),
-        ("gather", {"host_sources": np.array([0, -1], dtype=np.int64)},
-         "a branch's source state is out of range"),
-        ("gather", {"host_sources": np.array([0, 1, 2], dtype=np.int64)},
-         "branches must have len(sources) states"),
+        (
+            "gather",
+            {"host_sources": np.array([3, 0], dtype=np.int64)},
+            "a branch's source state is out of range",
+        ),
+        (
+            "gather",
+            {"host_sources": np.array([0, -1], dtype=np.int64)},
+            "a branch's source state is out of range",
+        ),
+        (
+            "gather",
+            {"host_sources": np.array([0, 1, 2], dtype=np.int64)},
+            "branches must have len(sources) states",
+        ),
         # terminal draws
-        ("sample_shots", {"host_states": np.array([0, 1, 2, 3, 0, 0, 0], dtype=np.int64)},
-         "a shot's state is out of range"),
-        ("sample_shots", {"host_states": np.array([0, 1, 2, -1, 0, 0, 0], dtype=np.int64)},
-         "a shot's state is out of range"),
-        ("sample_shots", {"shot_numbers": np.arange(SHOTS - 1, dtype=np.int64)},
-         "shot states, shot numbers and outcomes differ in length"),
-        ("sample_shots", {"outcomes": np.zeros(SHOTS + 1, dtype=np.int64)},
-         "shot states, shot numbers and outcomes differ in length"),
-        ("sample_shots", {"cumulative": np.zeros((BATCH << NUM_MEASURED) + 1)},
-         "cumulative must hold whole rows of 2**m entries"),
+        (
+            "sample_shots",
+            {"host_states": np.array([0, 1, 2, 3, 0, 0, 0], dtype=np.int64)},
+            "a shot's state is out of range",
+        ),
+        (
+            "sample_shots",
+            {"host_states": np.array([0, 1, 2, -1, 0, 0, 0], dtype=np.int64)},
+            "a shot's state is out of range",
+        ),
+        (
+            "sample_shots",
+            {"shot_numbers": np.arange(SHOTS - 1, dtype=np.int64)},
+            "shot states, shot numbers and outcomes differ in length",
+        ),
+        (
+            "sample_shots",
+            {"outcomes": np.zeros(SHOTS + 1, dtype=np.int64)},
+            "shot states, shot numbers and outcomes differ in length",
+        ),
+        (
+            "sample_shots",
+            {"cumulative": np.zeros((BATCH << NUM_MEASURED) + 1)},
+            "cumulative must hold whole rows of 2**m entries",
+        ),
         ("sample_shots", {"rows": rows()[1:]}, "rows must have batch * row_width entries"),
     ],
 )
@@ -491,9 +639,7 @@ def _refusal(call: Callable[[], Any]) -> str | None:
     [(BATCH * WIDTH - 1, WIDTH), (2 * BATCH, 2), (0, WIDTH)],
     ids=["partial-row", "width-below-fixed-slots", "no-rows"],
 )
-def test_rows_are_refused_as_the_cpu_extension_refuses_them(
-    builder: str, rows_size: int, width: int
-) -> None:
+def test_rows_are_refused_as_the_cpu_extension_refuses_them(builder: str, rows_size: int, width: int) -> None:
     """Both devices refuse the same calls with the same message (launches.py's promise):
     rows that are not whole rows, or none at all, as ``_cpu.classical`` and
     ``_cpu.decide_outcomes`` judge them."""
@@ -501,13 +647,21 @@ def test_rows_are_refused_as_the_cpu_extension_refuses_them(
     batch = rows_size // width
     if builder == "classical":
         on_cpu = _refusal(lambda: _cpu.classical(host_rows.copy(), width, PROGRAM, -1, 1))
-        on_gpu = _refusal(lambda: build("classical", "double", rows=host_rows, width=width,
-                                        mask_slot=-1))
+        on_gpu = _refusal(lambda: build("classical", "double", rows=host_rows, width=width, mask_slot=-1))
     else:
         weights = np.zeros(2 * batch)
         on_cpu = _refusal(lambda: _cpu.decide_outcomes(host_rows.copy(), width, weights, 1, -1, -1, 1))
-        on_gpu = _refusal(lambda: build("decide_outcomes", "double", rows=host_rows, width=width,
-                                        probabilities=weights, clbit_slot=-1, mask_slot=-1))
+        on_gpu = _refusal(
+            lambda: build(
+                "decide_outcomes",
+                "double",
+                rows=host_rows,
+                width=width,
+                probabilities=weights,
+                clbit_slot=-1,
+                mask_slot=-1,
+            )
+        )
     assert on_gpu == on_cpu
 
 

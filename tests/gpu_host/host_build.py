@@ -137,8 +137,15 @@ class HostKernels:
         function = getattr(self._library, f"qc_host_launch_{self._index[name]}")
         function(ctypes.c_uint(grid), ctypes.c_uint(block), _argument_pointers(arguments))
 
-    def launch_thread(self, name: str, grid: int, block: int, block_index: int, thread_index: int,
-                      arguments: list[ctypes._SimpleCData]) -> None:
+    def launch_thread(
+        self,
+        name: str,
+        grid: int,
+        block: int,
+        block_index: int,
+        thread_index: int,
+        arguments: list[ctypes._SimpleCData],
+    ) -> None:
         """Run one thread of kernel ``name`` on a ``grid`` x ``block`` launch.
 
         Only that thread runs: a grid-stride kernel computes the items of the thread
@@ -163,8 +170,13 @@ class HostKernels:
                 f"thread {thread_index} of block {block_index} is not in a {grid} x {block} launch"
             )
         function = getattr(self._library, f"qc_host_thread_{self._index[name]}")
-        function(ctypes.c_uint(grid), ctypes.c_uint(block), ctypes.c_uint(block_index),
-                 ctypes.c_uint(thread_index), _argument_pointers(arguments))
+        function(
+            ctypes.c_uint(grid),
+            ctypes.c_uint(block),
+            ctypes.c_uint(block_index),
+            ctypes.c_uint(thread_index),
+            _argument_pointers(arguments),
+        )
 
 
 @functools.cache

@@ -12,8 +12,8 @@ import pytest
 
 from gpu_host import cupy_standin as cupy
 from gpu_host.cupy_standin import cuda
-from gpu_host.cupy_standin.machine import CUDA_ERRORS, CUDADriverError, CUDARuntimeError, DeviceSpec, Machine
 from gpu_host.cupy_standin.kernels import parameters_of
+from gpu_host.cupy_standin.machine import CUDA_ERRORS, CUDADriverError, CUDARuntimeError, DeviceSpec, Machine
 from qiskit_cupy.devices.kernel_source import cuda_source, name_expressions
 
 DEADLINE = 30
@@ -138,8 +138,9 @@ def test_device_and_stream_must_match(machine: Machine) -> None:
     with pytest.raises(RuntimeError, match=r"stream is created on \(1\) does not match .* \(0\)"):
         with other:
             pass
-    module = cupy.RawModule(code=cuda_source(), options=("--std=c++17",),
-                            name_expressions=name_expressions("double"))
+    module = cupy.RawModule(
+        code=cuda_source(), options=("--std=c++17",), name_expressions=name_expressions("double")
+    )
     kernel = module.get_function("qc_set_zero_state<double>")
     with pytest.raises(CUDADriverError, match="CUDA_ERROR_INVALID_HANDLE"):
         kernel((1,), (32,), (remote, np.int32(2), np.int64(4)), stream=other)
@@ -177,11 +178,24 @@ def test_kernel_arguments_convert_as_cupy_converts_them(machine: Machine) -> Non
 def test_parameters_come_from_the_source_with_template_arguments_substituted() -> None:
     parameters = parameters_of(cuda_source(), "qc_apply_op<qc::DenseBody<float, 3>, float>")
     assert [p.cpp_type for p in parameters] == [
-        "qc::complex<float>*", "int", "long long", "const long long*", "const qc::complex<float>*",
-        "const long long*", "long long", "long long",
+        "qc::complex<float>*",
+        "int",
+        "long long",
+        "const long long*",
+        "const qc::complex<float>*",
+        "const long long*",
+        "long long",
+        "long long",
     ]
     assert [p.dtype for p in parameters] == [
-        np.complex64, np.int32, np.int64, np.int64, np.complex64, np.int64, np.int64, np.int64,
+        np.complex64,
+        np.int32,
+        np.int64,
+        np.int64,
+        np.complex64,
+        np.int64,
+        np.int64,
+        np.int64,
     ]
 
 

@@ -80,6 +80,7 @@ from compiler.classical_reference import (
 )
 from gpu_host.host_build import host_kernels, launch_looping, pointer
 from qiskit_cupy import _cpu
+from qiskit_cupy.compiler.classical import compile_value
 from qiskit_cupy.compiler.classical_code import (
     COUNTER_SLOT,
     FIRST_FREE_SLOT,
@@ -90,7 +91,6 @@ from qiskit_cupy.compiler.classical_code import (
     ClassicalCode,
     store,
 )
-from qiskit_cupy.compiler.classical import compile_value
 from qiskit_cupy.compiler.classical_stores import compile_store
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
@@ -138,8 +138,9 @@ def _mask_values(rng: np.random.Generator, count: int) -> np.ndarray:
     return values
 
 
-def _run_both(rows: np.ndarray, width: int, code: np.ndarray,
-              mask_slot: int) -> tuple[np.ndarray, np.ndarray]:
+def _run_both(
+    rows: np.ndarray, width: int, code: np.ndarray, mask_slot: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows after the GPU launcher and after the CPU extension ran ``code`` on them."""
     flat = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
     items = rows.shape[0]
@@ -147,9 +148,18 @@ def _run_both(rows: np.ndarray, width: int, code: np.ndarray,
     on_cpu = on_gpu.copy()
     # An empty program still needs a valid pointer.
     device_code = flat if flat.size else np.zeros(2, dtype=np.int64)
-    launch_looping("qc_classical", items,
-            [pointer(on_gpu), ctypes.c_longlong(width), ctypes.c_longlong(items),
-             pointer(device_code), ctypes.c_longlong(flat.size // 2), ctypes.c_longlong(mask_slot)])
+    launch_looping(
+        "qc_classical",
+        items,
+        [
+            pointer(on_gpu),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(items),
+            pointer(device_code),
+            ctypes.c_longlong(flat.size // 2),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
     _cpu.classical(on_cpu, width, flat, mask_slot, 0)
     return on_gpu.reshape(items, width), on_cpu.reshape(items, width)
 
@@ -247,8 +257,11 @@ def test_random_bytecode_agrees(masked: bool) -> None:
     count = 120
     nprng = _rng(f"bytecode-{masked}")
     edges = np.array([to_int64(v) for v in _EDGE_VALUES])
-    rows = np.where(nprng.random((count, width)) < 0.3, nprng.choice(edges, size=(count, width)),
-                    _random_int64(nprng, (count, width)))
+    rows = np.where(
+        nprng.random((count, width)) < 0.3,
+        nprng.choice(edges, size=(count, width)),
+        _random_int64(nprng, (count, width)),
+    )
     if masked:
         rows[:, mask_slot] = _mask_values(nprng, count)
     for code in codes:
@@ -298,11 +311,15 @@ def test_trajectory_draw_is_the_same_everywhere() -> None:
     edges = [0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
     seeds = edges + [int(s) for s in rng.integers(0, 2**64, size=10, dtype=np.uint64)]
     seeds += [2**64 - 1 - int(d) for d in rng.integers(0, 2**20, size=4)]
-    shots = np.array(edges + [2**64 - 0x632BE59BD9B4E019, 2**64 - 0x632BE59BD9B4E01A]
-                     + [int(s) for s in rng.integers(0, 2**64, size=24, dtype=np.uint64)],
-                     dtype=np.uint64)
-    counters = np.array(edges + [int(c) for c in rng.integers(0, 2**64, size=26, dtype=np.uint64)],
-                        dtype=np.uint64)
+    shots = np.array(
+        edges
+        + [2**64 - 0x632BE59BD9B4E019, 2**64 - 0x632BE59BD9B4E01A]
+        + [int(s) for s in rng.integers(0, 2**64, size=24, dtype=np.uint64)],
+        dtype=np.uint64,
+    )
+    counters = np.array(
+        edges + [int(c) for c in rng.integers(0, 2**64, size=26, dtype=np.uint64)], dtype=np.uint64
+    )
     rng.shuffle(counters)
     for seed in seeds:
         vectorized = trajectory_draws(seed, shots, counters)
@@ -316,12 +333,12 @@ def test_trajectory_draw_is_the_same_everywhere() -> None:
     assert len({reference_draw(5, s, c) for s in range(20) for c in range(20)}) == 400
 
 
-def _decide_reference(rows: np.ndarray, probabilities: np.ndarray, seed: int, clbit_slot: int,
-                      mask_slot: int) -> tuple[np.ndarray, np.ndarray]:
+def _decide_reference(
+    rows: np.ndarray, probabilities: np.ndarray, seed: int, clbit_slot: int, mask_slot: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows after every active row drew its outcome, and the outcomes of all rows."""
     weights = probabilities.reshape(-1, 2)
-    draws = trajectory_draws(seed, rows[:, SHOT_SLOT].view(np.uint64),
-                             rows[:, COUNTER_SLOT].view(np.uint64))
+    draws = trajectory_draws(seed, rows[:, SHOT_SLOT].view(np.uint64), rows[:, COUNTER_SLOT].view(np.uint64))
     outcomes = (draws * (weights[:, 0] + weights[:, 1]) >= weights[:, 0]).astype(np.int64)
     active = np.ones(len(rows), dtype=bool) if mask_slot < 0 else rows[:, mask_slot] != 0
     expected = rows.copy()
@@ -333,10 +350,11 @@ def _decide_reference(rows: np.ndarray, probabilities: np.ndarray, seed: int, cl
 
 
 @SEEDS
-@pytest.mark.parametrize(("clbit_slot", "mask_slot"), [(-1, -1), (FIRST_FREE_SLOT + 1, -1),
-                                                       (-1, FIRST_FREE_SLOT + 3),
-                                                       (FIRST_FREE_SLOT, FIRST_FREE_SLOT + 3)],
-                         ids=["plain", "clbit", "masked", "clbit-masked"])
+@pytest.mark.parametrize(
+    ("clbit_slot", "mask_slot"),
+    [(-1, -1), (FIRST_FREE_SLOT + 1, -1), (-1, FIRST_FREE_SLOT + 3), (FIRST_FREE_SLOT, FIRST_FREE_SLOT + 3)],
+    ids=["plain", "clbit", "masked", "clbit-masked"],
+)
 def test_decide_outcomes_agree(seed: int, clbit_slot: int, mask_slot: int) -> None:
     rng = _rng(f"decide-{seed}-{clbit_slot}-{mask_slot}")
     count, width = 5000, FIRST_FREE_SLOT + 4
@@ -350,8 +368,7 @@ def test_decide_outcomes_agree(seed: int, clbit_slot: int, mask_slot: int) -> No
     weights[3::7, 1] = 0.0  # outcome 0 whatever the draw
     # Boundaries: p0 = u (and p0 + p1 = 1 where that sum is exact) must give outcome 1,
     # p0 just above u outcome 0, so that a > for >= or another order of the arithmetic shows.
-    draws = trajectory_draws(seed, rows[:, SHOT_SLOT].view(np.uint64),
-                             rows[:, COUNTER_SLOT].view(np.uint64))
+    draws = trajectory_draws(seed, rows[:, SHOT_SLOT].view(np.uint64), rows[:, COUNTER_SLOT].view(np.uint64))
     weights[1::7, 0] = draws[1::7]
     weights[1::7, 1] = 1.0 - draws[1::7]
     weights[5::7, 0] = np.nextafter(draws[5::7], 1.0)
@@ -364,10 +381,19 @@ def test_decide_outcomes_agree(seed: int, clbit_slot: int, mask_slot: int) -> No
     assert outcomes[::7].all() and not outcomes[3::7].any()
     on_gpu = rows.ravel().copy()
     on_cpu = rows.ravel().copy()
-    launch_looping("qc_decide_outcomes", count,
-            [pointer(on_gpu), ctypes.c_longlong(width), ctypes.c_longlong(count),
-             pointer(probabilities), ctypes.c_ulonglong(seed), ctypes.c_longlong(clbit_slot),
-             ctypes.c_longlong(mask_slot)])
+    launch_looping(
+        "qc_decide_outcomes",
+        count,
+        [
+            pointer(on_gpu),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(count),
+            pointer(probabilities),
+            ctypes.c_ulonglong(seed),
+            ctypes.c_longlong(clbit_slot),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
     _cpu.decide_outcomes(on_cpu, width, probabilities, seed, clbit_slot, mask_slot, 0)
     np.testing.assert_array_equal(on_cpu.reshape(count, width), expected)
     np.testing.assert_array_equal(on_gpu.reshape(count, width), expected)
@@ -394,8 +420,9 @@ def _states(batch: int, num_qubits: int, dtype: type, name: str) -> np.ndarray:
     return amplitudes.astype(dtype).ravel()
 
 
-def _collapse_reference(state: np.ndarray, qubit: int, outcome: int, weight: float,
-                        reset: bool) -> np.ndarray:
+def _collapse_reference(
+    state: np.ndarray, qubit: int, outcome: int, weight: float, reset: bool
+) -> np.ndarray:
     """One state after keeping the half of ``outcome`` at ``qubit``, scaled by
     1/sqrt(weight) in float64 (and moved to |0> by a reset)."""
     index = np.arange(state.size)
@@ -428,8 +455,9 @@ def test_collapse_agrees(dtype: type, batch: int, qubit: int, reset: bool, maske
     index = np.arange(1 << NUM_QUBITS)
     bit = (index >> qubit) & 1
     squares = per_state.real**2 + per_state.imag**2
-    probabilities = np.array([[_exact_sum(squares[entry, bit == b]) for b in (0, 1)]
-                              for entry in range(batch)])
+    probabilities = np.array(
+        [[_exact_sum(squares[entry, bit == b]) for b in (0, 1)] for entry in range(batch)]
+    )
     rows = _random_int64(rng, (batch, ROW_WIDTH))
     rows[:, OUTCOME_SLOT] = [1, 0, 1][:batch] if batch > 1 else [int(rng.integers(2))]
     if masked:
@@ -441,12 +469,24 @@ def test_collapse_agrees(dtype: type, batch: int, qubit: int, reset: bool, maske
     initial_rows = rows.copy()
     on_gpu, on_cpu = states.copy(), states.copy()
     items = batch << (NUM_QUBITS - 1)
-    launch_looping(precision_kernel("qc_collapse", PRECISIONS[dtype]), items,
-            [pointer(on_gpu), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items),
-             ctypes.c_int(qubit), pointer(probabilities), pointer(rows),
-             ctypes.c_longlong(ROW_WIDTH), ctypes.c_int(int(reset)), ctypes.c_longlong(mask_slot)])
-    _cpu.collapse(on_cpu, NUM_QUBITS, batch, qubit, probabilities, rows.ravel(), ROW_WIDTH, reset,
-                  mask_slot, 0)
+    launch_looping(
+        precision_kernel("qc_collapse", PRECISIONS[dtype]),
+        items,
+        [
+            pointer(on_gpu),
+            ctypes.c_int(NUM_QUBITS),
+            ctypes.c_longlong(items),
+            ctypes.c_int(qubit),
+            pointer(probabilities),
+            pointer(rows),
+            ctypes.c_longlong(ROW_WIDTH),
+            ctypes.c_int(int(reset)),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
+    _cpu.collapse(
+        on_cpu, NUM_QUBITS, batch, qubit, probabilities, rows.ravel(), ROW_WIDTH, reset, mask_slot, 0
+    )
     np.testing.assert_array_equal(_bits(on_gpu), _bits(on_cpu))
     epsilon = _epsilon(dtype)
     for entry in range(batch):
@@ -473,13 +513,17 @@ def test_collapse_agrees(dtype: type, batch: int, qubit: int, reset: bool, maske
 # Gathering branches.
 
 
-@pytest.mark.parametrize(("num_qubits", "sources"), [
-    (0, (2, 2, 0, 1, 3, 3, 0, 1, 2, 0, 0, 3)),
-    (1, (3, 0, 0, 2, 1, 3)),
-    (6, (1, 1, 0)),
-    (6, (3, 2, 1, 0, 2)),
-    (NUM_QUBITS, (2,)),
-], ids=["n0-many", "n1", "n6-repeat", "n6-reversed", "n10-one"])
+@pytest.mark.parametrize(
+    ("num_qubits", "sources"),
+    [
+        (0, (2, 2, 0, 1, 3, 3, 0, 1, 2, 0, 0, 3)),
+        (1, (3, 0, 0, 2, 1, 3)),
+        (6, (1, 1, 0)),
+        (6, (3, 2, 1, 0, 2)),
+        (NUM_QUBITS, (2,)),
+    ],
+    ids=["n0-many", "n1", "n6-repeat", "n6-reversed", "n10-one"],
+)
 @DTYPES
 def test_gather_agrees(dtype: type, num_qubits: int, sources: tuple[int, ...]) -> None:
     """Branch j is state sources[j] of the source batch (4 states), copied bit for bit."""
@@ -490,9 +534,17 @@ def test_gather_agrees(dtype: type, num_qubits: int, sources: tuple[int, ...]) -
     items = len(sources) << num_qubits
     on_gpu = np.full(items, np.nan, dtype=dtype)
     on_cpu = on_gpu.copy()
-    launch_looping(precision_kernel("qc_gather", PRECISIONS[dtype]), items,
-            [pointer(source), pointer(on_gpu), ctypes.c_int(num_qubits), ctypes.c_longlong(items),
-             pointer(index)])
+    launch_looping(
+        precision_kernel("qc_gather", PRECISIONS[dtype]),
+        items,
+        [
+            pointer(source),
+            pointer(on_gpu),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(items),
+            pointer(index),
+        ],
+    )
     _cpu.gather(source, on_cpu, num_qubits, index, 0)
     expected = source.reshape(4, -1)[index].ravel()
     np.testing.assert_array_equal(_bits(on_cpu), _bits(expected))
@@ -529,15 +581,27 @@ def test_sample_shots_agree(num_measured: int, seed: int) -> None:
     flat_rows = rows.ravel().copy()
     on_gpu = np.full(shots, -1, dtype=np.int64)
     on_cpu = on_gpu.copy()
-    launch_looping("qc_sample_shots", shots,
-            [pointer(cumulative), ctypes.c_int(num_measured), ctypes.c_longlong(shots),
-             pointer(shot_states), pointer(shot_numbers), pointer(flat_rows),
-             ctypes.c_longlong(width), ctypes.c_ulonglong(seed), pointer(on_gpu)])
-    _cpu.sample_shots(cumulative, num_measured, shot_states, shot_numbers, flat_rows, width, seed,
-                      on_cpu, 0)
+    launch_looping(
+        "qc_sample_shots",
+        shots,
+        [
+            pointer(cumulative),
+            ctypes.c_int(num_measured),
+            ctypes.c_longlong(shots),
+            pointer(shot_states),
+            pointer(shot_numbers),
+            pointer(flat_rows),
+            ctypes.c_longlong(width),
+            ctypes.c_ulonglong(seed),
+            pointer(on_gpu),
+        ],
+    )
+    _cpu.sample_shots(cumulative, num_measured, shot_states, shot_numbers, flat_rows, width, seed, on_cpu, 0)
     table = cumulative.reshape(num_states, size)
-    expected = [_reference_shot(table[state], seed, int(number), int(rows[state, COUNTER_SLOT]))
-                for state, number in zip(shot_states, shot_numbers)]
+    expected = [
+        _reference_shot(table[state], seed, int(number), int(rows[state, COUNTER_SLOT]))
+        for state, number in zip(shot_states, shot_numbers)
+    ]
     np.testing.assert_array_equal(on_cpu, expected)
     np.testing.assert_array_equal(on_gpu, expected)
     np.testing.assert_array_equal(flat_rows, rows.ravel())
@@ -554,8 +618,9 @@ def test_a_draw_equal_to_a_cumulative_sum_takes_the_next_outcome() -> None:
     rows = np.zeros((shots, width), dtype=np.int64)
     rows[:, COUNTER_SLOT] = np.arange(shots) * 3
     shot_numbers = np.arange(100, 100 + shots, dtype=np.int64)
-    draws = np.array([reference_draw(seed, int(n), int(c))
-                      for n, c in zip(shot_numbers, rows[:, COUNTER_SLOT])])
+    draws = np.array(
+        [reference_draw(seed, int(n), int(c)) for n, c in zip(shot_numbers, rows[:, COUNTER_SLOT])]
+    )
     table = np.ones((shots, 4))
     table[0::2, :2] = draws[0::2, None]  # [u, u, 1, 1]: outcome 2
     table[1::2, 0] = 0.0
@@ -565,14 +630,27 @@ def test_a_draw_equal_to_a_cumulative_sum_takes_the_next_outcome() -> None:
     flat_rows = rows.ravel().copy()
     on_gpu = np.full(shots, -1, dtype=np.int64)
     on_cpu = on_gpu.copy()
-    launch_looping("qc_sample_shots", shots,
-            [pointer(cumulative), ctypes.c_int(2), ctypes.c_longlong(shots), pointer(shot_states),
-             pointer(shot_numbers), pointer(flat_rows), ctypes.c_longlong(width),
-             ctypes.c_ulonglong(seed), pointer(on_gpu)])
+    launch_looping(
+        "qc_sample_shots",
+        shots,
+        [
+            pointer(cumulative),
+            ctypes.c_int(2),
+            ctypes.c_longlong(shots),
+            pointer(shot_states),
+            pointer(shot_numbers),
+            pointer(flat_rows),
+            ctypes.c_longlong(width),
+            ctypes.c_ulonglong(seed),
+            pointer(on_gpu),
+        ],
+    )
     _cpu.sample_shots(cumulative, 2, shot_states, shot_numbers, flat_rows, width, seed, on_cpu, 0)
     expected = np.where(np.arange(shots) % 2 == 0, 2, 3)
-    assert [_reference_shot(table[i], seed, int(shot_numbers[i]), int(rows[i, COUNTER_SLOT]))
-            for i in range(shots)] == expected.tolist()
+    assert [
+        _reference_shot(table[i], seed, int(shot_numbers[i]), int(rows[i, COUNTER_SLOT]))
+        for i in range(shots)
+    ] == expected.tolist()
     np.testing.assert_array_equal(on_cpu, expected)
     np.testing.assert_array_equal(on_gpu, expected)
 
@@ -623,9 +701,20 @@ def _op(name: str, batch: int, num_qubits: int) -> GateOp:
     return GateOp(kind, targets, matrix, controls, values, permutation)
 
 
-OP_NAMES = ["dense1-low", "dense2-high-ctrl-entry", "dense3-low", "dense4-mixed-ctrl",
-            "dense5-high-entry", "diagonal1-high", "diagonal2-ctrl-entry", "diagonal5-spread",
-            "permutation1-ctrl", "permutation2-entry", "wide7", "wide6-ctrl-entry"]
+OP_NAMES = [
+    "dense1-low",
+    "dense2-high-ctrl-entry",
+    "dense3-low",
+    "dense4-mixed-ctrl",
+    "dense5-high-entry",
+    "diagonal1-high",
+    "diagonal2-ctrl-entry",
+    "diagonal5-spread",
+    "permutation1-ctrl",
+    "permutation2-entry",
+    "wide7",
+    "wide6-ctrl-entry",
+]
 
 
 def _evolve(state: np.ndarray, op: GateOp, entry: int) -> np.ndarray:
@@ -647,8 +736,9 @@ ACTIVE = MASK_ROWS[:, 3] != 0
 NO_ROWS = np.zeros(1, dtype=np.int64)
 
 
-def _gpu_apply(states: np.ndarray, num_qubits: int, batch: int, op: GateOp, rows: np.ndarray,
-               width: int, mask_slot: int) -> None:
+def _gpu_apply(
+    states: np.ndarray, num_qubits: int, batch: int, op: GateOp, rows: np.ndarray, width: int, mask_slot: int
+) -> None:
     """Run one op through the GPU launcher (host build), grid-stride, every thread looping."""
     program = encode_program([op], batch)
     dtype = states.dtype.type
@@ -656,16 +746,44 @@ def _gpu_apply(states: np.ndarray, num_qubits: int, batch: int, op: GateOp, rows
     row = np.ascontiguousarray(program.rows[0])
     items = batch << (num_qubits - program.num_sorted[0])
     kernel = apply_op_kernel(op.kind.value, len(op.targets), PRECISIONS[dtype])
-    launch_looping(kernel, items,
-            [pointer(states), ctypes.c_int(num_qubits), ctypes.c_longlong(items), pointer(row),
-             pointer(data), pointer(rows), ctypes.c_longlong(width), ctypes.c_longlong(mask_slot)])
+    launch_looping(
+        kernel,
+        items,
+        [
+            pointer(states),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(items),
+            pointer(row),
+            pointer(data),
+            pointer(rows),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
 
 
-def _cpu_apply(states: np.ndarray, num_qubits: int, batch: int, ops: list[GateOp], rows: np.ndarray,
-               width: int, mask_slot: int, num_threads: int = 0) -> None:
+def _cpu_apply(
+    states: np.ndarray,
+    num_qubits: int,
+    batch: int,
+    ops: list[GateOp],
+    rows: np.ndarray,
+    width: int,
+    mask_slot: int,
+    num_threads: int = 0,
+) -> None:
     program = encode_program(ops, batch)
-    _cpu.run_program(states, num_qubits, batch, program.rows, program.data.astype(states.dtype),
-                     rows, width, mask_slot, num_threads)
+    _cpu.run_program(
+        states,
+        num_qubits,
+        batch,
+        program.rows,
+        program.data.astype(states.dtype),
+        rows,
+        width,
+        mask_slot,
+        num_threads,
+    )
 
 
 @pytest.mark.parametrize("name", OP_NAMES)
@@ -681,20 +799,22 @@ def test_masked_apply_op_agrees(dtype: type, name: str) -> None:
     _gpu_apply(unmasked, NUM_QUBITS, batch, op, NO_ROWS, 1, -1)
     np.testing.assert_array_equal(flat_rows, MASK_ROWS.ravel())
     shape = (batch, -1)
-    np.testing.assert_array_equal(_bits(masked.reshape(shape)[~ACTIVE]),
-                                  _bits(initial.reshape(shape)[~ACTIVE]))
-    np.testing.assert_array_equal(_bits(masked.reshape(shape)[ACTIVE]),
-                                  _bits(unmasked.reshape(shape)[ACTIVE]))
+    np.testing.assert_array_equal(
+        _bits(masked.reshape(shape)[~ACTIVE]), _bits(initial.reshape(shape)[~ACTIVE])
+    )
+    np.testing.assert_array_equal(
+        _bits(masked.reshape(shape)[ACTIVE]), _bits(unmasked.reshape(shape)[ACTIVE])
+    )
     for entry in range(batch):
         want = _evolve(initial.reshape(shape)[entry], op, entry)
-        np.testing.assert_allclose(unmasked.reshape(shape)[entry], want, rtol=0,
-                                   atol=TOLERANCE[dtype])
+        np.testing.assert_allclose(unmasked.reshape(shape)[entry], want, rtol=0, atol=TOLERANCE[dtype])
         assert not np.allclose(want, initial.reshape(shape)[entry])
     # The CPU extension's run_program with the same mask: the same states, within the bound.
     on_cpu = initial.copy()
     _cpu_apply(on_cpu, NUM_QUBITS, batch, [op], MASK_ROWS.ravel(), 4, 3)
-    np.testing.assert_array_equal(_bits(on_cpu.reshape(shape)[~ACTIVE]),
-                                  _bits(initial.reshape(shape)[~ACTIVE]))
+    np.testing.assert_array_equal(
+        _bits(on_cpu.reshape(shape)[~ACTIVE]), _bits(initial.reshape(shape)[~ACTIVE])
+    )
     np.testing.assert_allclose(on_cpu, masked, rtol=0, atol=TOLERANCE[dtype])
 
 
@@ -709,16 +829,17 @@ def _cache_resident_bytes() -> int:
 #: (name, num_qubits, batch): run_program's cache-resident path (small states, batch > 1)
 #: and its large path (2**16 amplitudes, past the limit in both precisions; batch 1
 #: always takes it).
-PROGRAM_PATHS = [("cache-resident", 8, 3), ("large", 16, 3), ("large-single", 16, 1),
-                 ("small-single", 8, 1)]
+PROGRAM_PATHS = [("cache-resident", 8, 3), ("large", 16, 3), ("large-single", 16, 1), ("small-single", 8, 1)]
 
 
 @pytest.mark.parametrize("num_threads", [1, 0], ids=["one-thread", "all-threads"])
-@pytest.mark.parametrize(("path", "num_qubits", "batch"), PROGRAM_PATHS,
-                         ids=[case[0] for case in PROGRAM_PATHS])
+@pytest.mark.parametrize(
+    ("path", "num_qubits", "batch"), PROGRAM_PATHS, ids=[case[0] for case in PROGRAM_PATHS]
+)
 @DTYPES
-def test_masked_run_program_agrees(dtype: type, path: str, num_qubits: int, batch: int,
-                                   num_threads: int) -> None:
+def test_masked_run_program_agrees(
+    dtype: type, path: str, num_qubits: int, batch: int, num_threads: int
+) -> None:
     """A whole mixed program under a mask: inactive states bitwise untouched, active ones
     bitwise the unmasked run's, and those within the bound of Qiskit."""
     resident = np.dtype(dtype).itemsize << num_qubits <= _cache_resident_bytes()
@@ -731,16 +852,17 @@ def test_masked_run_program_agrees(dtype: type, path: str, num_qubits: int, batc
     _cpu_apply(masked, num_qubits, batch, ops, rows, 4, 3, num_threads)
     _cpu_apply(unmasked, num_qubits, batch, ops, NO_ROWS, 1, -1, num_threads)
     shape = (batch, -1)
-    np.testing.assert_array_equal(_bits(masked.reshape(shape)[~active]),
-                                  _bits(initial.reshape(shape)[~active]))
-    np.testing.assert_array_equal(_bits(masked.reshape(shape)[active]),
-                                  _bits(unmasked.reshape(shape)[active]))
+    np.testing.assert_array_equal(
+        _bits(masked.reshape(shape)[~active]), _bits(initial.reshape(shape)[~active])
+    )
+    np.testing.assert_array_equal(
+        _bits(masked.reshape(shape)[active]), _bits(unmasked.reshape(shape)[active])
+    )
     for entry in np.flatnonzero(active):
         want = initial.reshape(shape)[entry].astype(np.complex128)
         for op in ops:
             want = _evolve(want, op, entry)
-        np.testing.assert_allclose(masked.reshape(shape)[entry], want, rtol=0,
-                                   atol=TOLERANCE[dtype])
+        np.testing.assert_allclose(masked.reshape(shape)[entry], want, rtol=0, atol=TOLERANCE[dtype])
     if batch == 1:  # the same single state, inactive
         inactive = initial.copy()
         _cpu_apply(inactive, num_qubits, 1, ops, np.zeros(4, dtype=np.int64), 4, 3, num_threads)
@@ -749,8 +871,9 @@ def test_masked_run_program_agrees(dtype: type, path: str, num_qubits: int, batc
         on_gpu = initial.copy()
         for op in ops:
             _gpu_apply(on_gpu, num_qubits, batch, op, rows, 4, 3)
-        np.testing.assert_array_equal(_bits(on_gpu.reshape(shape)[~active]),
-                                      _bits(initial.reshape(shape)[~active]))
+        np.testing.assert_array_equal(
+            _bits(on_gpu.reshape(shape)[~active]), _bits(initial.reshape(shape)[~active])
+        )
         np.testing.assert_allclose(on_gpu, masked, rtol=0, atol=TOLERANCE[dtype])
 
 
@@ -776,8 +899,7 @@ def _shifted(array: np.ndarray, index: int, at: int) -> ctypes.c_void_p:
 def _launch_item(name: str, item: int, arguments: list[ctypes._SimpleCData]) -> None:
     """Run the one thread of a grid-stride launch whose first item is ``item``."""
     block_index, thread_index = divmod(item, BLOCK)
-    host_kernels().launch_thread(name, block_index + 1, BLOCK, block_index, thread_index,
-                                 arguments)
+    host_kernels().launch_thread(name, block_index + 1, BLOCK, block_index, thread_index, arguments)
 
 
 def test_classical_and_decide_index_rows_with_64_bits() -> None:
@@ -788,25 +910,49 @@ def test_classical_and_decide_index_rows_with_64_bits() -> None:
     rows[:, COUNTER_SLOT] = 3
     rows[:, width - 1] = 1  # every row is active: a stray item would show
     initial = rows.copy()
-    program = ClassicalCode(np.array([[OPCODES["kLoad"], width - 2], [OPCODES["kPushConst"], 1],
-                                      [OPCODES["kAdd"], 0], [OPCODES["kStore"], width - 2]]))
+    program = ClassicalCode(
+        np.array(
+            [
+                [OPCODES["kLoad"], width - 2],
+                [OPCODES["kPushConst"], 1],
+                [OPCODES["kAdd"], 0],
+                [OPCODES["kStore"], width - 2],
+            ]
+        )
+    )
     code = np.ascontiguousarray(program.code.reshape(-1))
     items = BIG_ITEM + EXTRA_ITEMS
-    _launch_item("qc_classical", BIG_ITEM,
-                 [_shifted(rows, BIG_ITEM * width, width), ctypes.c_longlong(width),
-                  ctypes.c_longlong(items), pointer(code), ctypes.c_longlong(len(program)),
-                  ctypes.c_longlong(width - 1)])
+    _launch_item(
+        "qc_classical",
+        BIG_ITEM,
+        [
+            _shifted(rows, BIG_ITEM * width, width),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(items),
+            pointer(code),
+            ctypes.c_longlong(len(program)),
+            ctypes.c_longlong(width - 1),
+        ],
+    )
     expected = initial.copy()
     expected[1, width - 2] = to_int64(int(initial[1, width - 2]) + 1)
     np.testing.assert_array_equal(rows, expected)
     probabilities = np.full(2 * (BLOCK + 2), np.nan)
     probabilities[2:4] = (0.25, 0.75)
     seed = 2**64 - 1
-    _launch_item("qc_decide_outcomes", BIG_ITEM,
-                 [_shifted(rows, BIG_ITEM * width, width), ctypes.c_longlong(width),
-                  ctypes.c_longlong(items), _shifted(probabilities, 2 * BIG_ITEM, 2),
-                  ctypes.c_ulonglong(seed), ctypes.c_longlong(FIRST_FREE_SLOT),
-                  ctypes.c_longlong(width - 1)])
+    _launch_item(
+        "qc_decide_outcomes",
+        BIG_ITEM,
+        [
+            _shifted(rows, BIG_ITEM * width, width),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(items),
+            _shifted(probabilities, 2 * BIG_ITEM, 2),
+            ctypes.c_ulonglong(seed),
+            ctypes.c_longlong(FIRST_FREE_SLOT),
+            ctypes.c_longlong(width - 1),
+        ],
+    )
     u = reference_draw(seed, int(expected[1, SHOT_SLOT]) & MASK64, 3)
     outcome = int(u * (0.25 + 0.75) >= 0.25)
     expected[1, COUNTER_SLOT] = 4
@@ -814,8 +960,9 @@ def test_classical_and_decide_index_rows_with_64_bits() -> None:
     np.testing.assert_array_equal(rows, expected)
 
 
-@pytest.mark.parametrize(("num_qubits", "batch", "entry"), [(34, 1, 0), (32, 3, 2)],
-                         ids=["one-state", "entry-2"])
+@pytest.mark.parametrize(
+    ("num_qubits", "batch", "entry"), [(34, 1, 0), (32, 3, 2)], ids=["one-state", "entry-2"]
+)
 def test_collapse_indexes_items_with_64_bits(num_qubits: int, batch: int, entry: int) -> None:
     """Item BIG_ITEM at qubit 0 is the pair (2 * local, 2 * local + 1) of its entry
     (item >> (n - 1)), scaled by that entry's weight of that entry's outcome."""
@@ -832,32 +979,54 @@ def test_collapse_indexes_items_with_64_bits(num_qubits: int, batch: int, entry:
     rows[entry, MASK_SLOT] = 1
     probabilities = np.full(2 * batch, np.nan)
     probabilities[2 * entry : 2 * entry + 2] = (0.36, 0.64)
-    _launch_item(precision_kernel("qc_collapse", "double"), BIG_ITEM,
-                 [_shifted(states, zero, 1), ctypes.c_int(num_qubits),
-                  ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS), ctypes.c_int(0),
-                  pointer(probabilities), pointer(rows), ctypes.c_longlong(ROW_WIDTH),
-                  ctypes.c_int(0), ctypes.c_longlong(MASK_SLOT)])
+    _launch_item(
+        precision_kernel("qc_collapse", "double"),
+        BIG_ITEM,
+        [
+            _shifted(states, zero, 1),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS),
+            ctypes.c_int(0),
+            pointer(probabilities),
+            pointer(rows),
+            ctypes.c_longlong(ROW_WIDTH),
+            ctypes.c_int(0),
+            ctypes.c_longlong(MASK_SLOT),
+        ],
+    )
     expected = initial.copy()
     expected[1] = 0
     expected[2] = initial[2] * (1.0 / math.sqrt(0.64))
     np.testing.assert_array_equal(states, expected)
 
 
-@pytest.mark.parametrize(("num_qubits", "sources", "source_index"), [
-    (33, (1,), 2**33 + BIG_ITEM),  # branch 0, amplitude BIG_ITEM of state 1
-    (31, (0, 0, 1), 2**31 + 5),  # branch BIG_ITEM >> 31 = 2, amplitude 5 of state 1
-], ids=["one-branch", "branch-2"])
-def test_gather_indexes_items_with_64_bits(num_qubits: int, sources: tuple[int, ...],
-                                           source_index: int) -> None:
+@pytest.mark.parametrize(
+    ("num_qubits", "sources", "source_index"),
+    [
+        (33, (1,), 2**33 + BIG_ITEM),  # branch 0, amplitude BIG_ITEM of state 1
+        (31, (0, 0, 1), 2**31 + 5),  # branch BIG_ITEM >> 31 = 2, amplitude 5 of state 1
+    ],
+    ids=["one-branch", "branch-2"],
+)
+def test_gather_indexes_items_with_64_bits(
+    num_qubits: int, sources: tuple[int, ...], source_index: int
+) -> None:
     rng = _rng(f"gather-64-{num_qubits}")
     size = BLOCK + 4
     source = rng.normal(size=size) + 1j * rng.normal(size=size)
     branches = np.full(size, np.nan + 0j)
     index = np.array(sources, dtype=np.int64)
-    _launch_item(precision_kernel("qc_gather", "double"), BIG_ITEM,
-                 [_shifted(source, source_index, 1), _shifted(branches, BIG_ITEM, 1),
-                  ctypes.c_int(num_qubits), ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS),
-                  pointer(index)])
+    _launch_item(
+        precision_kernel("qc_gather", "double"),
+        BIG_ITEM,
+        [
+            _shifted(source, source_index, 1),
+            _shifted(branches, BIG_ITEM, 1),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS),
+            pointer(index),
+        ],
+    )
     assert branches[1] == source[1]
     assert np.isnan(np.delete(branches, 1)).all()
 
@@ -873,11 +1042,21 @@ def test_sample_shots_index_shots_with_64_bits() -> None:
     shot_numbers[1] = -12345
     outcomes = np.full(BLOCK + 4, -1, dtype=np.int64)
     seed = 77
-    _launch_item("qc_sample_shots", BIG_ITEM,
-                 [pointer(cumulative), ctypes.c_int(2), ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS),
-                  _shifted(shot_states, BIG_ITEM, 1), _shifted(shot_numbers, BIG_ITEM, 1),
-                  pointer(rows), ctypes.c_longlong(width), ctypes.c_ulonglong(seed),
-                  _shifted(outcomes, BIG_ITEM, 1)])
+    _launch_item(
+        "qc_sample_shots",
+        BIG_ITEM,
+        [
+            pointer(cumulative),
+            ctypes.c_int(2),
+            ctypes.c_longlong(BIG_ITEM + EXTRA_ITEMS),
+            _shifted(shot_states, BIG_ITEM, 1),
+            _shifted(shot_numbers, BIG_ITEM, 1),
+            pointer(rows),
+            ctypes.c_longlong(width),
+            ctypes.c_ulonglong(seed),
+            _shifted(outcomes, BIG_ITEM, 1),
+        ],
+    )
     expected = _reference_shot(cumulative[4:], seed, -12345, 9)
     assert outcomes[1] == expected
     np.testing.assert_array_equal(np.delete(outcomes, 1), -1)

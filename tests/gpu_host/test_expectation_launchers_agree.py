@@ -35,11 +35,26 @@ TOLERANCE = {np.complex128: 1e-13, np.complex64: 1e-6}
 #: Observables as sparse lists: Paulis sharing X/Y patterns (more than one pass of
 #: eight), the identity, and every projector, alone and with Paulis.
 OBSERVABLES = {
-    "paulis": [("Z", [0], 0.5), ("ZZ", [3, 9], -1.0), ("X", [2], 0.25), ("XZ", [2, 5], 2.0),
-               ("YY", [0, 1], 1.5), ("XY", [0, 1], -0.5), ("YXZ", [4, 7, 8], 0.75), ("", [], 0.3)]
-              + [("XZ", [6, z], 0.1 * z) for z in range(NUM_QUBITS) if z != 6],
-    "projectors": [("0", [0], 1.0), ("1Z", [9, 4], -0.5), ("+", [3], 0.7), ("-X", [5, 6], 1.1),
-                   ("r", [2], -0.4), ("lY", [8, 1], 0.9), ("0+1-rl", [0, 1, 2, 3, 4, 5], 2.0)],
+    "paulis": [
+        ("Z", [0], 0.5),
+        ("ZZ", [3, 9], -1.0),
+        ("X", [2], 0.25),
+        ("XZ", [2, 5], 2.0),
+        ("YY", [0, 1], 1.5),
+        ("XY", [0, 1], -0.5),
+        ("YXZ", [4, 7, 8], 0.75),
+        ("", [], 0.3),
+    ]
+    + [("XZ", [6, z], 0.1 * z) for z in range(NUM_QUBITS) if z != 6],
+    "projectors": [
+        ("0", [0], 1.0),
+        ("1Z", [9, 4], -0.5),
+        ("+", [3], 0.7),
+        ("-X", [5, 6], 1.1),
+        ("r", [2], -0.4),
+        ("lY", [8, 1], 0.9),
+        ("0+1-rl", [0, 1, 2, 3, 4, 5], 2.0),
+    ],
 }
 
 
@@ -58,18 +73,31 @@ def test_expectation_partials_agree_and_give_the_expectation(
     on_gpu = np.full(size, -7.0)
     on_cpu = np.full(size, -7.0)
     items = (len(lowered.passes) * batch) << chunk_bits
-    launch_looping(precision_kernel("qc_expectation_partials", PRECISIONS[dtype]), items,
-                   [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(batch),
-                    ctypes.c_longlong(items), pointer(lowered.passes), pointer(lowered.pieces),
-                    ctypes.c_int(chunk_bits), pointer(on_gpu)])
-    _cpu.expectation_partials(states, NUM_QUBITS, batch, lowered.passes, lowered.pieces,
-                              chunk_bits, on_cpu, 1)
+    launch_looping(
+        precision_kernel("qc_expectation_partials", PRECISIONS[dtype]),
+        items,
+        [
+            pointer(states),
+            ctypes.c_int(NUM_QUBITS),
+            ctypes.c_longlong(batch),
+            ctypes.c_longlong(items),
+            pointer(lowered.passes),
+            pointer(lowered.pieces),
+            ctypes.c_int(chunk_bits),
+            pointer(on_gpu),
+        ],
+    )
+    _cpu.expectation_partials(
+        states, NUM_QUBITS, batch, lowered.passes, lowered.pieces, chunk_bits, on_cpu, 1
+    )
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=0, atol=16 * float(np.finfo(dtype).eps))
     sums = np.zeros(size >> chunk_bits)
     _cpu.reduce_partials(on_gpu, chunk_bits, sums, 1)
     values = lowered.values(sums.reshape(len(lowered.pieces), batch, 2))[0]
     paulis = SparsePauliOp.from_sparse_observable(observable)
-    expected = [Statevector(state.astype(np.complex128)).expectation_value(paulis).real
-                for state in states.reshape(batch, -1)]
+    expected = [
+        Statevector(state.astype(np.complex128)).expectation_value(paulis).real
+        for state in states.reshape(batch, -1)
+    ]
     norm = float(np.abs(observable.coeffs).sum())
     np.testing.assert_allclose(values, expected, rtol=0, atol=TOLERANCE[dtype] * norm)

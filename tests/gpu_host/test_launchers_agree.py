@@ -39,10 +39,12 @@ EVERY_STATE = -1
 
 def _data(kind: OpKind, k: int, batch: int, rng: np.random.Generator) -> np.ndarray:
     """One op's data per batch entry: a unitary, a diagonal of phases or column phases."""
+
     def one() -> np.ndarray:
         if kind is OpKind.DENSE:
             return unitary_group.rvs(1 << k, random_state=rng) if k else np.eye(1)
         return np.exp(2j * np.pi * rng.random(1 << k))
+
     entries = [one() for _ in range(batch)]
     return entries[0] if batch == 1 else np.stack(entries)
 
@@ -80,20 +82,36 @@ def _gpu_launch(states: np.ndarray, batch: int, op: GateOp, precision: str) -> N
     items = batch << (NUM_QUBITS - program.num_sorted[0])
     kernel = apply_op_kernel(op.kind.value, len(op.targets), precision)
     host_kernels().launch(
-        kernel, 8, 32,
-        [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items), pointer(row),
-         pointer(data), pointer(NO_ROWS), ctypes.c_longlong(1), ctypes.c_longlong(EVERY_STATE)],
+        kernel,
+        8,
+        32,
+        [
+            pointer(states),
+            ctypes.c_int(NUM_QUBITS),
+            ctypes.c_longlong(items),
+            pointer(row),
+            pointer(data),
+            pointer(NO_ROWS),
+            ctypes.c_longlong(1),
+            ctypes.c_longlong(EVERY_STATE),
+        ],
     )
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64], ids=["double", "single"])
-@pytest.mark.parametrize(("name", "kind", "targets", "controls", "permutation"), _ops(),
-                         ids=[case[0] for case in _ops()])
-def test_gpu_and_cpu_launchers_agree(name: str, kind: OpKind, targets: tuple[int, ...],
-                                     controls: tuple[int, ...],
-                                     permutation: tuple[int, ...] | None, batch: int,
-                                     dtype: type) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "targets", "controls", "permutation"), _ops(), ids=[case[0] for case in _ops()]
+)
+def test_gpu_and_cpu_launchers_agree(
+    name: str,
+    kind: OpKind,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    permutation: tuple[int, ...] | None,
+    batch: int,
+    dtype: type,
+) -> None:
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     data = _data(kind, len(targets), batch, rng)
     if name.endswith("-plain"):
@@ -107,7 +125,8 @@ def test_gpu_and_cpu_launchers_agree(name: str, kind: OpKind, targets: tuple[int
     on_cpu = initial.copy()
     _gpu_launch(on_gpu, batch, op, precision)
     program = encode_program([op], batch)
-    _cpu.run_program(on_cpu, NUM_QUBITS, batch, program.rows, program.data.astype(dtype),
-                     NO_ROWS, 1, EVERY_STATE, 1)
+    _cpu.run_program(
+        on_cpu, NUM_QUBITS, batch, program.rows, program.data.astype(dtype), NO_ROWS, 1, EVERY_STATE, 1
+    )
     assert not np.allclose(on_cpu, initial) or kind is OpKind.PERMUTATION
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=0, atol=TOLERANCE[dtype])

@@ -93,8 +93,11 @@ def test_set_zero_state_agrees(dtype: type, batch: int) -> None:
     on_gpu = _states(batch, dtype, "zero")
     on_cpu = on_gpu.copy()
     items = batch << NUM_QUBITS
-    launch_looping(precision_kernel("qc_set_zero_state", PRECISIONS[dtype]), items,
-            [pointer(on_gpu), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items)])
+    launch_looping(
+        precision_kernel("qc_set_zero_state", PRECISIONS[dtype]),
+        items,
+        [pointer(on_gpu), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items)],
+    )
     _cpu.set_zero_state(on_cpu, NUM_QUBITS, batch, 1)
     expected = np.zeros((batch, 1 << NUM_QUBITS), dtype=dtype)
     expected[:, 0] = 1
@@ -109,8 +112,11 @@ def test_probabilities_agree(dtype: type, batch: int) -> None:
     items = states.size
     on_gpu = np.full(items, -1.0)
     on_cpu = np.full(items, -1.0)
-    launch_looping(precision_kernel("qc_probabilities", PRECISIONS[dtype]), items,
-            [pointer(states), ctypes.c_longlong(items), pointer(on_gpu)])
+    launch_looping(
+        precision_kernel("qc_probabilities", PRECISIONS[dtype]),
+        items,
+        [pointer(states), ctypes.c_longlong(items), pointer(on_gpu)],
+    )
     _cpu.probabilities(states, on_cpu, 1)
     # |a|^2 as both bodies compute it: in the state's precision, then widened.
     expected = (states.real * states.real + states.imag * states.imag).astype(np.float64)
@@ -129,8 +135,9 @@ def _marginal_cases() -> list[tuple[str, tuple[int, ...], int]]:
     return cases
 
 
-def _reference_partials(states: np.ndarray, batch: int, positions: tuple[int, ...],
-                        chunk_bits: int) -> np.ndarray:
+def _reference_partials(
+    states: np.ndarray, batch: int, positions: tuple[int, ...], chunk_bits: int
+) -> np.ndarray:
     """Partial sums in float64 by NumPy: item ((entry * 2^m + outcome) * 2^c + chunk)
     sums the amplitudes of the outcome whose other qubits' value (in order) is in the
     chunk's range."""
@@ -145,13 +152,14 @@ def _reference_partials(states: np.ndarray, batch: int, positions: tuple[int, ..
     return np.concatenate([np.bincount(key, weights=row, minlength=size) for row in probabilities])
 
 
-@pytest.mark.parametrize(("name", "positions", "chunk_bits"), _marginal_cases(),
-                         ids=[case[0] for case in _marginal_cases()])
+@pytest.mark.parametrize(
+    ("name", "positions", "chunk_bits"), _marginal_cases(), ids=[case[0] for case in _marginal_cases()]
+)
 @BATCHES
 @DTYPES
-def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: str,
-                                               positions: tuple[int, ...],
-                                               chunk_bits: int) -> None:
+def test_marginal_partials_and_reduction_agree(
+    dtype: type, batch: int, name: str, positions: tuple[int, ...], chunk_bits: int
+) -> None:
     states = _states(batch, dtype, name)
     measured = len(positions)
     position_array = np.asarray(positions, dtype=np.int64)
@@ -159,12 +167,21 @@ def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: st
     items = batch << (measured + chunk_bits)
     on_gpu = np.full(items, -1.0)
     on_cpu = np.full(items, -1.0)
-    launch_looping(precision_kernel("qc_marginal_partials", PRECISIONS[dtype]), items,
-            [pointer(states), ctypes.c_int(NUM_QUBITS), ctypes.c_longlong(items),
-             pointer(position_array), pointer(sorted_array), ctypes.c_int(measured),
-             ctypes.c_int(chunk_bits), pointer(on_gpu)])
-    _cpu.marginal_partials(states, NUM_QUBITS, batch, position_array, sorted_array, chunk_bits,
-                           on_cpu, 1)
+    launch_looping(
+        precision_kernel("qc_marginal_partials", PRECISIONS[dtype]),
+        items,
+        [
+            pointer(states),
+            ctypes.c_int(NUM_QUBITS),
+            ctypes.c_longlong(items),
+            pointer(position_array),
+            pointer(sorted_array),
+            ctypes.c_int(measured),
+            ctypes.c_int(chunk_bits),
+            pointer(on_gpu),
+        ],
+    )
+    _cpu.marginal_partials(states, NUM_QUBITS, batch, position_array, sorted_array, chunk_bits, on_cpu, 1)
     reference = _reference_partials(states, batch, positions, chunk_bits)
     np.testing.assert_allclose(on_cpu, reference, rtol=REFERENCE_TOLERANCE[dtype], atol=0)
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=PARTIAL_ULPS * _epsilon(dtype), atol=0)
@@ -173,9 +190,11 @@ def test_marginal_partials_and_reduction_agree(dtype: type, batch: int, name: st
     sums = batch << measured
     sums_on_gpu = np.full(sums, -1.0)
     sums_on_cpu = np.full(sums, -1.0)
-    launch_looping("qc_reduce_partials", sums,
-            [pointer(on_gpu), ctypes.c_longlong(sums), ctypes.c_int(chunk_bits),
-             pointer(sums_on_gpu)])
+    launch_looping(
+        "qc_reduce_partials",
+        sums,
+        [pointer(on_gpu), ctypes.c_longlong(sums), ctypes.c_int(chunk_bits), pointer(sums_on_gpu)],
+    )
     _cpu.reduce_partials(on_gpu, chunk_bits, sums_on_cpu, 1)
     marginals = reference.reshape(sums, -1).sum(axis=1)
     np.testing.assert_allclose(sums_on_cpu, marginals, rtol=REFERENCE_TOLERANCE[dtype], atol=0)
@@ -213,13 +232,24 @@ def test_sample_agrees(batch: int, num_measured: int) -> None:
     items = batch * shots
     on_gpu = np.full(items, -1, dtype=np.int64)
     on_cpu = np.full(items, -1, dtype=np.int64)
-    launch_looping("qc_sample", items,
-            [pointer(cumulative), ctypes.c_int(num_measured), ctypes.c_longlong(items),
-             ctypes.c_longlong(shots), pointer(seeds), pointer(on_gpu)])
+    launch_looping(
+        "qc_sample",
+        items,
+        [
+            pointer(cumulative),
+            ctypes.c_int(num_measured),
+            ctypes.c_longlong(items),
+            ctypes.c_longlong(shots),
+            pointer(seeds),
+            pointer(on_gpu),
+        ],
+    )
     _cpu.sample(cumulative, num_measured, shots, seeds, on_cpu, 1)
     rows = cumulative.reshape(batch, size)
-    expected = [_reference_outcome(rows[item // shots], int(seeds[item // shots]), item % shots)
-                for item in range(items)]
+    expected = [
+        _reference_outcome(rows[item // shots], int(seeds[item // shots]), item % shots)
+        for item in range(items)
+    ]
     np.testing.assert_array_equal(on_cpu, expected)
     np.testing.assert_array_equal(on_gpu, on_cpu)
     drawn = on_gpu.reshape(batch, shots)
@@ -249,16 +279,14 @@ def _shifted(array: np.ndarray, index: int) -> ctypes.c_void_p:
 def _launch_item(name: str, item: int, arguments: list[ctypes._SimpleCData]) -> None:
     """Run the one thread of a grid-stride launch whose first item is ``item``."""
     block_index, thread_index = divmod(item, BLOCK)
-    host_kernels().launch_thread(name, block_index + 1, BLOCK, block_index, thread_index,
-                                 arguments)
+    host_kernels().launch_thread(name, block_index + 1, BLOCK, block_index, thread_index, arguments)
 
 
 #: The rows argument of an op that runs on every state, and the mask slot that says so.
 NO_ROWS = np.zeros(1, dtype=np.int64)
 EVERY_STATE = -1
 
-BIG_ITEMS = pytest.mark.parametrize("item", [2**31 + 3, 2**32 + 5],
-                                    ids=["above-int32", "above-uint32"])
+BIG_ITEMS = pytest.mark.parametrize("item", [2**31 + 3, 2**32 + 5], ids=["above-int32", "above-uint32"])
 
 
 @BIG_ITEMS
@@ -268,53 +296,68 @@ def test_probabilities_index_items_with_64_bits(dtype: type, item: int) -> None:
     states = (rng.normal(size=ARRAY_SIZE) + 1j * rng.normal(size=ARRAY_SIZE)).astype(dtype)
     initial = states.copy()
     probabilities = np.full(ARRAY_SIZE, -1.0)
-    _launch_item(precision_kernel("qc_probabilities", PRECISIONS[dtype]), item,
-                 [_shifted(states, item), ctypes.c_longlong(item + EXTRA_ITEMS),
-                  _shifted(probabilities, item)])
+    _launch_item(
+        precision_kernel("qc_probabilities", PRECISIONS[dtype]),
+        item,
+        [_shifted(states, item), ctypes.c_longlong(item + EXTRA_ITEMS), _shifted(probabilities, item)],
+    )
     amplitude = states[SLOT]
     expected = np.float64(amplitude.real * amplitude.real + amplitude.imag * amplitude.imag)
-    np.testing.assert_allclose(probabilities[SLOT], expected,
-                               rtol=PROBABILITY_ULPS * _epsilon(dtype), atol=0)
+    np.testing.assert_allclose(probabilities[SLOT], expected, rtol=PROBABILITY_ULPS * _epsilon(dtype), atol=0)
     np.testing.assert_array_equal(np.delete(probabilities, SLOT), -1.0)
     np.testing.assert_array_equal(states, initial)
 
 
-@pytest.mark.parametrize(("item", "num_qubits", "value"), [
-    (2**31, 31, 1.0),      # first amplitude of batch entry 1
-    (2**32, 32, 1.0),      # first amplitude of batch entry 1
-    (2**32 + 5, 32, 0.0),  # amplitude 5 of batch entry 1
-    (2**32 + 5, 33, 0.0),  # amplitude 2**32 + 5 of batch entry 0
-])
-def test_set_zero_state_indexes_items_with_64_bits(item: int, num_qubits: int,
-                                                   value: float) -> None:
+@pytest.mark.parametrize(
+    ("item", "num_qubits", "value"),
+    [
+        (2**31, 31, 1.0),  # first amplitude of batch entry 1
+        (2**32, 32, 1.0),  # first amplitude of batch entry 1
+        (2**32 + 5, 32, 0.0),  # amplitude 5 of batch entry 1
+        (2**32 + 5, 33, 0.0),  # amplitude 2**32 + 5 of batch entry 0
+    ],
+)
+def test_set_zero_state_indexes_items_with_64_bits(item: int, num_qubits: int, value: float) -> None:
     rng = np.random.default_rng(item + num_qubits)
     states = rng.normal(size=ARRAY_SIZE) + 1j * rng.normal(size=ARRAY_SIZE)
     expected = states.copy()
     expected[SLOT] = value
-    _launch_item(precision_kernel("qc_set_zero_state", "double"), item,
-                 [_shifted(states, item), ctypes.c_int(num_qubits),
-                  ctypes.c_longlong(item + EXTRA_ITEMS)])
+    _launch_item(
+        precision_kernel("qc_set_zero_state", "double"),
+        item,
+        [_shifted(states, item), ctypes.c_int(num_qubits), ctypes.c_longlong(item + EXTRA_ITEMS)],
+    )
     np.testing.assert_array_equal(states, expected)
 
 
-@pytest.mark.parametrize(("num_qubits", "target", "controls", "batch", "item", "index", "entry"), [
-    # item = amplitude; bit 31 of it (the target) is 1: diagonal entry 1
-    pytest.param(32, 31, (), 1, 2**31 + 3, 2**31 + 3, (0, 1), id="above-int32"),
-    pytest.param(33, 32, (), 1, 2**32 + 5, 2**32 + 5, (0, 1), id="above-uint32"),
-    # batch entry 2 (per-entry data), local item 5, target bit 0 is 1
-    pytest.param(31, 0, (), 3, 2**32 + 5, 2**32 + 5, (2, 1), id="batch-entry"),
-    # the control (qubit 33, value 1) is inserted above the local item's 33 bits
-    pytest.param(34, 32, (33,), 1, 2**32 + 5, 2**33 + 2**32 + 5, (0, 1), id="controlled"),
-])
-def test_diagonal_op_indexes_items_with_64_bits(num_qubits: int, target: int,
-                                               controls: tuple[int, ...], batch: int, item: int,
-                                               index: int, entry: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("num_qubits", "target", "controls", "batch", "item", "index", "entry"),
+    [
+        # item = amplitude; bit 31 of it (the target) is 1: diagonal entry 1
+        pytest.param(32, 31, (), 1, 2**31 + 3, 2**31 + 3, (0, 1), id="above-int32"),
+        pytest.param(33, 32, (), 1, 2**32 + 5, 2**32 + 5, (0, 1), id="above-uint32"),
+        # batch entry 2 (per-entry data), local item 5, target bit 0 is 1
+        pytest.param(31, 0, (), 3, 2**32 + 5, 2**32 + 5, (2, 1), id="batch-entry"),
+        # the control (qubit 33, value 1) is inserted above the local item's 33 bits
+        pytest.param(34, 32, (33,), 1, 2**32 + 5, 2**33 + 2**32 + 5, (0, 1), id="controlled"),
+    ],
+)
+def test_diagonal_op_indexes_items_with_64_bits(
+    num_qubits: int,
+    target: int,
+    controls: tuple[int, ...],
+    batch: int,
+    item: int,
+    index: int,
+    entry: tuple[int, int],
+) -> None:
     """One item of a 1-target diagonal op owns one amplitude, ``index``, so a single
     thread's writes stay inside the shifted array (as does a next item 32 further)."""
     rng = np.random.default_rng(item + num_qubits)
     diagonal = np.exp(2j * np.pi * rng.random((batch, 2)))
-    op = GateOp(OpKind.DIAGONAL, (target,), diagonal[0] if batch == 1 else diagonal, controls,
-                1 if controls else 0)
+    op = GateOp(
+        OpKind.DIAGONAL, (target,), diagonal[0] if batch == 1 else diagonal, controls, 1 if controls else 0
+    )
     program = encode_program([op], batch)
     row = np.ascontiguousarray(program.rows[0])
     data = program.data.astype(np.complex128)
@@ -323,10 +366,20 @@ def test_diagonal_op_indexes_items_with_64_bits(num_qubits: int, target: int,
     amplitude = states[SLOT]
     expected = diagonal[entry] * amplitude
     assert abs(expected - amplitude) > 1e-3
-    _launch_item(apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"), item,
-                 [_shifted(states, index), ctypes.c_int(num_qubits),
-                  ctypes.c_longlong(item + EXTRA_ITEMS), pointer(row), pointer(data),
-                  pointer(NO_ROWS), ctypes.c_longlong(1), ctypes.c_longlong(EVERY_STATE)])
+    _launch_item(
+        apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"),
+        item,
+        [
+            _shifted(states, index),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(item + EXTRA_ITEMS),
+            pointer(row),
+            pointer(data),
+            pointer(NO_ROWS),
+            ctypes.c_longlong(1),
+            ctypes.c_longlong(EVERY_STATE),
+        ],
+    )
     assert abs(states[SLOT] - expected) <= 4 * _epsilon(np.complex128) * abs(amplitude)
     np.testing.assert_array_equal(np.delete(states, SLOT), np.delete(initial, SLOT))
 
@@ -354,10 +407,20 @@ def test_masked_op_reads_the_mask_of_its_items_entry_with_64_bits(active: bool) 
     initial_rows = rows.copy()
     states = rng.normal(size=ARRAY_SIZE) + 1j * rng.normal(size=ARRAY_SIZE)
     initial = states.copy()
-    _launch_item(apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"), item,
-                 [_shifted(states, item), ctypes.c_int(num_qubits),
-                  ctypes.c_longlong(item + EXTRA_ITEMS), pointer(row), pointer(data),
-                  pointer(rows), ctypes.c_longlong(ROW_WIDTH), ctypes.c_longlong(MASK_SLOT)])
+    _launch_item(
+        apply_op_kernel(OpKind.DIAGONAL.value, 1, "double"),
+        item,
+        [
+            _shifted(states, item),
+            ctypes.c_int(num_qubits),
+            ctypes.c_longlong(item + EXTRA_ITEMS),
+            pointer(row),
+            pointer(data),
+            pointer(rows),
+            ctypes.c_longlong(ROW_WIDTH),
+            ctypes.c_longlong(MASK_SLOT),
+        ],
+    )
     np.testing.assert_array_equal(rows, initial_rows)
     np.testing.assert_array_equal(np.delete(states, SLOT), np.delete(initial, SLOT))
     if not active:

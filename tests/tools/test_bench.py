@@ -20,8 +20,8 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from qiskit_cupy.tools import bench, cli
 from qiskit_cupy.devices.gpu import gpu_unavailable_reason
+from qiskit_cupy.tools import bench, cli
 
 WIDTHS = (4, 6)
 SIMULATORS = tuple(bench.SIMULATORS)
@@ -41,8 +41,7 @@ class BenchRun:
     def row(self, circuit: str, qubits: int, precision: str, simulator: str) -> dict[str, str]:
         """The CSV row of one measurement."""
         key = (circuit, str(qubits), precision, simulator)
-        (row,) = [r for r in self.rows
-                  if (r["circuit"], r["qubits"], r["precision"], r["simulator"]) == key]
+        (row,) = [r for r in self.rows if (r["circuit"], r["qubits"], r["precision"], r["simulator"]) == key]
         return row
 
 
@@ -52,10 +51,21 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
     directory = tmp_path_factory.mktemp("bench")
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main([
-            "bench", "--qubits", ",".join(map(str, WIDTHS)), "--repeat", "1", "--shots", "32",
-            "--output-dir", str(directory), "--markdown", str(directory / "report.md"),
-        ])
+        code = cli.main(
+            [
+                "bench",
+                "--qubits",
+                ",".join(map(str, WIDTHS)),
+                "--repeat",
+                "1",
+                "--shots",
+                "32",
+                "--output-dir",
+                str(directory),
+                "--markdown",
+                str(directory / "report.md"),
+            ]
+        )
     with open(directory / "bench.csv", newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     document = json.loads((directory / "bench.json").read_text(encoding="utf-8"))
@@ -88,8 +98,10 @@ def test_raw_results_hold_every_combination(bench_run: BenchRun) -> None:
     keys = {(r["circuit"], r["qubits"], r["precision"], r["simulator"]) for r in bench_run.rows}
     assert keys == {
         (circuit, str(qubits), precision, simulator)
-        for circuit in bench.DEFAULT_CIRCUITS for qubits in WIDTHS
-        for precision in ("double", "single") for simulator in SIMULATORS
+        for circuit in bench.DEFAULT_CIRCUITS
+        for qubits in WIDTHS
+        for precision in ("double", "single")
+        for simulator in SIMULATORS
     }
     assert len(bench_run.document["measurements"]) == len(bench_run.rows)
     assert bench_run.document["command"].startswith("qiskit-cupy bench --circuits qft,random")
@@ -99,16 +111,18 @@ def test_raw_results_hold_every_combination(bench_run: BenchRun) -> None:
 def test_printed_times_and_ratios_agree_with_the_raw_times(bench_run: BenchRun) -> None:
     checked = 0
     for printed in _printed_table(bench_run.stdout):
-        row = bench_run.row(printed["circuit"], int(printed["qubits"]), printed["precision"],
-                            printed["simulator"])
+        row = bench_run.row(
+            printed["circuit"], int(printed["qubits"]), printed["precision"], printed["simulator"]
+        )
         seconds = _float(row["seconds"])
         if seconds is None:
             assert printed["time [s]"].startswith("not measured (")
             continue
         assert printed["time [s]"] == f"{seconds:.4g}"
         for peer in SIMULATORS:
-            peer_seconds = _float(bench_run.row(row["circuit"], int(row["qubits"]),
-                                                row["precision"], peer)["seconds"])
+            peer_seconds = _float(
+                bench_run.row(row["circuit"], int(row["qubits"]), row["precision"], peer)["seconds"]
+            )
             if peer == row["simulator"] or peer_seconds is None:
                 assert not row.get(f"ratio_{peer}")
                 continue
@@ -138,8 +152,7 @@ def test_gpu_is_measured_only_where_usable_and_the_h100_column_is_a_model(
         if printed["simulator"] != "cupy-gpu":
             assert printed["H100 model [s]"] == "-"
             continue
-        row = bench_run.row(printed["circuit"], int(printed["qubits"]), printed["precision"],
-                            "cupy-gpu")
+        row = bench_run.row(printed["circuit"], int(printed["qubits"]), printed["precision"], "cupy-gpu")
         cpu = bench_run.row(row["circuit"], int(row["qubits"]), row["precision"], "cupy-cpu")
         model = int(cpu["num_ops"]) * 2 * int(row["state_bytes"]) / bench.H100_BANDWIDTH
         assert float(row["h100_model_seconds"]) == pytest.approx(model)
@@ -218,9 +231,14 @@ def _fake_simulator(seconds: dict[str, list[float]]) -> bench.Simulator:
 
 
 def test_the_best_setting_is_kept_slow_ones_pruned_and_failures_recorded() -> None:
-    simulator = _fake_simulator({
-        "fast": [5.0, 3.0, 2.0, 4.0], "boom": [], "slow": [9.0], "close": [5.0, 3.5, 3.5, 3.5],
-    })
+    simulator = _fake_simulator(
+        {
+            "fast": [5.0, 3.0, 2.0, 4.0],
+            "boom": [],
+            "slow": [9.0],
+            "close": [5.0, 3.5, 3.5, 3.5],
+        }
+    )
     config = bench.BenchConfig(repeat=3)
     measurement = bench.measure(simulator, bench.ghz_circuit(2), "ghz", "double", config, None)
     assert (measurement.setting, measurement.seconds) == ("fast", 3.0)
@@ -243,9 +261,11 @@ def test_cirq_conversion_gives_the_same_state(name: str) -> None:
     cirq = pytest.importorskip("cirq")
     circuit = bench.benchmark_circuit(name, 5)
     expected = Statevector(circuit.remove_final_measurements(inplace=False)).reverse_qargs()
-    state = cirq.Simulator(dtype=np.complex128).simulate(
-        bench.to_cirq(circuit, measure=False), qubit_order=cirq.LineQubit.range(5)
-    ).final_state_vector
+    state = (
+        cirq.Simulator(dtype=np.complex128)
+        .simulate(bench.to_cirq(circuit, measure=False), qubit_order=cirq.LineQubit.range(5))
+        .final_state_vector
+    )
     assert abs(np.vdot(expected.data, state)) == pytest.approx(1.0, abs=1e-9)
 
 

@@ -46,15 +46,20 @@ def test_the_text_says_why_there_is_no_gpu(capsys: pytest.CaptureFixture[str]) -
     assert f"{_cpu.max_threads()} threads" in out
 
 
-def test_every_gpu_is_listed_with_its_memory(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    specs = [DeviceSpec(name="stand-in A", memory_bytes=2 << 30, compute_capability=(8, 0)),
-             DeviceSpec(name="stand-in B", memory_bytes=6 << 30, compute_capability=(9, 0))]
+def test_every_gpu_is_listed_with_its_memory(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = [
+        DeviceSpec(name="stand-in A", memory_bytes=2 << 30, compute_capability=(8, 0)),
+        DeviceSpec(name="stand-in B", memory_bytes=6 << 30, compute_capability=(9, 0)),
+    ]
     use_standin(monkeypatch, specs)
     code, out = _info(capsys, "--json")
     gpus = json.loads(out)["gpus"]
     assert code == 0
-    assert [(gpu["ordinal"], gpu["name"], gpu["compute_capability"], gpu["memory_total_bytes"])
-            for gpu in gpus] == [(0, "stand-in A", "8.0", 2 << 30), (1, "stand-in B", "9.0", 6 << 30)]
+    assert [
+        (gpu["ordinal"], gpu["name"], gpu["compute_capability"], gpu["memory_total_bytes"]) for gpu in gpus
+    ] == [(0, "stand-in A", "8.0", 2 << 30), (1, "stand-in B", "9.0", 6 << 30)]
     assert all(0 < gpu["memory_free_bytes"] <= gpu["memory_total_bytes"] for gpu in gpus)
     code, out = _info(capsys)
     assert code == 0

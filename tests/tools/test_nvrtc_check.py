@@ -14,10 +14,10 @@ from itertools import product
 import pytest
 
 from qiskit_cupy.devices import kernel_source
+from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.tools import nvrtc_check
 from qiskit_cupy.tools.cli import main
 from qiskit_cupy.tools.tables import format_table
-from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.version import __version__
 
 #: A kernel that NVRTC must reject, and the text of NVRTC's error about it.
@@ -85,17 +85,11 @@ def test_every_name_expression_gets_a_lowered_name_and_resources(
 
 def test_precisions_compile_different_instantiations(report: nvrtc_check.CheckReport) -> None:
     by_precision = {
-        precision: {
-            kernel.lowered_name for kernel in report.kernels if kernel.precision == precision
-        }
+        precision: {kernel.lowered_name for kernel in report.kernels if kernel.precision == precision}
         for precision in nvrtc_check.PRECISIONS
     }
     shared = set.intersection(*by_precision.values())
-    plain = {
-        kernel.lowered_name
-        for kernel in report.kernels
-        if kernel.kernel in kernel_source.PLAIN_KERNELS
-    }
+    plain = {kernel.lowered_name for kernel in report.kernels if kernel.kernel in kernel_source.PLAIN_KERNELS}
     assert shared == plain
 
 
@@ -136,17 +130,13 @@ def test_architectures_nvrtc_cannot_target_are_skipped_or_refused(
     nvrtc: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     older = [70, 75, 80, 86, 89, 90]
-    monkeypatch.setattr(
-        nvrtc, "nvrtcGetSupportedArchs", lambda: (nvrtc.nvrtcResult.NVRTC_SUCCESS, older)
-    )
+    monkeypatch.setattr(nvrtc, "nvrtcGetSupportedArchs", lambda: (nvrtc.nvrtcResult.NVRTC_SUCCESS, older))
     chosen, skipped = nvrtc_check.select_architectures()
     assert chosen == ("sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90")
     assert skipped == ("sm_100", "sm_120")
     with pytest.raises(CupySimulatorError, match="cannot compile for sm_120"):
         nvrtc_check.select_architectures(["sm_80", "sm_120"])
-    monkeypatch.setattr(
-        nvrtc, "nvrtcGetSupportedArchs", lambda: (nvrtc.nvrtcResult.NVRTC_SUCCESS, [50, 52])
-    )
+    monkeypatch.setattr(nvrtc, "nvrtcGetSupportedArchs", lambda: (nvrtc.nvrtcResult.NVRTC_SUCCESS, [50, 52]))
     with pytest.raises(CupySimulatorError, match="can target none of"):
         nvrtc_check.check_kernels()
 
@@ -167,7 +157,15 @@ def test_cli_prints_a_row_per_kernel_and_a_summary(
     assert main(["kernels", "check", "--arch", architecture, "--precision", "single"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
-        "arch", "precision", "kernel", "registers", "spill", "stores", "spill", "loads", "stack"
+        "arch",
+        "precision",
+        "kernel",
+        "registers",
+        "spill",
+        "stores",
+        "spill",
+        "loads",
+        "stack",
     ]
     expected = [
         kernel

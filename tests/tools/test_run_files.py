@@ -40,7 +40,9 @@ def _run_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> list[dict]
     return json.loads(capsys.readouterr().out)
 
 
-def test_qasm2_qasm3_and_qpy_files_give_the_apis_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_qasm2_qasm3_and_qpy_files_give_the_apis_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     circuits = [_circuit(seed) for seed in range(4)]
     (tmp_path / "a.qasm").write_text(qasm2.dumps(circuits[0]))
     (tmp_path / "b.qasm").write_text(qasm3.dumps(circuits[1]))
@@ -68,20 +70,27 @@ def test_the_table_memory_and_statevector(tmp_path: Path, capsys: pytest.Capture
         assert re.search(rf"^{bits} +{count}  {count / 500:.4f}$", out, re.MULTILINE)
 
 
-@pytest.mark.parametrize(("text", "line", "problem"), [
-    ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[5];\n', 4, "out-of-range"),
-    ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n', 4, "'foo' is not defined"),
-    ("OPENQASM 3.0;\nqubit[2] q\nh q[0];\n", 3, "syntax error"),
-    ("OPENQASM 3.0;\nqubit[2] q;\nh q[0] $;\n", 3, "token recognition error"),
-])
-def test_a_bad_file_is_one_line_naming_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[5];\n', 4, "out-of-range"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n', 4, "'foo' is not defined"),
+        ("OPENQASM 3.0;\nqubit[2] q\nh q[0];\n", 3, "syntax error"),
+        ("OPENQASM 3.0;\nqubit[2] q;\nh q[0] $;\n", 3, "token recognition error"),
+    ],
+)
+def test_a_bad_file_is_one_line_naming_file_and_line(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
     path = tmp_path / "bad.qasm"
     path.write_text(text)
     good = tmp_path / "good.qasm"
     good.write_text(qasm2.dumps(_circuit(0)))
     completed = subprocess.run(
         [sys.executable, "-m", "qiskit_cupy", "run", str(good), str(path), *OPTIONS],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 2
     assert completed.stdout == ""

@@ -29,8 +29,8 @@ from qiskit.circuit import ClassicalRegister, Clbit
 from qiskit.circuit.classical import expr, types
 
 from qiskit_cupy.compiler.classical_code import (
-    VALUE_BITS,
     EMPTY,
+    VALUE_BITS,
     ClassicalCode,
     SlotMap,
     load,
@@ -39,7 +39,6 @@ from qiskit_cupy.compiler.classical_code import (
     push_const,
 )
 from qiskit_cupy.errors import UnsupportedInstructionError
-
 
 _Op = expr.Binary.Op
 
@@ -94,13 +93,11 @@ def value_width(type_: types.Type, node: object) -> int:
     if type_.kind is types.Uint:
         if type_.width > VALUE_BITS:
             raise UnsupportedInstructionError(
-                f"classical type {type_} of {node} is wider than the device's "
-                f"{VALUE_BITS}-bit values"
+                f"classical type {type_} of {node} is wider than the device's {VALUE_BITS}-bit values"
             )
         return type_.width
     raise UnsupportedInstructionError(
-        f"classical type {type_} of {node} is not supported: only Bool and Uint values "
-        "run on the device"
+        f"classical type {type_} of {node} is not supported: only Bool and Uint values run on the device"
     )
 
 
@@ -109,9 +106,7 @@ def literal_value(value: expr.Value) -> int:
     width = value_width(value.type, value)
     raw = value.value
     if not isinstance(raw, int):
-        raise UnsupportedInstructionError(
-            f"classical literal {value} is not an integer"
-        )
+        raise UnsupportedInstructionError(f"classical literal {value} is not an integer")
     if value.type.kind is types.Bool:
         return int(bool(raw))
     return raw % (1 << width)
@@ -158,9 +153,7 @@ def _compile_var(var: expr.Var, slots: SlotMap) -> ClassicalCode:
     if isinstance(var.var, Clbit):
         return load(slots.clbit(var.var))
     if isinstance(var.var, ClassicalRegister):
-        return ClassicalCode.concat(
-            _register_value(var.var, slots), _fit(len(var.var), width)
-        )
+        return ClassicalCode.concat(_register_value(var.var, slots), _fit(len(var.var), width))
     raise UnsupportedInstructionError(f"classical variable {var} is not supported")
 
 
@@ -181,9 +174,7 @@ def _compile_unary(node: expr.Unary, slots: SlotMap) -> ClassicalCode:
 def _compile_binary(node: expr.Binary, slots: SlotMap) -> ClassicalCode:
     width = value_width(node.type, node)
     opcode = _BINARY_OPCODES.get(node.op)
-    if opcode is None or (
-        node.op in _INTEGER_ONLY and node.type.kind is not types.Uint
-    ):
+    if opcode is None or (node.op in _INTEGER_ONLY and node.type.kind is not types.Uint):
         raise UnsupportedInstructionError(
             f"classical operation {node.op.name} of type {node.type} is not supported ({node})"
         )
@@ -215,9 +206,7 @@ def _compile_index(node: expr.Index, slots: SlotMap) -> ClassicalCode:
         and literal_value(index) < len(target.var)
     ):
         return load(slots.clbit(target.var[literal_value(index)]))
-    return ClassicalCode.concat(
-        compile_value(target, slots), compile_value(index, slots), op("kBitIndex")
-    )
+    return ClassicalCode.concat(compile_value(target, slots), compile_value(index, slots), op("kBitIndex"))
 
 
 def compile_value(value: expr.Expr, slots: SlotMap) -> ClassicalCode:
@@ -262,9 +251,7 @@ def compile_value(value: expr.Expr, slots: SlotMap) -> ClassicalCode:
 LegacyCondition = tuple[Clbit | ClassicalRegister, int]
 
 
-def compile_condition(
-    condition: expr.Expr | LegacyCondition, slots: SlotMap
-) -> ClassicalCode:
+def compile_condition(condition: expr.Expr | LegacyCondition, slots: SlotMap) -> ClassicalCode:
     """Code that pushes 1 where an ``IfElseOp``/``WhileLoopOp`` condition holds, else 0.
 
     Args:
@@ -284,14 +271,10 @@ def compile_condition(
     if isinstance(condition, tuple):
         target, _ = condition
         if not isinstance(target, Clbit | ClassicalRegister):
-            raise UnsupportedInstructionError(
-                f"legacy condition {condition} is not supported"
-            )
+            raise UnsupportedInstructionError(f"legacy condition {condition} is not supported")
         condition = expr.lift_legacy_condition(condition)
     if not isinstance(condition, expr.Expr) or condition.type.kind is not types.Bool:
-        raise UnsupportedInstructionError(
-            f"condition {condition} is not a Bool expression"
-        )
+        raise UnsupportedInstructionError(f"condition {condition} is not a Bool expression")
     wide = _wide_register_comparison(condition, slots)
     return wide if wide is not None else compile_value(condition, slots)
 
@@ -322,9 +305,7 @@ def _wide_register_comparison(condition: expr.Expr, slots: SlotMap) -> Classical
     return ClassicalCode.concat(*pieces)
 
 
-def compile_switch_target(
-    target: Clbit | ClassicalRegister | expr.Expr, slots: SlotMap
-) -> ClassicalCode:
+def compile_switch_target(target: Clbit | ClassicalRegister | expr.Expr, slots: SlotMap) -> ClassicalCode:
     """Code that pushes the value a ``SwitchCaseOp`` switches on.
 
     Args:

@@ -15,7 +15,6 @@ a program's stack grows before the device ever runs it. ``classical.py`` compile
 Qiskit's classical expressions into such code.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -130,15 +129,11 @@ class ClassicalCode:
     def __post_init__(self) -> None:
         code = np.array(self.code, dtype=np.int64)
         if code.ndim != 2 or code.shape[1] != 2:
-            raise ValueError(
-                f"classical code must have shape (length, 2), not {code.shape}"
-            )
+            raise ValueError(f"classical code must have shape (length, 2), not {code.shape}")
         opcodes = code[:, 0]
         known = (opcodes >= 0) & (opcodes < len(_POPS))
         if not known.all() or (_POPS[opcodes] < 0).any():
-            raise ValueError(
-                f"unknown classical opcodes {sorted(set(opcodes.tolist()))}"
-            )
+            raise ValueError(f"unknown classical opcodes {sorted(set(opcodes.tolist()))}")
         code.flags.writeable = False
         pops, pushes = _POPS[opcodes], _PUSHES[opcodes]
         height_after = np.cumsum(pushes - pops)
@@ -152,9 +147,7 @@ class ClassicalCode:
             )
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "inputs", inputs)
-        object.__setattr__(
-            self, "stack_effect", int(height_after[-1]) if len(code) else 0
-        )
+        object.__setattr__(self, "stack_effect", int(height_after[-1]) if len(code) else 0)
         object.__setattr__(self, "max_depth", max_depth)
 
     def __len__(self) -> int:
@@ -276,9 +269,7 @@ class SlotMap:
     """
 
     def __init__(self, clbits: Sequence[Clbit]) -> None:
-        self._clbits = {
-            bit: FIRST_FREE_SLOT + index for index, bit in enumerate(clbits)
-        }
+        self._clbits = {bit: FIRST_FREE_SLOT + index for index, bit in enumerate(clbits)}
         if len(self._clbits) != len(clbits):
             raise ValueError("a clbit appears twice in the slot map")
         self._vars: dict[expr.Var, int] = {}

@@ -59,20 +59,14 @@ def _store_index(lvalue: expr.Index, slots: SlotMap) -> ClassicalCode:
         if position >= len(target.var):
             raise UnsupportedInstructionError(f"store to {lvalue}: index out of range")
         return store(slots.clbit(target.var[position]))
-    if (
-        isinstance(target, expr.Var)
-        and target.standalone
-        and target.type.kind is types.Uint
-    ):
+    if isinstance(target, expr.Var) and target.standalone and target.type.kind is types.Uint:
         if position >= value_width(target.type, target):
             raise UnsupportedInstructionError(f"store to {lvalue}: index out of range")
         return _store_var_bit(target, position, slots)
     raise UnsupportedInstructionError(f"store to {lvalue} is not supported")
 
 
-def compile_store(
-    lvalue: expr.Var | expr.Index, rvalue: expr.Expr, slots: SlotMap
-) -> ClassicalCode:
+def compile_store(lvalue: expr.Var | expr.Index, rvalue: expr.Expr, slots: SlotMap) -> ClassicalCode:
     """Code for ``Store(lvalue, rvalue)``: evaluate ``rvalue`` and write it to ``lvalue``.
 
     Args:
@@ -89,9 +83,7 @@ def compile_store(
         UnsupportedInstructionError: The lvalue is of another kind (an Index with a
             dynamic index among them), or either side cannot be compiled.
     """
-    value = ClassicalCode.concat(
-        compile_value(rvalue, slots), convert_code(rvalue.type, lvalue.type, lvalue)
-    )
+    value = ClassicalCode.concat(compile_value(rvalue, slots), convert_code(rvalue.type, lvalue.type, lvalue))
     if isinstance(lvalue, expr.Index):
         return ClassicalCode.concat(value, _store_index(lvalue, slots))
     if isinstance(lvalue, expr.Var):

@@ -22,9 +22,6 @@ class BlockSlots:
         return self.root.var(var)
 
 
-
-
-
 def bound_body(body: QuantumCircuit, parameter: object, value: object) -> QuantumCircuit:
     """A for-loop body with its loop parameter (if any) bound to one value."""
     return body if parameter is None else body.assign_parameters({parameter: value})

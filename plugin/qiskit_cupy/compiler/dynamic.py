@@ -33,6 +33,10 @@ import numpy as np
 from qiskit.circuit import QuantumCircuit
 from qiskit.circuit.controlflow import CASE_DEFAULT
 
+from qiskit_cupy.compiler.classical import (
+    compile_condition,
+    compile_switch_target,
+)
 from qiskit_cupy.compiler.classical_code import (
     EVERY_STATE,
     FIRST_FREE_SLOT,
@@ -43,13 +47,7 @@ from qiskit_cupy.compiler.classical_code import (
     push_const,
     store,
 )
-from qiskit_cupy.compiler.classical import (
-    compile_condition,
-    compile_switch_target,
-)
 from qiskit_cupy.compiler.classical_stores import compile_store
-from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
-from qiskit_cupy.compiler.lowering import _Lowerer
 from qiskit_cupy.compiler.control_flow import BlockSlots, bound_body, loop_exits
 from qiskit_cupy.compiler.dynamic_nodes import (
     Classical,
@@ -60,11 +58,13 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     Save,
     WhileLoop,
 )
+from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.compiler.lowering import _Lowerer
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.saves import SaveRequest, save_request
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter
-
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
+
 
 @dataclass
 class _LoopFrame:
@@ -265,7 +265,9 @@ class _DynamicLowerer(_Lowerer):
         """Code pushing the enclosing mask (1 outside any condition)."""
         return push_const(1) if self.mask == EVERY_STATE else load(self.mask)
 
-    def _under(self, mask: int, block: QuantumCircuit, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _under(
+        self, mask: int, block: QuantumCircuit, qubits: tuple[int, ...], clbits: tuple[int, ...]
+    ) -> None:
         """Lower a block with ``mask`` as the current mask."""
         self.masks.append(mask)
         try:
@@ -349,8 +351,12 @@ class _DynamicLowerer(_Lowerer):
         outer_nodes = self.nodes
         try:
             step = (
-                compile_condition(operation.condition, self.slots) + load(loop_mask)
-                + op("kLogicAnd") + op("kDup") + store(loop_mask) + store(iteration_mask)
+                compile_condition(operation.condition, self.slots)
+                + load(loop_mask)
+                + op("kLogicAnd")
+                + op("kDup")
+                + store(loop_mask)
+                + store(iteration_mask)
             )
             self.nodes = []
             self._under(iteration_mask, body, qubits, clbits)

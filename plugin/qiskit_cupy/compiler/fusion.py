@@ -47,8 +47,9 @@ class Roofline:
     flop_rate: float
     launch_seconds: float
 
-    def op_seconds(self, num_qubits: int, kind: OpKind, num_targets: int, num_controls: int,
-                   itemsize: int) -> float:
+    def op_seconds(
+        self, num_qubits: int, kind: OpKind, num_targets: int, num_controls: int, itemsize: int
+    ) -> float:
         """Model the time of one op on a state of ``num_qubits`` qubits.
 
         Args:
@@ -133,8 +134,9 @@ def _plan(ops: Sequence[GateOp], max_dense: int) -> list[_Block]:
     return blocks
 
 
-def _plan_seconds(ops: Sequence[GateOp], blocks: list[_Block], num_qubits: int,
-                  roofline: Roofline, itemsize: int) -> float:
+def _plan_seconds(
+    ops: Sequence[GateOp], blocks: list[_Block], num_qubits: int, roofline: Roofline, itemsize: int
+) -> float:
     total = 0.0
     for block in blocks:
         if len(block.members) == 1:
@@ -196,8 +198,7 @@ class Fuser:
         self.settings = settings
         self._plans: BoundedCache[tuple, list[_Block]] = BoundedCache(_CACHE_SIZE)
 
-    def fuse(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline,
-             itemsize: int) -> list[GateOp]:
+    def fuse(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline, itemsize: int) -> list[GateOp]:
         """Return ops that apply the same operator as ``ops``, in fewer, modeled-cheaper passes.
 
         Args:
@@ -216,8 +217,9 @@ class Fuser:
         blocks = self._plans.get(key, lambda: self._cheapest_plan(ops, num_qubits, roofline, itemsize))
         return self._build(ops, blocks)
 
-    def _cheapest_plan(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline,
-                       itemsize: int) -> list[_Block]:
+    def _cheapest_plan(
+        self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline, itemsize: int
+    ) -> list[_Block]:
         candidates = [_plan(ops, size) for size in range(1, self.settings.max_qubits + 1)]
         return min(candidates, key=lambda blocks: _plan_seconds(ops, blocks, num_qubits, roofline, itemsize))
 

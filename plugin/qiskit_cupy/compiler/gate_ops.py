@@ -49,8 +49,7 @@ def _gate_key(gate: Gate) -> tuple | None:
         return None
     if not all(isinstance(parameter, (int, float)) for parameter in gate.params):
         return None
-    return (type(gate), gate.name, gate.num_qubits, getattr(gate, "ctrl_state", None),
-            tuple(gate.params))
+    return (type(gate), gate.name, gate.num_qubits, getattr(gate, "ctrl_state", None), tuple(gate.params))
 
 
 def ops_of_gate(gate: Gate, parametric: bool) -> list[GateOp]:

@@ -11,13 +11,13 @@ import enum
 
 from qiskit.circuit import (
     Barrier,
-    Instruction,
     BoxOp,
     BreakLoopOp,
     ContinueLoopOp,
     Delay,
     ForLoopOp,
     IfElseOp,
+    Instruction,
     Measure,
     Reset,
     Store,
@@ -45,11 +45,19 @@ _NON_GATE_TREATMENTS: dict[str, Treatment] = {
     "reset": Treatment.RESET,
     "global_phase": Treatment.GLOBAL_PHASE,
     "save_statevector": Treatment.SAVE_STATEVECTOR,
-    **{name: Treatment.SAVE for name in (
-        "save_statevector_dict", "save_probabilities", "save_probabilities_dict",
-        "save_amplitudes", "save_amplitudes_sq", "save_expval", "save_expval_var",
-        "save_density_matrix",
-    )},
+    **{
+        name: Treatment.SAVE
+        for name in (
+            "save_statevector_dict",
+            "save_probabilities",
+            "save_probabilities_dict",
+            "save_amplitudes",
+            "save_amplitudes_sq",
+            "save_expval",
+            "save_expval_var",
+            "save_density_matrix",
+        )
+    },
     "barrier": Treatment.NO_OP,
     "delay": Treatment.NO_OP,
     "id": Treatment.NO_OP,
@@ -67,13 +75,13 @@ INSTRUCTION_TREATMENTS: dict[str, Treatment] = {
 #: Control flow and real-time classical stores: they run as trajectories
 #: (``dynamic.py``), wherever they appear.
 DYNAMIC_NAMES: frozenset[str] = frozenset(
-    {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop", "box",
-     "store"}
+    {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop", "box", "store"}
 )
 
 #: Aer's save instructions, which lowering matches by name.
 SAVE_NAMES: tuple[str, ...] = tuple(
-    name for name, treatment in INSTRUCTION_TREATMENTS.items()
+    name
+    for name, treatment in INSTRUCTION_TREATMENTS.items()
     if treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR)
 )
 

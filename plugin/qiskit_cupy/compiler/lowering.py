@@ -22,7 +22,6 @@ from qiskit.circuit import (
     ParameterExpression,
     QuantumCircuit,
 )
-
 from qiskit.circuit.library import GlobalPhaseGate
 from qiskit.quantum_info import Operator
 
@@ -185,9 +184,7 @@ class _Lowerer:
         elif isinstance(operation, Gate):
             self._add_gate(operation, qubits)
         else:
-            raise UnsupportedInstructionError(
-                f"instruction '{name}' is not supported by the cupy simulator"
-            )
+            raise UnsupportedInstructionError(f"instruction '{name}' is not supported by the cupy simulator")
 
     def _add_phase(self, value: object, what: str, name: str) -> None:
         if self.allow_parameters and is_parametric(value):
@@ -235,9 +232,7 @@ class _Lowerer:
             else:
                 block = Operator(block).power(modifier.power).data
         targets = qubits[operation.num_qubits - operation.base_op.num_qubits :]
-        self.result.steps.extend(
-            ops_from_matrix(block, targets, tuple(controls), values, operation.name)
-        )
+        self.result.steps.extend(ops_from_matrix(block, targets, tuple(controls), values, operation.name))
 
     def _add_operator(self, operation: Operation, qubits: tuple[int, ...]) -> None:
         """Apply an operation that is not an instruction (a Clifford, say) by its matrix."""
@@ -284,8 +279,7 @@ class _Lowerer:
         while steps and _is_plain_swap(steps[-1]) and len(steps) - 1 not in self.result.parametric:
             first, second = steps.pop().targets
             measured[:] = [
-                second if qubit == first else first if qubit == second else qubit
-                for qubit in measured
+                second if qubit == first else first if qubit == second else qubit for qubit in measured
             ]
 
     def _apply_global_phase(self) -> None:
@@ -306,9 +300,6 @@ class _Lowerer:
         self.result.parametric = {index + 1: data for index, data in self.result.parametric.items()}
         if self.phase_terms:
             self.result.parametric[0] = ParametricData(matrix_family(phase_gate), (total,))
-
-
-
 
 
 def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:

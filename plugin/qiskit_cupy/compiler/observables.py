@@ -91,7 +91,6 @@ class ObservablePieces:
             values[rows] += real * piece[None, :, 0] - imag * piece[None, :, 1]
         return values
 
-
     def groups(self, max_pieces: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Split the tables, at pass boundaries, into groups of at most ``max_pieces``
         pieces (at least one pass each); each group's passes count from its first piece.
@@ -105,7 +104,9 @@ class ObservablePieces:
         while start < len(self.passes):
             first = int(self.passes[start, 1])
             stop = start + 1
-            while stop < len(self.passes) and self.passes[stop, 1] + self.passes[stop, 2] - first <= max_pieces:
+            while (
+                stop < len(self.passes) and self.passes[stop, 1] + self.passes[stop, 2] - first <= max_pieces
+            ):
                 stop += 1
             passes = self.passes[start:stop].copy()
             passes[:, 1] -= first

@@ -143,8 +143,15 @@ def ops_from_matrix(
         columns = np.arange(matrix.shape[1])
         permutation = tuple(int(row) for row in rows)
         return [
-            GateOp(OpKind.PERMUTATION, targets, matrix[rows, columns], controls, values,
-                   permutation, source[rows, columns])
+            GateOp(
+                OpKind.PERMUTATION,
+                targets,
+                matrix[rows, columns],
+                controls,
+                values,
+                permutation,
+                source[rows, columns],
+            )
         ]
     kind = OpKind.DENSE if len(targets) <= MAX_TARGETS else OpKind.WIDE_DENSE
     return [GateOp(kind, targets, matrix.copy(), controls, values, (), source.copy())]

@@ -40,8 +40,12 @@ def truncate_idle_qubits(
         return circuit, identity
     order = sorted(used)
     position = {old: new for new, old in enumerate(order)}
-    smaller = QuantumCircuit(QuantumRegister(len(order), "q"), name=circuit.name,
-                             global_phase=circuit.global_phase, metadata=circuit.metadata)
+    smaller = QuantumCircuit(
+        QuantumRegister(len(order), "q"),
+        name=circuit.name,
+        global_phase=circuit.global_phase,
+        metadata=circuit.metadata,
+    )
     smaller.add_bits(circuit.clbits)  # in their order: clbit k stays bit k of memory
     for register in circuit.cregs:
         smaller.add_register(register)

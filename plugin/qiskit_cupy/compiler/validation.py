@@ -91,8 +91,7 @@ def require_unitary(matrix: np.ndarray, name: str, check_unitarity: bool = True)
     matrix = np.asarray(matrix, dtype=complex)
     if not np.isfinite(matrix).all():
         raise InvalidCircuitError(
-            f"the matrix of '{name}' holds values that are not finite (NaN or infinity); "
-            "check its parameters"
+            f"the matrix of '{name}' holds values that are not finite (NaN or infinity); check its parameters"
         )
     if check_unitarity:
         deviation = np.abs(matrix.conj().T @ matrix - np.eye(matrix.shape[0])).max()

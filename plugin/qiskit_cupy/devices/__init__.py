@@ -36,9 +36,7 @@ def pool_keys(requested: str, gpu_ids: tuple[int, ...] | None) -> list[DeviceKey
     reason = gpu_unavailable_reason()
     if reason is not None:
         if requested == "auto":
-            warnings.warn(
-                f"qiskit-cupy runs on the CPU fallback: {reason}", CpuFallbackWarning, stacklevel=5
-            )
+            warnings.warn(f"qiskit-cupy runs on the CPU fallback: {reason}", CpuFallbackWarning, stacklevel=5)
             return [("CPU", 0)]
         raise DeviceUnavailableError(f"device={requested!r} cannot be used: {reason}")
     gpus = [("GPU", ordinal) for ordinal in (gpu_ids if gpu_ids is not None else visible_gpus())]

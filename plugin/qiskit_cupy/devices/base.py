@@ -88,7 +88,6 @@ class ClassicalRows:
     width: int
 
 
-
 class Device(ABC):
     """A place to run programs: the GPU (CuPy) or the CPU fallback (the C++ extension)."""
 
@@ -127,15 +126,11 @@ class Device(ABC):
         """
 
     @abstractmethod
-    def set_zero_state(
-        self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int
-    ) -> None:
+    def set_zero_state(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> None:
         """Enqueue: set every state of the batch to |0...0>."""
 
     @abstractmethod
-    def upload_program(
-        self, stream: Stream, program: EncodedProgram, precision: str
-    ) -> DeviceProgram:
+    def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> DeviceProgram:
         """Enqueue the copy of an encoded program to the device."""
 
     @abstractmethod
@@ -169,9 +164,7 @@ class Device(ABC):
         """
 
     @abstractmethod
-    def probabilities(
-        self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int
-    ) -> DeviceArray:
+    def probabilities(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> DeviceArray:
         """Enqueue |amplitude|^2 of every amplitude: the distribution of measuring all
         qubits in order.
 
@@ -259,9 +252,7 @@ class Device(ABC):
         """Enqueue the copy of a host array into a new device array, which it returns."""
 
     @abstractmethod
-    def run_classical(
-        self, stream: Stream, rows: ClassicalRows, code: np.ndarray, mask_slot: int
-    ) -> None:
+    def run_classical(self, stream: Stream, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
         """Enqueue a classical program (int64 (opcode, operand) pairs) on every row whose
         ``mask_slot`` is nonzero, or on every row when it is EVERY_STATE."""
 

@@ -15,14 +15,13 @@ import numpy as np
 
 from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.classical_code import EVERY_STATE
+from qiskit_cupy.compiler.fusion import Roofline
+from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.compiler.program import EncodedProgram
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceArray
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
-from qiskit_cupy.compiler.fusion import Roofline
-from qiskit_cupy.compiler.ops import GateOp
-from qiskit_cupy.compiler.program import EncodedProgram
-
 
 #: The rows argument of a program that runs on every state (the extension reads none).
 _NO_ROWS = np.zeros(1, dtype=np.int64)
@@ -45,8 +44,8 @@ class CpuProgram:
 
 #: The CPU extension's roofline for the fusion cost model, per precision: the bytes per
 #: second of its one-qubit passes and the flop rate of its 4- and 5-qubit dense kernels,
-#: measured on a 2-core development machine (2^22 amplitudes, native build). Fixed constants, not run-time measurements,
-#: so that the same circuit always fuses, and therefore samples, the same way.
+#: measured on a 2-core development machine (2^22 amplitudes, native build). Fixed constants,
+#: not run-time measurements, so that the same circuit always fuses, and therefore samples, the same way.
 CPU_ROOFLINES: dict[str, Roofline] = {
     "double": Roofline(bandwidth=60e9, flop_rate=70e9, launch_seconds=2e-5),
     "single": Roofline(bandwidth=60e9, flop_rate=110e9, launch_seconds=2e-5),
@@ -113,14 +112,10 @@ class CpuDevice(Device):
     def allocate_states(self, stream: CpuStream, amplitudes: int, precision: str) -> np.ndarray:
         return self.memory.empty(amplitudes, COMPLEX_DTYPES[precision])
 
-    def set_zero_state(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
-    ) -> None:
+    def set_zero_state(self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int) -> None:
         stream.enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
 
-    def upload_program(
-        self, stream: CpuStream, program: EncodedProgram, precision: str
-    ) -> CpuProgram:
+    def upload_program(self, stream: CpuStream, program: EncodedProgram, precision: str) -> CpuProgram:
         return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision]))
 
     def run_program(
@@ -133,12 +128,20 @@ class CpuDevice(Device):
         condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
         rows, width, slot = (
-            (_NO_ROWS, 1, EVERY_STATE) if condition is None
+            (_NO_ROWS, 1, EVERY_STATE)
+            if condition is None
             else (condition[0].rows, condition[0].width, condition[1])
         )
         stream.enqueue(
             lambda: _cpu.run_program(
-                states, num_qubits, batch, program.rows, program.data, rows, width, slot,
+                states,
+                num_qubits,
+                batch,
+                program.rows,
+                program.data,
+                rows,
+                width,
+                slot,
                 self.num_threads,
             )
         )
@@ -177,8 +180,14 @@ class CpuDevice(Device):
 
         def compute() -> None:
             _cpu.marginal_partials(
-                states, num_qubits, batch, position_array, sorted_array, chunk_bits,
-                partials, self.num_threads,
+                states,
+                num_qubits,
+                batch,
+                position_array,
+                sorted_array,
+                chunk_bits,
+                partials,
+                self.num_threads,
             )
             if chunk_bits:
                 _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
@@ -203,7 +212,11 @@ class CpuDevice(Device):
         seed_array = np.asarray(seeds, dtype=np.uint64)
         stream.enqueue(
             lambda: _cpu.sample(
-                cumulative.reshape(-1), num_measured, shots, seed_array, outcomes.reshape(-1),
+                cumulative.reshape(-1),
+                num_measured,
+                shots,
+                seed_array,
+                outcomes.reshape(-1),
                 self.num_threads,
             )
         )
@@ -219,16 +232,23 @@ class CpuDevice(Device):
         return copy
 
     def expectation_pieces(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int,
-        passes: np.ndarray, pieces: np.ndarray, chunk_bits: int,
+        self,
+        stream: CpuStream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        passes: np.ndarray,
+        pieces: np.ndarray,
+        chunk_bits: int,
     ) -> np.ndarray:
         tables = tuple(np.array(table, dtype=np.int64).reshape(-1, 3) for table in (passes, pieces))
         sums = self.memory.empty(len(tables[1]) * batch * 2, np.float64)
         partials = self.memory.empty(sums.size << chunk_bits, np.float64) if chunk_bits else sums
 
         def compute() -> None:
-            _cpu.expectation_partials(states, num_qubits, batch, *tables, chunk_bits, partials,
-                                      self.num_threads)
+            _cpu.expectation_partials(
+                states, num_qubits, batch, *tables, chunk_bits, partials, self.num_threads
+            )
             if chunk_bits:
                 _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
 
@@ -238,50 +258,80 @@ class CpuDevice(Device):
     def upload(self, stream: CpuStream, host: np.ndarray) -> np.ndarray:
         return np.array(host, copy=True)
 
-    def run_classical(
-        self, stream: CpuStream, rows: ClassicalRows, code: np.ndarray, mask_slot: int
-    ) -> None:
+    def run_classical(self, stream: CpuStream, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
         program = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
-        stream.enqueue(
-            lambda: _cpu.classical(rows.rows, rows.width, program, mask_slot, self.num_threads)
-        )
+        stream.enqueue(lambda: _cpu.classical(rows.rows, rows.width, program, mask_slot, self.num_threads))
 
     def decide_outcomes(
-        self, stream: CpuStream, rows: ClassicalRows, probabilities: np.ndarray, seed: int,
-        clbit_slot: int, mask_slot: int,
+        self,
+        stream: CpuStream,
+        rows: ClassicalRows,
+        probabilities: np.ndarray,
+        seed: int,
+        clbit_slot: int,
+        mask_slot: int,
     ) -> None:
         stream.enqueue(
             lambda: _cpu.decide_outcomes(
-                rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot,
+                rows.rows,
+                rows.width,
+                probabilities.reshape(-1),
+                seed,
+                clbit_slot,
+                mask_slot,
                 self.num_threads,
             )
         )
 
     def collapse(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int, qubit: int,
-        probabilities: np.ndarray, rows: ClassicalRows, reset: bool, mask_slot: int,
+        self,
+        stream: CpuStream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        qubit: int,
+        probabilities: np.ndarray,
+        rows: ClassicalRows,
+        reset: bool,
+        mask_slot: int,
     ) -> None:
         stream.enqueue(
             lambda: _cpu.collapse(
-                states, num_qubits, batch, qubit, probabilities.reshape(-1), rows.rows,
-                rows.width, reset, mask_slot, self.num_threads,
+                states,
+                num_qubits,
+                batch,
+                qubit,
+                probabilities.reshape(-1),
+                rows.rows,
+                rows.width,
+                reset,
+                mask_slot,
+                self.num_threads,
             )
         )
 
     def append_states(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, count: int,
+        self,
+        stream: CpuStream,
+        states: DeviceArray,
+        num_qubits: int,
+        count: int,
         sources: np.ndarray,
     ) -> None:
         source_index = np.ascontiguousarray(sources, dtype=np.int64)
         source = states[: count << num_qubits]
         branches = states[count << num_qubits : (count + len(source_index)) << num_qubits]
-        stream.enqueue(
-            lambda: _cpu.gather(source, branches, num_qubits, source_index, self.num_threads)
-        )
+        stream.enqueue(lambda: _cpu.gather(source, branches, num_qubits, source_index, self.num_threads))
 
     def sample_shots(
-        self, stream: CpuStream, cumulative: DeviceArray, num_measured: int,
-        shot_states: np.ndarray, shot_numbers: np.ndarray, rows: ClassicalRows, seed: int,
+        self,
+        stream: CpuStream,
+        cumulative: DeviceArray,
+        num_measured: int,
+        shot_states: np.ndarray,
+        shot_numbers: np.ndarray,
+        rows: ClassicalRows,
+        seed: int,
         precision: str,
     ) -> np.ndarray:
         states = np.ascontiguousarray(shot_states, dtype=np.int64)
@@ -289,8 +339,15 @@ class CpuDevice(Device):
         outcomes = np.empty(len(states), dtype=np.int64)
         stream.enqueue(
             lambda: _cpu.sample_shots(
-                cumulative.reshape(-1), num_measured, states, numbers, rows.rows, rows.width,
-                seed, outcomes, self.num_threads,
+                cumulative.reshape(-1),
+                num_measured,
+                states,
+                numbers,
+                rows.rows,
+                rows.width,
+                seed,
+                outcomes,
+                self.num_threads,
             )
         )
         return outcomes

@@ -15,21 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from qiskit_cupy.devices import launches
 from qiskit_cupy.compiler.classical_code import EVERY_STATE
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device
-from qiskit_cupy.errors import DeviceUnavailableError
-from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
+from qiskit_cupy.compiler.program import EncodedProgram
+from qiskit_cupy.devices import launches
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device
 from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
 from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
-from qiskit_cupy.compiler.program import EncodedProgram
+from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
+from qiskit_cupy.errors import DeviceUnavailableError
 
 #: Threads per block of every launch.
 BLOCK_SIZE = 256
 #: Resident blocks per multiprocessor a grid-stride launch aims for.
 BLOCKS_PER_MULTIPROCESSOR = 32
+
 
 def gpu_unavailable_reason() -> str | None:
     """Say why no GPU can be used here, or return None if one can.
@@ -208,8 +209,16 @@ class GpuDevice(Device):
         mask = self._mask(condition)
         for index, kind in enumerate(encoded.kinds):
             launch = launches.apply_op(
-                states, num_qubits, batch, program.rows[index], program.data, kind.value,
-                encoded.num_targets[index], encoded.num_sorted[index], precision, mask,
+                states,
+                num_qubits,
+                batch,
+                program.rows[index],
+                program.data,
+                kind.value,
+                encoded.num_targets[index],
+                encoded.num_sorted[index],
+                precision,
+                mask,
             )
             self._run(stream, launch, precision)
 
@@ -221,13 +230,17 @@ class GpuDevice(Device):
             return rows.rows, rows.width, slot
         return self._no_rows, 1, EVERY_STATE
 
-    def apply_wide_matrix(
-        self, stream: Any, states: Any, num_qubits: int, batch: int, op: GateOp
-    ) -> None:
+    def apply_wide_matrix(self, stream: Any, states: Any, num_qubits: int, batch: int, op: GateOp) -> None:
         matrix = self._upload(stream, np.ascontiguousarray(op.data, dtype=states.dtype))
         with self._device, stream:
             apply_wide_matrix(
-                self._cupy, states, num_qubits, batch, matrix, op.targets, op.controls,
+                self._cupy,
+                states,
+                num_qubits,
+                batch,
+                matrix,
+                op.targets,
+                op.controls,
                 op.control_values,
             )
 
@@ -256,9 +269,13 @@ class GpuDevice(Device):
         )
         with self._device, stream:
             partials = cupy.empty(batch << (measured + chunk_bits), dtype=np.float64)
-        self._run(stream, launches.marginal_partials(
-            states, num_qubits, batch, positions, position_arrays, chunk_bits, partials, precision),
-            precision)
+        self._run(
+            stream,
+            launches.marginal_partials(
+                states, num_qubits, batch, positions, position_arrays, chunk_bits, partials, precision
+            ),
+            precision,
+        )
         if not chunk_bits:
             return partials.reshape(batch, -1)
         with self._device, stream:
@@ -286,9 +303,11 @@ class GpuDevice(Device):
         seed_array = self._upload(stream, np.asarray(seeds, dtype=np.uint64))
         with self._device, stream:
             outcomes = cupy.empty((batch, shots), dtype=np.int64)
-        self._run(stream, launches.sample(
-            cumulative.reshape(-1), num_measured, shots, seed_array, outcomes.reshape(-1)),
-            precision)
+        self._run(
+            stream,
+            launches.sample(cumulative.reshape(-1), num_measured, shots, seed_array, outcomes.reshape(-1)),
+            precision,
+        )
         return outcomes
 
     def copy_to_host(self, stream: Any, array: Any) -> GpuHostCopy:
@@ -300,8 +319,14 @@ class GpuDevice(Device):
         return GpuHostCopy(host)
 
     def expectation_pieces(
-        self, stream: Any, states: Any, num_qubits: int, batch: int, passes: np.ndarray,
-        pieces: np.ndarray, chunk_bits: int,
+        self,
+        stream: Any,
+        states: Any,
+        num_qubits: int,
+        batch: int,
+        passes: np.ndarray,
+        pieces: np.ndarray,
+        chunk_bits: int,
     ) -> Any:
         precision = _precision_of(states)
         tables = tuple(np.ascontiguousarray(table, dtype=np.int64) for table in (passes, pieces))
@@ -309,8 +334,13 @@ class GpuDevice(Device):
             sums = self._cupy.empty(len(tables[1]) * batch * 2, dtype=np.float64)
             partials = self._cupy.empty(sums.size << chunk_bits, dtype=np.float64) if chunk_bits else sums
         arrays = tuple(self._upload(stream, table.reshape(-1)) for table in tables)
-        self._run(stream, launches.expectation_partials(
-            states, num_qubits, batch, tables, arrays, chunk_bits, partials, precision), precision)
+        self._run(
+            stream,
+            launches.expectation_partials(
+                states, num_qubits, batch, tables, arrays, chunk_bits, partials, precision
+            ),
+            precision,
+        )
         if chunk_bits:
             self._run(stream, launches.reduce_partials(partials, chunk_bits, sums), precision)
         return sums.reshape(len(tables[1]), batch, 2)
@@ -321,24 +351,56 @@ class GpuDevice(Device):
     def run_classical(self, stream: Any, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
         host_code = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
         device_code = self._upload(stream, host_code if host_code.size else np.zeros(2, np.int64))
-        self._run(stream, launches.classical(rows.rows, rows.width, device_code, host_code, mask_slot),
-                  "double")
+        self._run(
+            stream, launches.classical(rows.rows, rows.width, device_code, host_code, mask_slot), "double"
+        )
 
     def decide_outcomes(
-        self, stream: Any, rows: ClassicalRows, probabilities: Any, seed: int, clbit_slot: int,
+        self,
+        stream: Any,
+        rows: ClassicalRows,
+        probabilities: Any,
+        seed: int,
+        clbit_slot: int,
         mask_slot: int,
     ) -> None:
-        self._run(stream, launches.decide_outcomes(
-            rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot), "double")
+        self._run(
+            stream,
+            launches.decide_outcomes(
+                rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot
+            ),
+            "double",
+        )
 
     def collapse(
-        self, stream: Any, states: Any, num_qubits: int, batch: int, qubit: int,
-        probabilities: Any, rows: ClassicalRows, reset: bool, mask_slot: int,
+        self,
+        stream: Any,
+        states: Any,
+        num_qubits: int,
+        batch: int,
+        qubit: int,
+        probabilities: Any,
+        rows: ClassicalRows,
+        reset: bool,
+        mask_slot: int,
     ) -> None:
         precision = _precision_of(states)
-        self._run(stream, launches.collapse(
-            states, num_qubits, batch, qubit, probabilities.reshape(-1), rows.rows, rows.width,
-            reset, mask_slot, precision), precision)
+        self._run(
+            stream,
+            launches.collapse(
+                states,
+                num_qubits,
+                batch,
+                qubit,
+                probabilities.reshape(-1),
+                rows.rows,
+                rows.width,
+                reset,
+                mask_slot,
+                precision,
+            ),
+            precision,
+        )
 
     def append_states(
         self, stream: Any, states: Any, num_qubits: int, count: int, sources: np.ndarray
@@ -348,21 +410,43 @@ class GpuDevice(Device):
         device_sources = self._upload(stream, host_sources)
         source = states[: count << num_qubits]
         branches = states[count << num_qubits : (count + len(host_sources)) << num_qubits]
-        self._run(stream, launches.gather(source, branches, num_qubits, device_sources, host_sources,
-                                          precision), precision)
+        self._run(
+            stream,
+            launches.gather(source, branches, num_qubits, device_sources, host_sources, precision),
+            precision,
+        )
 
     def sample_shots(
-        self, stream: Any, cumulative: Any, num_measured: int, shot_states: np.ndarray,
-        shot_numbers: np.ndarray, rows: ClassicalRows, seed: int, precision: str,
+        self,
+        stream: Any,
+        cumulative: Any,
+        num_measured: int,
+        shot_states: np.ndarray,
+        shot_numbers: np.ndarray,
+        rows: ClassicalRows,
+        seed: int,
+        precision: str,
     ) -> Any:
         host_states = np.ascontiguousarray(shot_states, dtype=np.int64)
         states = self._upload(stream, host_states)
         numbers = self._upload(stream, np.ascontiguousarray(shot_numbers, dtype=np.int64))
         with self._device, stream:
             outcomes = self._cupy.empty(len(host_states), dtype=np.int64)
-        self._run(stream, launches.sample_shots(
-            cumulative.reshape(-1), num_measured, states, host_states, numbers, rows.rows,
-            rows.width, seed, outcomes), precision)
+        self._run(
+            stream,
+            launches.sample_shots(
+                cumulative.reshape(-1),
+                num_measured,
+                states,
+                host_states,
+                numbers,
+                rows.rows,
+                rows.width,
+                seed,
+                outcomes,
+            ),
+            precision,
+        )
         return outcomes
 
     def record_event(self, stream: Any) -> GpuEvent:

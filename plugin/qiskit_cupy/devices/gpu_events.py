@@ -21,6 +21,7 @@ from qiskit_cupy.compiler.program import EncodedProgram
 CUDA_SUCCESS = 0
 CUDA_ERROR_NOT_READY = 600
 
+
 @dataclass(frozen=True)
 class GpuProgram:
     """An encoded program resident on the GPU."""

@@ -94,12 +94,20 @@ def precision_kernel(name: str, precision: str) -> str:
 
 #: Kernels that are not templates.
 PLAIN_KERNELS: tuple[str, ...] = (
-    "qc_reduce_partials", "qc_sample", "qc_classical", "qc_decide_outcomes", "qc_sample_shots",
+    "qc_reduce_partials",
+    "qc_sample",
+    "qc_classical",
+    "qc_decide_outcomes",
+    "qc_sample_shots",
 )
 
 #: Kernel templates instantiated on precision alone.
 PRECISION_KERNELS: tuple[str, ...] = (
-    "qc_set_zero_state", "qc_marginal_partials", "qc_probabilities", "qc_collapse", "qc_gather",
+    "qc_set_zero_state",
+    "qc_marginal_partials",
+    "qc_probabilities",
+    "qc_collapse",
+    "qc_gather",
     "qc_expectation_partials",
 )
 

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from qiskit_cupy import _cpu
-from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.devices.base import COMPLEX_DTYPES
 from qiskit_cupy.devices.kernel_source import KERNEL_LAUNCHERS, apply_op_kernel, precision_kernel
+from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.kernel_files import read_kernel_file
 
 _KERNEL = re.compile(r"__global__\s+void\s+(\w+)\s*\(([^)]*)\)", re.DOTALL)
@@ -118,7 +118,10 @@ def check_arguments(kernel: str, precision: str, arguments: tuple[Any, ...]) -> 
 
 
 def _launch(
-    kernel: str, num_items: int, precision: str, arguments: tuple[Any, ...],
+    kernel: str,
+    num_items: int,
+    precision: str,
+    arguments: tuple[Any, ...],
     check_values: Callable[[], None],
 ) -> Launch:
     """Check the arguments' types, then their values (``check_values``); build the launch."""
@@ -130,9 +133,13 @@ def _launch(
 def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
     """The launch that sets a batch of states to |0...0>."""
     items = batch << num_qubits
-    return _launch(precision_kernel("qc_set_zero_state", precision), items, precision,
-                   (states, num_qubits, items),
-                   lambda: _cpu.check_states(int(num_qubits), int(batch), states.size))
+    return _launch(
+        precision_kernel("qc_set_zero_state", precision),
+        items,
+        precision,
+        (states, num_qubits, items),
+        lambda: _cpu.check_states(int(num_qubits), int(batch), states.size),
+    )
 
 
 def check_program(states: Any, num_qubits: int, batch: int, rows: np.ndarray, data_size: int) -> None:
@@ -172,8 +179,13 @@ def apply_op(
     items = batch << (num_qubits - num_sorted)
     kernel = apply_op_kernel(kind_name, num_targets, precision)
     rows, width, slot = mask
-    return _launch(kernel, items, precision, (states, num_qubits, items, row, data, rows, width, slot),
-                   lambda: _cpu.check_rows(int(batch), rows.size, int(width), int(slot)))
+    return _launch(
+        kernel,
+        items,
+        precision,
+        (states, num_qubits, items, row, data, rows, width, slot),
+        lambda: _cpu.check_rows(int(batch), rows.size, int(width), int(slot)),
+    )
 
 
 def marginal_partials(
@@ -204,17 +216,27 @@ def marginal_partials(
 
     def check_values() -> None:
         _cpu.check_states(int(num_qubits), int(batch), states.size)
-        _cpu.check_marginal(int(num_qubits), int(batch), host, np.sort(host), int(chunk_bits),
-                            partials.size)
+        _cpu.check_marginal(int(num_qubits), int(batch), host, np.sort(host), int(chunk_bits), partials.size)
 
-    return _launch(precision_kernel("qc_marginal_partials", precision), items, precision,
-                   (states, num_qubits, items, *position_arrays, measured, chunk_bits, partials),
-                   check_values)
+    return _launch(
+        precision_kernel("qc_marginal_partials", precision),
+        items,
+        precision,
+        (states, num_qubits, items, *position_arrays, measured, chunk_bits, partials),
+        check_values,
+    )
 
 
-def expectation_partials(states: Any, num_qubits: int, batch: int, tables: tuple[Any, Any],
-                         table_arrays: tuple[Any, Any], chunk_bits: int, partials: Any,
-                         precision: str) -> Launch:
+def expectation_partials(
+    states: Any,
+    num_qubits: int,
+    batch: int,
+    tables: tuple[Any, Any],
+    table_arrays: tuple[Any, Any],
+    chunk_bits: int,
+    partials: Any,
+    precision: str,
+) -> Launch:
     """The launch of the chunked partial sums of observable pieces, one pass at a time.
 
     Args:
@@ -233,35 +255,50 @@ def expectation_partials(states: Any, num_qubits: int, batch: int, tables: tuple
 
     def check_values() -> None:
         _cpu.check_states(int(num_qubits), int(batch), states.size)
-        _cpu.check_expectation(int(num_qubits), int(batch), passes, pieces, int(chunk_bits),
-                               partials.size)
+        _cpu.check_expectation(int(num_qubits), int(batch), passes, pieces, int(chunk_bits), partials.size)
 
-    return _launch(precision_kernel("qc_expectation_partials", precision), items, precision,
-                   (states, num_qubits, batch, items, *table_arrays, chunk_bits, partials),
-                   check_values)
+    return _launch(
+        precision_kernel("qc_expectation_partials", precision),
+        items,
+        precision,
+        (states, num_qubits, batch, items, *table_arrays, chunk_bits, partials),
+        check_values,
+    )
 
 
 def probabilities(states: Any, out: Any, precision: str) -> Launch:
     """The launch of |amplitude|^2 for every amplitude of a batch of states."""
     items = np.size(states)
-    return _launch(precision_kernel("qc_probabilities", precision), items, precision,
-                   (states, items, out), lambda: _cpu.check_probabilities(states.size, out.size))
+    return _launch(
+        precision_kernel("qc_probabilities", precision),
+        items,
+        precision,
+        (states, items, out),
+        lambda: _cpu.check_probabilities(states.size, out.size),
+    )
 
 
 def reduce_partials(partials: Any, chunk_bits: int, sums: Any) -> Launch:
     """The launch that adds each run of 2**chunk_bits partials."""
     items = np.size(sums)
-    return _launch("qc_reduce_partials", items, "double", (partials, items, chunk_bits, sums),
-                   lambda: _cpu.check_reduce(partials.size, int(chunk_bits), sums.size))
+    return _launch(
+        "qc_reduce_partials",
+        items,
+        "double",
+        (partials, items, chunk_bits, sums),
+        lambda: _cpu.check_reduce(partials.size, int(chunk_bits), sums.size),
+    )
 
 
 def sample(cumulative: Any, num_measured: int, shots: int, seeds: Any, outcomes: Any) -> Launch:
     """The launch that draws ``shots`` outcomes per row of cumulative probabilities."""
     items = np.size(outcomes)
     return _launch(
-        "qc_sample", items, "double", (cumulative, num_measured, items, shots, seeds, outcomes),
-        lambda: _cpu.check_sample(int(num_measured), int(shots), seeds.size, cumulative.size,
-                                  outcomes.size),
+        "qc_sample",
+        items,
+        "double",
+        (cumulative, num_measured, items, shots, seeds, outcomes),
+        lambda: _cpu.check_sample(int(num_measured), int(shots), seeds.size, cumulative.size, outcomes.size),
     )
 
 
@@ -275,12 +312,14 @@ def classical(rows: Any, width: int, code: Any, host_code: np.ndarray, mask_slot
         _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
         _cpu.check_classical(host_code.reshape(-1), int(width))
 
-    return _launch("qc_classical", items, "double", (rows, width, items, code, length, mask_slot),
-                   check_values)
+    return _launch(
+        "qc_classical", items, "double", (rows, width, items, code, length, mask_slot), check_values
+    )
 
 
-def decide_outcomes(rows: Any, width: int, probabilities: Any, seed: int, clbit_slot: int,
-                    mask_slot: int) -> Launch:
+def decide_outcomes(
+    rows: Any, width: int, probabilities: Any, seed: int, clbit_slot: int, mask_slot: int
+) -> Launch:
     """The launch that draws each active row's measurement outcome."""
     items = np.size(rows) // max(int(width), 1)
 
@@ -291,42 +330,84 @@ def decide_outcomes(rows: Any, width: int, probabilities: Any, seed: int, clbit_
         if probabilities.size != 2 * batch:
             raise ValueError("probabilities must have 2 * batch entries")
 
-    return _launch("qc_decide_outcomes", items, "double",
-                   (rows, width, items, probabilities, seed, clbit_slot, mask_slot), check_values)
+    return _launch(
+        "qc_decide_outcomes",
+        items,
+        "double",
+        (rows, width, items, probabilities, seed, clbit_slot, mask_slot),
+        check_values,
+    )
 
 
-def collapse(states: Any, num_qubits: int, batch: int, qubit: int, probabilities: Any, rows: Any,
-             width: int, reset: bool, mask_slot: int, precision: str) -> Launch:
+def collapse(
+    states: Any,
+    num_qubits: int,
+    batch: int,
+    qubit: int,
+    probabilities: Any,
+    rows: Any,
+    width: int,
+    reset: bool,
+    mask_slot: int,
+    precision: str,
+) -> Launch:
     """The launch that collapses (or resets) one qubit of each active state."""
     items = batch << max(num_qubits - 1, 0)
 
     def check_values() -> None:
-        _cpu.check_collapse(int(num_qubits), int(batch), states.size, int(qubit), probabilities.size,
-                            rows.size, int(width))
+        _cpu.check_collapse(
+            int(num_qubits), int(batch), states.size, int(qubit), probabilities.size, rows.size, int(width)
+        )
         _cpu.check_rows(int(batch), rows.size, int(width), int(mask_slot))
 
-    return _launch(precision_kernel("qc_collapse", precision), items, precision,
-                   (states, num_qubits, items, qubit, probabilities, rows, width, int(reset),
-                    mask_slot), check_values)
+    return _launch(
+        precision_kernel("qc_collapse", precision),
+        items,
+        precision,
+        (states, num_qubits, items, qubit, probabilities, rows, width, int(reset), mask_slot),
+        check_values,
+    )
 
 
-def gather(source: Any, branches: Any, num_qubits: int, sources: Any, host_sources: np.ndarray,
-           precision: str) -> Launch:
+def gather(
+    source: Any, branches: Any, num_qubits: int, sources: Any, host_sources: np.ndarray, precision: str
+) -> Launch:
     """The launch that copies state ``host_sources[j]`` of ``source`` to branch j."""
     items = np.size(branches)
-    return _launch(precision_kernel("qc_gather", precision), items, precision,
-                   (source, branches, num_qubits, items, sources),
-                   lambda: _cpu.check_gather(int(num_qubits), source.size, branches.size,
-                                             host_sources))
+    return _launch(
+        precision_kernel("qc_gather", precision),
+        items,
+        precision,
+        (source, branches, num_qubits, items, sources),
+        lambda: _cpu.check_gather(int(num_qubits), source.size, branches.size, host_sources),
+    )
 
 
-def sample_shots(cumulative: Any, num_measured: int, shot_states: Any, host_states: np.ndarray,
-                 shot_numbers: Any, rows: Any, width: int, seed: int, outcomes: Any) -> Launch:
+def sample_shots(
+    cumulative: Any,
+    num_measured: int,
+    shot_states: Any,
+    host_states: np.ndarray,
+    shot_numbers: Any,
+    rows: Any,
+    width: int,
+    seed: int,
+    outcomes: Any,
+) -> Launch:
     """The launch that draws each shot's terminal outcome from its state's distribution."""
     items = np.size(outcomes)
     return _launch(
-        "qc_sample_shots", items, "double",
+        "qc_sample_shots",
+        items,
+        "double",
         (cumulative, num_measured, items, shot_states, shot_numbers, rows, width, seed, outcomes),
-        lambda: _cpu.check_sample_shots(int(num_measured), cumulative.size, host_states,
-                                        shot_numbers.size, rows.size, int(width), outcomes.size),
+        lambda: _cpu.check_sample_shots(
+            int(num_measured),
+            cumulative.size,
+            host_states,
+            shot_numbers.size,
+            rows.size,
+            int(width),
+            outcomes.size,
+        ),
     )

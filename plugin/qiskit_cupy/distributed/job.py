@@ -40,7 +40,11 @@ class CupyDistributedJob(FinalStateWaiter):
     _async = True
 
     def __init__(
-        self, backend: BackendV2, job_id: str, subjobs: Sequence[SubJob], executor: Any,
+        self,
+        backend: BackendV2,
+        job_id: str,
+        subjobs: Sequence[SubJob],
+        executor: Any,
         progress: bool = False,
     ) -> None:
         super().__init__(backend, job_id)
@@ -61,7 +65,10 @@ class CupyDistributedJob(FinalStateWaiter):
         if is_dask_client(self._executor):
             self._futures = [
                 self._executor.submit(
-                    run_subjob, subjob, type(self.backend()), pure=False,
+                    run_subjob,
+                    subjob,
+                    type(self.backend()),
+                    pure=False,
                     key=f"qiskit-cupy-{self.job_id()}-{subjob.number}",
                 )
                 for subjob in self._subjobs
@@ -147,7 +154,9 @@ class CupyDistributedJob(FinalStateWaiter):
         self._result = _merge(self, self._subjobs, outputs)
         return self._result
 
-    def _output(self, subjob: SubJob, future: Any, remaining: float | None, timeout: float | None) -> SubJobOutput:
+    def _output(
+        self, subjob: SubJob, future: Any, remaining: float | None, timeout: float | None
+    ) -> SubJobOutput:
         """One sub-job's output, or the JobError that names it."""
         if future.cancelled():
             raise JobError(f"job {self.job_id()}: {subjob.describe()} was cancelled")
@@ -205,8 +214,12 @@ def _merge(job: CupyDistributedJob, subjobs: Sequence[SubJob], outputs: Sequence
         status="COMPLETED",
         metadata={
             "sub_jobs": [
-                {"sub_job": subjob.number, "description": subjob.describe(),
-                 "worker": output.worker, "pid": output.pid}
+                {
+                    "sub_job": subjob.number,
+                    "description": subjob.describe(),
+                    "worker": output.worker,
+                    "pid": output.pid,
+                }
                 for subjob, output in zip(subjobs, outputs)
             ],
         },

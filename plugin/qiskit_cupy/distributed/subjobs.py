@@ -27,7 +27,11 @@ from qiskit_cupy.runtime.request import ExperimentRequest
 #: Options a sub-job does not take from the client: where and how the job is split,
 #: and what the worker decides for itself (its own GPUs) or the sub-job carries.
 CLIENT_OPTIONS = (
-    "executor", "max_job_size", "max_shot_size", "target_gpus", "parameter_binds",
+    "executor",
+    "max_job_size",
+    "max_shot_size",
+    "target_gpus",
+    "parameter_binds",
     "seed_simulator",
 )
 
@@ -123,14 +127,18 @@ def _items(requests: Sequence[ExperimentRequest], options: RunOptions) -> Iterat
     for request in requests:
         values = request.parameter_values
         splits = (
-            isinstance(request.lowered, DynamicCircuit) and shot_size is not None
-            and request.shots > shot_size and not options.save_statevector
+            isinstance(request.lowered, DynamicCircuit)
+            and shot_size is not None
+            and request.shots > shot_size
+            and not options.save_statevector
             and not save_subtypes(request.circuit)
         )
         for entry, seed in enumerate(request.seeds):
-            one = None if values is None else {
-                parameter.name: float(array[entry]) for parameter, array in values.items()
-            }
+            one = (
+                None
+                if values is None
+                else {parameter.name: float(array[entry]) for parameter, array in values.items()}
+            )
             if not splits:
                 yield [_Item(request.circuit, one, seed)]
                 continue
@@ -151,9 +159,7 @@ def split_job(requests: Sequence[ExperimentRequest], options: RunOptions) -> lis
     Returns:
         The sub-jobs, in job order.
     """
-    shipped = {
-        name: getattr(options, name) for name in option_names() if name not in CLIENT_OPTIONS
-    }
+    shipped = {name: getattr(options, name) for name in option_names() if name not in CLIENT_OPTIONS}
     shipped["progress"] = False  # the client's job shows the bar, over its sub-jobs
     groups: list[tuple[int, list[_Item]]] = []
     current: list[_Item] = []
@@ -171,9 +177,7 @@ def split_job(requests: Sequence[ExperimentRequest], options: RunOptions) -> lis
         current.extend(items)
     if current:
         groups.append((first, current))
-    return [
-        _sub_job(number, first, items, shipped) for number, (first, items) in enumerate(groups)
-    ]
+    return [_sub_job(number, first, items, shipped) for number, (first, items) in enumerate(groups)]
 
 
 def _sub_job(number: int, first: int, items: list[_Item], shipped: dict[str, Any]) -> SubJob:
@@ -194,8 +198,13 @@ def _sub_job(number: int, first: int, items: list[_Item], shipped: dict[str, Any
     buffer = io.BytesIO()
     qpy.dump(circuits, buffer)
     return SubJob(
-        number, buffer.getvalue(), [save_subtypes(circuit) for circuit in circuits], binds,
-        shipped, pieces, first,
+        number,
+        buffer.getvalue(),
+        [save_subtypes(circuit) for circuit in circuits],
+        binds,
+        shipped,
+        pieces,
+        first,
     )
 
 

@@ -15,8 +15,8 @@ import os
 import socket
 import sys
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -98,15 +98,12 @@ def _results(subjob: SubJob, backend: Any) -> list[ExperimentResult]:
     for circuit, subtypes in zip(circuits, subjob.subtypes):
         restore_subtypes(circuit, subtypes)
     binds = [
-        {} if values is None else {
-            parameter: np.asarray(values[parameter.name], dtype=float)
-            for parameter in circuit.parameters
-        }
+        {}
+        if values is None
+        else {parameter: np.asarray(values[parameter.name], dtype=float) for parameter in circuit.parameters}
         for circuit, values in zip(circuits, subjob.binds)
     ]
-    options = validate_options(
-        {**subjob.options, "parameter_binds": binds if any(binds) else None}
-    )
+    options = validate_options({**subjob.options, "parameter_binds": binds if any(binds) else None})
     requests = backend.prepare_requests(circuits, options)
     pieces = iter(subjob.pieces)
     shipped = []
@@ -116,7 +113,5 @@ def _results(subjob: SubJob, backend: Any) -> list[ExperimentResult]:
         if own[0].shots:
             changes.update(shots=own[0].shots, first_shot=own[0].first_shot)
         shipped.append(dataclasses.replace(request, **changes))
-    build = functools.partial(
-        build_result, backend.name, backend.backend_version, "", memory=options.memory
-    )
+    build = functools.partial(build_result, backend.name, backend.backend_version, "", memory=options.memory)
     return backend.submit_requests(shipped, options, build).result().results

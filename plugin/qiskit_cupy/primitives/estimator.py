@@ -28,10 +28,10 @@ from qiskit_cupy.errors import InvalidCircuitError
 from qiskit_cupy.options import RunOptions
 from qiskit_cupy.primitives.job import CupyPrimitiveJob
 from qiskit_cupy.primitives.pubs import (
+    NativePrimitive,
     check_precision,
     coerce_pubs,
     flat_parameter_values,
-    NativePrimitive,
     lower_pub_circuit,
     pub_name,
     resolve_run_options,
@@ -117,16 +117,12 @@ class EstimatorV2(NativePrimitive, BaseEstimatorV2):
             if isinstance(pub, tuple) and len(pub) == 4 and pub[3] is not None:
                 check_precision(pub[3], f"the precision of PUB {index}")
         coerced = coerce_pubs(pubs, lambda pub: EstimatorPub.coerce(pub, precision))
-        options = resolve_run_options(
-            self._backend, self._options.backend_options, self._options.run_options
-        )
+        options = resolve_run_options(self._backend, self._options.backend_options, self._options.run_options)
         for index, pub in enumerate(coerced):
             check_precision(pub.precision, f"the precision of PUB {index}")
         plans = [_plan(index, pub) for index, pub in enumerate(coerced)]
         requests = [request for plan in plans for request in plan.requests]
-        job = self._backend.submit_requests(
-            requests, options, lambda run: _results(plans, run, options)
-        )
+        job = self._backend.submit_requests(requests, options, lambda run: _results(plans, run, options))
         return CupyPrimitiveJob(job)
 
 
@@ -134,15 +130,17 @@ def _plan(index: int, pub: EstimatorPub) -> _PubPlan:
     """Lower a PUB: its circuit with the observable evaluation at the end, its batches."""
     where = pub_name(index, pub.circuit)
     observables = pub.observables.sparse_observables_array()
-    observed = {qubit for observable in observables.flat for _, qubits, _ in
-                observable.to_sparse_list() for qubit in qubits}
+    observed = {
+        qubit
+        for observable in observables.flat
+        for _, qubits, _ in observable.to_sparse_list()
+        for qubit in qubits
+    }
     circuit, positions = truncate_idle_qubits(pub.circuit, observed)
     lowered = lower_pub_circuit(circuit, where)
     if lowered.measured_qubits or any(isinstance(step, MeasureTerminal) for step in lowered.steps):
         raise InvalidCircuitError(f"{where}: the estimator takes circuits without measurements")
-    evaluation = EvaluateObservables(
-        _SUMS, lower_observables(observables.ravel(), positions, where)
-    )
+    evaluation = EvaluateObservables(_SUMS, lower_observables(observables.ravel(), positions, where))
     lowered = dataclasses.replace(lowered, steps=[*lowered.steps, evaluation])
     values = flat_parameter_values(circuit, pub.parameter_values, where)
     sets = math.prod(pub.parameter_values.shape) if values else 1
@@ -150,8 +148,11 @@ def _plan(index: int, pub: EstimatorPub) -> _PubPlan:
     parameter_index = np.arange(sets).reshape(pub.parameter_values.shape if values else ())
     observable_index = np.arange(observables.size).reshape(observables.shape)
     return _PubPlan(
-        pub, evaluation, _batches(circuit, lowered, values, sets),
-        np.broadcast_to(parameter_index, shape), np.broadcast_to(observable_index, shape),
+        pub,
+        evaluation,
+        _batches(circuit, lowered, values, sets),
+        np.broadcast_to(parameter_index, shape),
+        np.broadcast_to(observable_index, shape),
     )
 
 
@@ -163,12 +164,10 @@ def _batches(
     requests = []
     for start in range(0, sets, step):
         stop = min(sets, start + step)
-        batch_values = None if values is None else {
-            parameter: array[start:stop] for parameter, array in values.items()
-        }
-        requests.append(
-            ExperimentRequest(circuit, 1, (0,) * (stop - start), lowered, False, batch_values)
+        batch_values = (
+            None if values is None else {parameter: array[start:stop] for parameter, array in values.items()}
         )
+        requests.append(ExperimentRequest(circuit, 1, (0,) * (stop - start), lowered, False, batch_values))
     return requests
 
 
@@ -185,13 +184,9 @@ def _results(plans: Sequence[_PubPlan], run: PendingRun, options: RunOptions) ->
             batch -= experiment.request.batch
             num_ops = experiment.num_ops
             copies = [copy.array for label, copy in experiment.saved_states if label == _SUMS]
-            sums.append(
-                np.concatenate(copies) if copies else np.zeros((0, experiment.request.batch, 2))
-            )
+            sums.append(np.concatenate(copies) if copies else np.zeros((0, experiment.request.batch, 2)))
         pieces = plan.evaluation.pieces
-        values = pieces.values(
-            np.concatenate(sums, axis=1) if sums else np.zeros((len(pieces.pieces), 0, 2))
-        )
+        values = pieces.values(np.concatenate(sums, axis=1) if sums else np.zeros((len(pieces.pieces), 0, 2)))
         evs = values[plan.observable_index, plan.parameter_index]
         precision = plan.pub.precision
         stds = np.full(evs.shape, float(precision))

@@ -32,8 +32,9 @@ class NativePrimitive:
 
     _backend: CupySimulator
 
-    def _read_options(self, options_type: type[OptionsT], options: dict | None,
-                      backend: CupySimulator | None, kind: str) -> OptionsT:
+    def _read_options(
+        self, options_type: type[OptionsT], options: dict | None, backend: CupySimulator | None, kind: str
+    ) -> OptionsT:
         """Read the options dict and set the backend; return the options.
 
         Raises:
@@ -125,8 +126,7 @@ def lower_pub_circuit(circuit: QuantumCircuit, where: str) -> LoweredCircuit:
         return lower_circuit(circuit, False, allow_parameters=True)
     except NeedsTrajectories:
         raise InvalidCircuitError(
-            f"{where}: the estimator takes circuits without mid-circuit measurements, "
-            "resets or control flow"
+            f"{where}: the estimator takes circuits without mid-circuit measurements, resets or control flow"
         ) from None
     except CupySimulatorError as error:
         raise type(error)(f"{where}: {error.message}") from error

@@ -124,7 +124,9 @@ class SamplerV2(NativePrimitive, BaseSamplerV2):
             if not pub.circuit.cregs:
                 warnings.warn(
                     f"{pub_name(index, pub.circuit)} has no classical registers, so its result "
-                    "is empty; did you mean to add measurements?", UserWarning, stacklevel=2,
+                    "is empty; did you mean to add measurements?",
+                    UserWarning,
+                    stacklevel=2,
                 )
             pub_requests = _pub_requests(self._backend, self._run_options(pub.shots), index, pub)
             requests.extend(pub_requests)
@@ -146,8 +148,12 @@ class SamplerV2(NativePrimitive, BaseSamplerV2):
         elif self._seed is not None:
             seed["seed_simulator"] = self._seed
         return resolve_run_options(
-            self._backend, self._options.backend_options, self._options.run_options,
-            shots=shots, memory=True, **seed,
+            self._backend,
+            self._options.backend_options,
+            self._options.run_options,
+            shots=shots,
+            memory=True,
+            **seed,
         )
 
 
@@ -162,15 +168,12 @@ def _pub_requests(
         return []  # no parameter sets: nothing to run, empty BitArrays
     circuit, _ = truncate_idle_qubits(pub.circuit)
     try:
-        requests = backend.prepare_requests(
-            [circuit], dataclasses.replace(options, parameter_binds=binds)
-        )
+        requests = backend.prepare_requests([circuit], dataclasses.replace(options, parameter_binds=binds))
     except CupySimulatorError as error:
         raise type(error)(f"{where}: {error.message}") from error
     seeds = iter(set_seeds(options.seed_simulator, index, sum(r.batch for r in requests)))
     return [
-        dataclasses.replace(request, seeds=tuple(next(seeds) for _ in request.seeds))
-        for request in requests
+        dataclasses.replace(request, seeds=tuple(next(seeds) for _ in request.seeds)) for request in requests
     ]
 
 
@@ -184,9 +187,7 @@ def set_seeds(seed: int | None, pub_index: int, count: int) -> list[int]:
     ]
 
 
-def _pub_results(
-    pubs: Sequence[SamplerPub], sizes: Sequence[int], raw: Result
-) -> PrimitiveResult:
+def _pub_results(pubs: Sequence[SamplerPub], sizes: Sequence[int], raw: Result) -> PrimitiveResult:
     """Split the backend Result by PUB and turn each shot's memory into BitArrays.
 
     A PUB whose circuit has no parameters ran once; its BitArrays are broadcast to the
@@ -205,15 +206,23 @@ def _pub_results(
         data = {}
         for register in pub.circuit.cregs:
             columns = [pub.circuit.find_bit(bit).index for bit in register]
-            packed = np.stack([_packed(values[:, columns]) for values in clbits]) if clbits \
+            packed = (
+                np.stack([_packed(values[:, columns]) for values in clbits])
+                if clbits
                 else np.zeros((0, pub.shots, (register.size + 7) // 8), dtype=np.uint8)
+            )
             packed = np.broadcast_to(packed, (math.prod(shape),) + packed.shape[1:])
             data[register.name] = BitArray(packed.reshape(shape + packed.shape[1:]), register.size)
-        results.append(SamplerPubResult(
-            DataBin(**data, shape=shape),
-            metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata,
-                      "simulator_metadata": raw.metadata},
-        ))
+        results.append(
+            SamplerPubResult(
+                DataBin(**data, shape=shape),
+                metadata={
+                    "shots": pub.shots,
+                    "circuit_metadata": pub.circuit.metadata,
+                    "simulator_metadata": raw.metadata,
+                },
+            )
+        )
     return PrimitiveResult(results, metadata={"version": 2})
 
 
@@ -223,8 +232,7 @@ def _clbit_values(circuit: QuantumCircuit, memory: list[str] | None, shots: int)
     if not memory:
         return np.zeros((shots, circuit.num_clbits), dtype=np.uint8)
     raw = b"".join(int(value, 16).to_bytes(width, "little") for value in memory)
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(shots, width), axis=1,
-                         bitorder="little")
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(shots, width), axis=1, bitorder="little")
     return bits[:, : circuit.num_clbits]
 
 

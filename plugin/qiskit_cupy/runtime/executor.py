@@ -111,8 +111,11 @@ class PendingRun:
     def seconds(self) -> float:
         """Device time of the job: the longest, over devices, from first start to event."""
         return max(
-            (run.event.elapsed_since(run.experiments[0].start)
-             for run in self.device_runs if run.experiments),
+            (
+                run.event.elapsed_since(run.experiments[0].start)
+                for run in self.device_runs
+                if run.experiments
+            ),
             default=0.0,
         )
 
@@ -162,9 +165,7 @@ def submit_to_pool(
 
     def enqueue(work: tuple[Device, list[int]]) -> DeviceRun:
         device, indices = work
-        return submit_experiments(
-            device, [parts[i] for i in indices], precision, max_streams, fuser, pricing
-        )
+        return submit_experiments(device, [parts[i] for i in indices], precision, max_streams, fuser, pricing)
 
     if len(busy) == 1:
         device_runs = [enqueue(busy[0])]
@@ -223,7 +224,8 @@ def submit_experiments(
     buffers = []
     for index, stream in enumerate(streams):
         sizes = [
-            request.batch << request.lowered.num_qubits for request in requests[index::count]
+            request.batch << request.lowered.num_qubits
+            for request in requests[index::count]
             if not isinstance(request.lowered, DynamicCircuit)  # trajectories allocate their own
         ]
         buffers.append(device.allocate_states(stream, max(sizes), precision) if sizes else None)
@@ -293,8 +295,16 @@ def _enqueue(
 ) -> PendingExperiment:
     """Enqueue one experiment: prepare its states, then each of its steps in order."""
     context = StepContext(
-        device, stream, states, low.num_qubits, request.batch, precision, fuser,
-        request.shots, request.seeds, per_state_data=request.parameter_values is not None,
+        device,
+        stream,
+        states,
+        low.num_qubits,
+        request.batch,
+        precision,
+        fuser,
+        request.shots,
+        request.seeds,
+        per_state_data=request.parameter_values is not None,
         pricing=pricing,
     )
     start = device.record_event(stream)
@@ -302,10 +312,15 @@ def _enqueue(
     for step in build_steps(bound_instructions(low, request)):
         step.enqueue(context)
     end = device.record_event(stream)
-    clbit_bits = {
-        clbit: context.outcome_bits[source] for clbit, source in low.clbit_sources.items()
-    }
+    clbit_bits = {clbit: context.outcome_bits[source] for clbit, source in low.clbit_sources.items()}
     return PendingExperiment(
-        request, low, device, start, end, context.outcomes, context.saved, context.num_ops,
+        request,
+        low,
+        device,
+        start,
+        end,
+        context.outcomes,
+        context.saved,
+        context.num_ops,
         clbit_bits,
     )

@@ -73,16 +73,14 @@ def _units(request: ExperimentRequest) -> int:
 def _piece(request: ExperimentRequest, start: int, stop: int) -> ExperimentRequest:
     """Units ``start:stop`` of a request (shots of a trajectory circuit, else states)."""
     if isinstance(request.lowered, DynamicCircuit):
-        return dataclasses.replace(
-            request, shots=stop - start, first_shot=request.first_shot + start
-        )
+        return dataclasses.replace(request, shots=stop - start, first_shot=request.first_shot + start)
     values = request.parameter_values
     return dataclasses.replace(
         request,
         seeds=request.seeds[start:stop],
-        parameter_values=None if values is None else {
-            parameter: array[start:stop] for parameter, array in values.items()
-        },
+        parameter_values=None
+        if values is None
+        else {parameter: array[start:stop] for parameter, array in values.items()},
     )
 
 

@@ -38,6 +38,12 @@ def progress_bar(total: int, description: str, enabled: bool, unit: str = "exper
         The bar; use it as a context manager and call ``update(n)`` as pieces finish.
     """
     return tqdm(
-        total=total, desc=description, unit=unit, file=sys.stderr, delay=DELAY_SECONDS,
-        leave=False, dynamic_ncols=True, disable=not progress_wanted(enabled),
+        total=total,
+        desc=description,
+        unit=unit,
+        file=sys.stderr,
+        delay=DELAY_SECONDS,
+        leave=False,
+        dynamic_ncols=True,
+        disable=not progress_wanted(enabled),
     )

@@ -9,11 +9,11 @@ from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
+from qiskit_cupy.compiler.parametric import evaluate_expressions
 from qiskit_cupy.devices.base import Device
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
 from qiskit_cupy.runtime.saved_data import saved_values
 from qiskit_cupy.runtime.trajectories import ChunkRecord
-from qiskit_cupy.compiler.parametric import evaluate_expressions
 
 
 def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[int]:
@@ -37,9 +37,7 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     return values.tolist()
 
 
-def measurement_data(
-    outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool
-) -> dict:
+def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool) -> dict:
     """Turn sampled outcomes into hex counts and, if asked, hex per-shot memory.
 
     Args:
@@ -78,14 +76,21 @@ def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord
         rows = chunk.rows.array.reshape(-1, program.row_width)[chunk.shot_states]
         final = chunk.outcomes.array if chunk.outcomes is not None else None
         bits = [
-            (final >> program.final_clbits[clbit]) & 1 if clbit in program.final_clbits
+            (final >> program.final_clbits[clbit]) & 1
+            if clbit in program.final_clbits
             else rows[:, program.clbit_slot(clbit)]
             for clbit in range(program.num_clbits)
         ]
         if wide:
-            parts.append(np.array(
-                [sum(int(bit[shot]) << clbit for clbit, bit in enumerate(bits))
-                 for shot in range(len(chunk.shot_numbers))], dtype=object))
+            parts.append(
+                np.array(
+                    [
+                        sum(int(bit[shot]) << clbit for clbit, bit in enumerate(bits))
+                        for shot in range(len(chunk.shot_numbers))
+                    ],
+                    dtype=object,
+                )
+            )
         else:
             value = np.zeros(len(chunk.shot_numbers), dtype=np.int64)
             for clbit, bit in enumerate(bits):
@@ -101,10 +106,14 @@ def _trajectory_data(program: DynamicCircuit, chunks: list[ChunkRecord], memory:
         values = trajectory_register_values(program, chunks)
         data.update(measurement_data(values, None, memory))
     if chunks[0].saves:
-        data.update(saved_values(
-            [chunk.saves for chunk in chunks], program.num_qubits, program.row_width,
-            [program.clbit_slot(clbit) for clbit in range(program.num_clbits)],
-        ))
+        data.update(
+            saved_values(
+                [chunk.saves for chunk in chunks],
+                program.num_qubits,
+                program.row_width,
+                [program.clbit_slot(clbit) for clbit in range(program.num_clbits)],
+            )
+        )
     return data
 
 
@@ -129,8 +138,11 @@ def _groups(run: PendingRun) -> list[list[PendingExperiment]]:
     groups: list[list[PendingExperiment]] = []
     for experiment in run.experiments:
         previous = groups[-1][0] if groups else None
-        if (previous is not None and previous.index == experiment.index
-                and isinstance(experiment.lowered, DynamicCircuit)):
+        if (
+            previous is not None
+            and previous.index == experiment.index
+            and isinstance(experiment.lowered, DynamicCircuit)
+        ):
             groups[-1].append(experiment)
         else:
             groups.append([experiment])
@@ -196,8 +208,7 @@ def experiment_results(
             metadata.update(_trajectory_metadata(request.shot_branching, chunks))
         if request.parameter_values is not None:
             metadata["parameter_binds"] = {
-                parameter.name: float(values[entry])
-                for parameter, values in request.parameter_values.items()
+                parameter.name: float(values[entry]) for parameter, values in request.parameter_values.items()
             }
         results.append(
             ExperimentResult(

@@ -104,8 +104,13 @@ def _memory_keys(rows: np.ndarray, clbit_slots: list[int]) -> list[str]:
     return [hex(value) for value in values]
 
 
-def _reduce(subtype: str, values: list[Any], counts: np.ndarray, shaped: Callable[[Any], Any],
-            per_shot: Callable[[], list[Any]]) -> Any:
+def _reduce(
+    subtype: str,
+    values: list[Any],
+    counts: np.ndarray,
+    shaped: Callable[[Any], Any],
+    per_shot: Callable[[], list[Any]],
+) -> Any:
     """Reduce branch values, each holding ``counts[g]`` shots, by a base subtype."""
     if subtype == "single":
         return shaped(per_shot()[0])
@@ -152,15 +157,25 @@ def saved_values(
         base = request.base_subtype
         if not request.conditional:
             counts = np.bincount(owner, minlength=len(values))
-            saved[request.label] = _reduce(base, values, counts, shaped,
-                                           lambda: [values[g] for g in owner.tolist()])
+            saved[request.label] = _reduce(
+                base,
+                values,
+                counts,
+                shaped,
+                lambda values=values, owner=owner: [values[g] for g in owner.tolist()],
+            )
             continue
         by_memory: dict[str, Any] = {}
         shot_keys = np.array([keys[g] for g in owner.tolist()])
         for key in dict.fromkeys(shot_keys.tolist()):
             chosen = owner[shot_keys == key]
             counts = np.bincount(chosen, minlength=len(values))
-            by_memory[key] = _reduce(base, values, counts, shaped,
-                                     lambda chosen=chosen: [values[g] for g in chosen.tolist()])
+            by_memory[key] = _reduce(
+                base,
+                values,
+                counts,
+                shaped,
+                lambda values=values, chosen=chosen: [values[g] for g in chosen.tolist()],
+            )
         saved[request.label] = by_memory
     return saved

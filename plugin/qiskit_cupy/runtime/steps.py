@@ -108,9 +108,7 @@ class Step(ABC):
         try:
             return Step._handlers[type(instruction)]
         except KeyError:
-            raise CupySimulatorError(
-                f"no executor step runs a {type(instruction).__name__}"
-            ) from None
+            raise CupySimulatorError(f"no executor step runs a {type(instruction).__name__}") from None
 
     @classmethod
     @abstractmethod
@@ -147,8 +145,8 @@ class GateRun(Step, handles=GateOp):
 
     Runs with per-state data (parameter bindings, at any batch size) are not fused:
     a fused block would have to be built for every state; their one-qubit runs are
-    merged instead (``compiler/batch_fusion.py``). WIDE_DENSE ops (wider than the dense kernels) split the program
-    and run through the device's BLAS.
+    merged instead (``compiler/batch_fusion.py``). WIDE_DENSE ops (wider than the dense
+    kernels) split the program and run through the device's BLAS.
     """
 
     joins: ClassVar[bool] = True
@@ -160,8 +158,15 @@ class GateRun(Step, handles=GateOp):
 
     def enqueue(self, context: StepContext) -> None:
         context.num_ops += enqueue_gates(
-            context.device, context.stream, context.states, context.num_qubits, context.batch,
-            context.precision, context.fuser, self.ops, fuse=not context.per_state_data,
+            context.device,
+            context.stream,
+            context.states,
+            context.num_qubits,
+            context.batch,
+            context.precision,
+            context.fuser,
+            self.ops,
+            fuse=not context.per_state_data,
             pricing=context.pricing,
         )
 
@@ -255,15 +260,17 @@ class SampleMeasurements(Step, handles=MeasureTerminal):
             context.outcome_bits = self.qubits
         else:
             distribution = device.marginal_probabilities(
-                stream, context.states, n, context.batch, self.qubits,
+                stream,
+                context.states,
+                n,
+                context.batch,
+                self.qubits,
                 chunk_bits(n, len(self.qubits)),
             )
             context.outcome_bits = tuple(range(len(self.qubits)))
         cumulative = device.cumulative_sum(stream, distribution)
         seeds = np.array(context.seeds, dtype=np.uint64)
-        drawn = device.sample(
-            stream, cumulative, len(self.qubits), context.shots, seeds, context.precision
-        )
+        drawn = device.sample(stream, cumulative, len(self.qubits), context.shots, seeds, context.precision)
         context.outcomes = device.copy_to_host(stream, drawn)
 
 
@@ -292,7 +299,5 @@ class EvaluatePieces(Step, handles=EvaluateObservables):
         bits = trajectory_chunk_bits(n, 0)
         group_pieces = max(1, MAX_PARTIALS_BYTES // ((16 * batch) << bits))
         for passes, pieces in self.evaluation.pieces.groups(group_pieces):
-            sums = device.expectation_pieces(
-                context.stream, context.states, n, batch, passes, pieces, bits
-            )
+            sums = device.expectation_pieces(context.stream, context.states, n, batch, passes, pieces, bits)
             context.saved.append((self.evaluation.label, device.copy_to_host(context.stream, sums)))

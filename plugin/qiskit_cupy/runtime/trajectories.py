@@ -42,8 +42,8 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     Save,
     WhileLoop,
 )
-from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, PROBABILITY_KINDS
 from qiskit_cupy.compiler.fusion import Fuser, Roofline
+from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, PROBABILITY_KINDS
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
     ClassicalRows,
@@ -82,7 +82,9 @@ def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> np.n
     """
     with np.errstate(over="ignore"):
         shot = np.asarray(shots, dtype=np.uint64)
-        key = _mix64(np.full(shot.shape, seed, dtype=np.uint64) ^ _mix64(shot + np.uint64(0x632BE59BD9B4E019)))
+        key = _mix64(
+            np.full(shot.shape, seed, dtype=np.uint64) ^ _mix64(shot + np.uint64(0x632BE59BD9B4E019))
+        )
         counter = np.asarray(counters, dtype=np.uint64)
         bits = _mix64(_mix64(key) + (counter + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
     return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
@@ -188,7 +190,8 @@ class TrajectoryEngine:
             num_qubits=n,
             rows=ClassicalRows(device.upload(stream, host_rows.reshape(-1)), self.program.row_width),
             shot_numbers=shot_numbers,
-            shot_states=np.zeros(len(shot_numbers), dtype=np.int64) if self.branching
+            shot_states=np.zeros(len(shot_numbers), dtype=np.int64)
+            if self.branching
             else np.arange(len(shot_numbers), dtype=np.int64),
             count=count,
             most=count,
@@ -208,8 +211,15 @@ class TrajectoryEngine:
         for node in nodes:
             if isinstance(node, Gates):
                 self.num_ops += enqueue_gates(
-                    self.device, self.stream, branches.live, self.program.num_qubits,
-                    branches.count, self.precision, self.fuser, node.ops, fuse=True,
+                    self.device,
+                    self.stream,
+                    branches.live,
+                    self.program.num_qubits,
+                    branches.count,
+                    self.precision,
+                    self.fuser,
+                    node.ops,
+                    fuse=True,
                     condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
                     pricing=self.pricing,
                 )
@@ -230,21 +240,34 @@ class TrajectoryEngine:
         request = node.request
         if request.kind in PROBABILITY_KINDS:
             data = device.marginal_probabilities(
-                stream, branches.live, n, branches.count, request.qubits,
+                stream,
+                branches.live,
+                n,
+                branches.count,
+                request.qubits,
                 trajectory_chunk_bits(n, len(request.qubits)),
             )
         elif request.kind in EXPECTATION_KINDS:
             pieces = request.pieces()
             data = device.expectation_pieces(
-                stream, branches.live, n, branches.count, pieces.passes, pieces.pieces,
+                stream,
+                branches.live,
+                n,
+                branches.count,
+                pieces.passes,
+                pieces.pieces,
                 trajectory_chunk_bits(n, 0),
             )
         else:
             data = branches.live
-        branches.saves.append(SavePoint(
-            request, device.copy_to_host(stream, data),
-            device.copy_to_host(stream, branches.rows.rows), branches.shot_states.copy(),
-        ))
+        branches.saves.append(
+            SavePoint(
+                request,
+                device.copy_to_host(stream, data),
+                device.copy_to_host(stream, branches.rows.rows),
+                branches.shot_states.copy(),
+            )
+        )
 
     def _host_rows(self, branches: _Branches, *arrays: DeviceArray) -> list[np.ndarray]:
         """Wait for the stream, then return host copies of the rows and of ``arrays``.
@@ -281,8 +304,15 @@ class TrajectoryEngine:
                 stream, branches.rows, probabilities, self.seed, node.clbit_slot, node.mask
             )
         device.collapse(
-            stream, branches.live, n, branches.count, node.qubit, probabilities,
-            branches.rows, node.reset, node.mask,
+            stream,
+            branches.live,
+            n,
+            branches.count,
+            node.qubit,
+            probabilities,
+            branches.rows,
+            node.reset,
+            node.mask,
         )
 
     def _branch(self, branches: _Branches, node: Collapse, probabilities: DeviceArray) -> DeviceArray:
@@ -322,8 +352,7 @@ class TrajectoryEngine:
         np.minimum.at(first_shot, new_owner, branches.shot_numbers)
         new_rows[:, SHOT_SLOT] = first_shot
         if len(split):
-            self.device.append_states(self.stream, branches.states, self.program.num_qubits,
-                                      count, split)
+            self.device.append_states(self.stream, branches.states, self.program.num_qubits, count, split)
         branches.count = len(sources)
         branches.most = max(branches.most, branches.count)
         branches.shot_states = new_owner
@@ -341,7 +370,13 @@ class TrajectoryEngine:
         )
         cumulative = self.device.cumulative_sum(self.stream, distribution)
         outcomes = self.device.sample_shots(
-            self.stream, cumulative, len(qubits), branches.shot_states, branches.shot_numbers,
-            branches.rows, self.seed, self.precision,
+            self.stream,
+            cumulative,
+            len(qubits),
+            branches.shot_states,
+            branches.shot_numbers,
+            branches.rows,
+            self.seed,
+            self.precision,
         )
         return self.device.copy_to_host(self.stream, outcomes)

@@ -25,9 +25,7 @@ def choices(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
         values = tuple(value.strip() for value in text.split(",") if value.strip())
         unknown = [value for value in values if value not in allowed]
         if unknown or not values:
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: choose from {','.join(allowed)} (comma-separated)"
-            )
+            raise argparse.ArgumentTypeError(f"{text!r}: choose from {','.join(allowed)} (comma-separated)")
         return values
 
     return parse

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from qiskit_cupy.errors import CupySimulatorError
+from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.runtime.progress import progress_bar
 from qiskit_cupy.tools import bench, nvrtc_check
 from qiskit_cupy.tools.arguments import Subcommands, choices, positive
 from qiskit_cupy.tools.info import add_info_command
 from qiskit_cupy.tools.run_files import add_run_command
 from qiskit_cupy.tools.tables import format_table
-from qiskit_cupy.errors import CupySimulatorError
-from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.version import __version__
 
 #: Columns of the ``kernels check`` table: heading and the KernelResources attribute.
@@ -205,45 +205,62 @@ def _add_bench_command(commands: Subcommands) -> None:
         ),
     )
     parser.add_argument(
-        "--circuits", type=choices(tuple(bench.CIRCUITS)), default=bench.DEFAULT_CIRCUITS,
+        "--circuits",
+        type=choices(tuple(bench.CIRCUITS)),
+        default=bench.DEFAULT_CIRCUITS,
         help=f"comma-separated circuits of {','.join(bench.CIRCUITS)} (default: "
         f"{','.join(bench.DEFAULT_CIRCUITS)}; {' and '.join(sorted(bench.DYNAMIC_CIRCUITS))} "
         "have mid-circuit measurements)",
     )
     parser.add_argument(
-        "--qubits", type=_qubits, default=bench.BenchConfig.qubits,
+        "--qubits",
+        type=_qubits,
+        default=bench.BenchConfig.qubits,
         help="widths: a list and/or inclusive start:stop[:step] ranges, e.g. 4:26:2 or 4,6,10 "
         f"(default: {bench.format_qubits(bench.BenchConfig.qubits)})",
     )
     parser.add_argument(
-        "--precision", type=choices(PRECISIONS), default=PRECISIONS,
+        "--precision",
+        type=choices(PRECISIONS),
+        default=PRECISIONS,
         help=f"comma-separated precisions (default: {','.join(PRECISIONS)})",
     )
     parser.add_argument(
-        "--simulators", type=choices(tuple(bench.SIMULATORS)), default=tuple(bench.SIMULATORS),
+        "--simulators",
+        type=choices(tuple(bench.SIMULATORS)),
+        default=tuple(bench.SIMULATORS),
         help=f"comma-separated simulators (default: {','.join(bench.SIMULATORS)}); the "
         "unavailable ones are reported as not measured",
     )
     parser.add_argument(
-        "--repeat", type=positive, default=bench.BenchConfig.repeat,
-        help="timed runs after the warm-up; the median counts "
-        f"(default: {bench.BenchConfig.repeat})",
+        "--repeat",
+        type=positive,
+        default=bench.BenchConfig.repeat,
+        help=f"timed runs after the warm-up; the median counts (default: {bench.BenchConfig.repeat})",
     )
     parser.add_argument(
-        "--shots", type=positive, default=bench.BenchConfig.shots,
+        "--shots",
+        type=positive,
+        default=bench.BenchConfig.shots,
         help=f"shots of each run (default: {bench.BenchConfig.shots})",
     )
     parser.add_argument(
-        "--output-dir", type=Path, default=Path("bench-results"),
+        "--output-dir",
+        type=Path,
+        default=Path("bench-results"),
         help="where bench.csv, bench.json and (by default) bench.png go (default: bench-results)",
     )
     parser.add_argument(
-        "--plot", type=Path, default=None,
+        "--plot",
+        type=Path,
+        default=None,
         help="the PNG plot of time against qubits "
         "(default: OUTPUT_DIR/bench.png when matplotlib is installed)",
     )
     parser.add_argument(
-        "--markdown", type=Path, default=None,
+        "--markdown",
+        type=Path,
+        default=None,
         help="also write a Markdown report (machine, command, table, plot) here",
     )
     parser.set_defaults(run=_bench)
@@ -251,7 +268,10 @@ def _add_bench_command(commands: Subcommands) -> None:
 
 #: The functions that each add one subcommand (setting its ``run``) to the command line.
 COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
-    add_info_command, add_run_command, _add_kernels_command, _add_bench_command,
+    add_info_command,
+    add_run_command,
+    _add_kernels_command,
+    _add_bench_command,
 )
 
 

@@ -69,13 +69,15 @@ def _gpus() -> list[dict[str, Any]]:
         with cupy.cuda.Device(ordinal):
             free, total = cupy.cuda.runtime.memGetInfo()
         name = properties["name"]
-        gpus.append({
-            "ordinal": ordinal,
-            "name": name.decode() if isinstance(name, bytes) else str(name),
-            "compute_capability": f"{properties['major']}.{properties['minor']}",
-            "memory_free_bytes": int(free),
-            "memory_total_bytes": int(total),
-        })
+        gpus.append(
+            {
+                "ordinal": ordinal,
+                "name": name.decode() if isinstance(name, bytes) else str(name),
+                "compute_capability": f"{properties['major']}.{properties['minor']}",
+                "memory_free_bytes": int(free),
+                "memory_total_bytes": int(total),
+            }
+        )
     return gpus
 
 
@@ -128,8 +130,13 @@ def info_text(info: dict[str, Any]) -> str:
         lines.append(f"GPU           none usable: {info['gpu_unavailable_reason']}")
         return "\n".join(lines)
     rows = [
-        [gpu["ordinal"], gpu["name"], gpu["compute_capability"],
-         f"{gpu['memory_free_bytes'] / gib:.1f}", f"{gpu['memory_total_bytes'] / gib:.1f}"]
+        [
+            gpu["ordinal"],
+            gpu["name"],
+            gpu["compute_capability"],
+            f"{gpu['memory_free_bytes'] / gib:.1f}",
+            f"{gpu['memory_total_bytes'] / gib:.1f}",
+        ]
         for gpu in info["gpus"]
     ]
     headings = ["GPU", "name", "compute capability", "free GiB", "total GiB"]

@@ -128,8 +128,7 @@ def _nvrtc() -> ModuleType:
         from cuda.bindings import nvrtc
     except ImportError as error:
         raise CupySimulatorError(
-            "the NVRTC check needs cuda-bindings 12.x; install qiskit-cupy[nvrtc-check] "
-            f"({error})"
+            f"the NVRTC check needs cuda-bindings 12.x; install qiskit-cupy[nvrtc-check] ({error})"
         ) from error
     return nvrtc
 
@@ -199,9 +198,7 @@ def select_architectures(
     missing = [arch for arch in requested if arch not in targets]
     if missing:
         major, minor = nvrtc_version()
-        raise CupySimulatorError(
-            f"NVRTC {major}.{minor} cannot compile for {', '.join(missing)}"
-        )
+        raise CupySimulatorError(f"NVRTC {major}.{minor} cannot compile for {', '.join(missing)}")
     return tuple(requested), ()
 
 
@@ -305,12 +302,8 @@ def compile_kernels(
         for name in names:
             lowered = _call(nvrtc, "nvrtcGetLoweredName", program, name.encode()).decode()
             if lowered not in resources:
-                raise CupySimulatorError(
-                    f"ptxas reported nothing for {name} ({lowered}) on {architecture}"
-                )
-            kernels.append(
-                KernelResources(architecture, precision, name, lowered, *resources[lowered])
-            )
+                raise CupySimulatorError(f"ptxas reported nothing for {name} ({lowered}) on {architecture}")
+            kernels.append(KernelResources(architecture, precision, name, lowered, *resources[lowered]))
         cubin_bytes = _call(nvrtc, "nvrtcGetCUBINSize", program)
     finally:
         nvrtc.nvrtcDestroyProgram(program)
@@ -347,8 +340,6 @@ def check_kernels(
             f"NVRTC {major}.{minor} can target none of {', '.join(SUPPORTED_ARCHITECTURES)}"
         )
     compiled = tuple(
-        compile_kernels(architecture, precision)
-        for architecture in chosen
-        for precision in precisions
+        compile_kernels(architecture, precision) for architecture in chosen for precision in precisions
     )
     return CheckReport(nvrtc_version(), compiled, skipped)

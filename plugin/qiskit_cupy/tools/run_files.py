@@ -76,7 +76,8 @@ def load_circuits(path: Path) -> list[QuantumCircuit]:
     try:
         if re.match(r"\s*(//[^\n]*\n\s*)*OPENQASM\s+2", text):
             circuit = qasm2.loads(
-                text, include_path=(str(path.parent),),
+                text,
+                include_path=(str(path.parent),),
                 custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
             )
         else:  # ANTLR's lexer also prints each error it raises; the raised one is enough
@@ -92,13 +93,20 @@ def _statevector_rows(statevector: Any) -> list[list[object]]:
     amplitudes = np.asarray(statevector)
     width = max(1, int(np.log2(len(amplitudes))))
     return [
-        [format(index, f"0{width}b"), f"{amplitude.real:+.6f}", f"{amplitude.imag:+.6f}",
-         f"{abs(amplitude) ** 2:.6f}"]
-        for index, amplitude in enumerate(amplitudes) if abs(amplitude) > _SHOWN_AMPLITUDE
+        [
+            format(index, f"0{width}b"),
+            f"{amplitude.real:+.6f}",
+            f"{amplitude.imag:+.6f}",
+            f"{abs(amplitude) ** 2:.6f}",
+        ]
+        for index, amplitude in enumerate(amplitudes)
+        if abs(amplitude) > _SHOWN_AMPLITUDE
     ]
 
 
-def _report(path: Path, circuit: QuantumCircuit, result: Any, index: int, arguments: argparse.Namespace) -> dict:
+def _report(
+    path: Path, circuit: QuantumCircuit, result: Any, index: int, arguments: argparse.Namespace
+) -> dict:
     """What one circuit's run gave, JSON-ready."""
     data = result.data(index)
     entry: dict[str, Any] = {"file": str(path), "circuit": circuit.name, "shots": arguments.shots}
@@ -132,13 +140,18 @@ def _run(arguments: argparse.Namespace) -> int:
         backend = CupySimulator(device=arguments.device, precision=arguments.precision)
         circuits = [circuit for _, circuit in loaded]
         result = backend.run(
-            circuits, shots=arguments.shots, seed_simulator=arguments.seed, memory=arguments.memory,
+            circuits,
+            shots=arguments.shots,
+            seed_simulator=arguments.seed,
+            memory=arguments.memory,
             save_statevector=arguments.save_statevector,
         ).result()
     except CupySimulatorError as error:
         print(f"qiskit-cupy run: {error.message}", file=sys.stderr)
         return 2
-    entries = [_report(path, circuit, result, index, arguments) for index, (path, circuit) in enumerate(loaded)]
+    entries = [
+        _report(path, circuit, result, index, arguments) for index, (path, circuit) in enumerate(loaded)
+    ]
     if arguments.json:
         print(json.dumps(entries, indent=2))
     else:

@@ -17,12 +17,10 @@ def format_table(rows: Sequence[Sequence[object]], headings: Sequence[str]) -> s
     """
     cells = [[str(value) for value in row] for row in rows]
     widths = [
-        max([len(heading), *(len(row[column]) for row in cells)])
-        for column, heading in enumerate(headings)
+        max([len(heading), *(len(row[column]) for row in cells)]) for column, heading in enumerate(headings)
     ]
     numeric = [
-        bool(rows) and all(isinstance(row[column], int) for row in rows)
-        for column in range(len(headings))
+        bool(rows) and all(isinstance(row[column], int) for row in rows) for column in range(len(headings))
     ]
 
     def line(values: Sequence[str]) -> str:

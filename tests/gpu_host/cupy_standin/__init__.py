@@ -24,9 +24,21 @@ from gpu_host.cupy_standin.kernels import RawKernel, RawModule
 from gpu_host.cupy_standin.machine import DeviceSpec, Machine
 
 __all__ = [
-    "DeviceSpec", "Machine", "RawKernel", "RawModule", "cuda", "cumsum", "empty",
-    "get_default_memory_pool", "get_default_pinned_memory_pool", "install", "matmul",
-    "modules", "moveaxis", "ndarray", "swapaxes",
+    "DeviceSpec",
+    "Machine",
+    "RawKernel",
+    "RawModule",
+    "cuda",
+    "cumsum",
+    "empty",
+    "get_default_memory_pool",
+    "get_default_pinned_memory_pool",
+    "install",
+    "matmul",
+    "modules",
+    "moveaxis",
+    "ndarray",
+    "swapaxes",
 ]
 
 _memory_pool = cuda.MemoryPool()
@@ -57,6 +69,7 @@ def _empty_pinned(shape: Any, dtype: Any = float, order: str = "C") -> Any:
 def _missing(module: str) -> Any:
     def __getattr__(name: str) -> Any:
         raise AttributeError(f"the CuPy stand-in has no {module}.{name}; gpu.py uses something untested")
+
     return __getattr__
 
 

@@ -86,7 +86,9 @@ class ndarray:  # noqa: N801 - CuPy's name
         return len(self._view)
 
     def __repr__(self) -> str:
-        return f"<stand-in cupy.ndarray shape={self.shape} dtype={self.dtype} device={self._memory.device_id}>"
+        return (
+            f"<stand-in cupy.ndarray shape={self.shape} dtype={self.dtype} device={self._memory.device_id}>"
+        )
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise TypeError(
@@ -131,11 +133,18 @@ class ndarray:  # noqa: N801 - CuPy's name
         elif isinstance(value, (numbers.Number, np.generic)):
             _enqueue([target], lambda dst=target._view: dst.fill(value))
         else:
-            raise TypeError(f"the CuPy stand-in assigns device arrays and scalars only, not {type(value).__name__}")
+            raise TypeError(
+                f"the CuPy stand-in assigns device arrays and scalars only, not {type(value).__name__}"
+            )
 
     # ---- copies between host and device
-    def get(self, stream: cuda.Stream | None = None, order: str = "C", out: np.ndarray | None = None,
-            blocking: bool = True) -> np.ndarray:
+    def get(
+        self,
+        stream: cuda.Stream | None = None,
+        order: str = "C",
+        out: np.ndarray | None = None,
+        blocking: bool = True,
+    ) -> np.ndarray:
         """Copy to the host, as CuPy 13/14 define it (``blocking=True`` by default).
 
         The copy is queued on ``stream`` (the current one by default). It is
@@ -199,10 +208,14 @@ class ndarray:  # noqa: N801 - CuPy's name
         view = self._view
         with cuda.Device(self._memory.device_id):
             queue = _copy_queue(stream, self._memory.device_id)
-        queue.enqueue(Work(
-            lambda: np.copyto(view, np.frombuffer(source, dtype=view.dtype, count=view.size).reshape(view.shape)),
-            is_kernel=False,
-        ))
+        queue.enqueue(
+            Work(
+                lambda: np.copyto(
+                    view, np.frombuffer(source, dtype=view.dtype, count=view.size).reshape(view.shape)
+                ),
+                is_kernel=False,
+            )
+        )
 
 
 class _stream_context:  # noqa: N801

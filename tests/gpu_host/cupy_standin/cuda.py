@@ -208,8 +208,9 @@ class Stream:
         priority: Not modelled; refused.
     """
 
-    def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False,
-                 priority: int | None = None) -> None:
+    def __init__(
+        self, null: bool = False, non_blocking: bool = False, ptds: bool = False, priority: int | None = None
+    ) -> None:
         if ptds or priority is not None:
             raise NotImplementedError("the CuPy stand-in models neither ptds nor priorities")
         self.non_blocking = non_blocking
@@ -309,8 +310,7 @@ _events: weakref.WeakValueDictionary[int, Event] = weakref.WeakValueDictionary()
 class Event:
     """``cupy.cuda.Event``: a marker recorded on a stream."""
 
-    def __init__(self, block: bool = False, disable_timing: bool = False,
-                 interprocess: bool = False) -> None:
+    def __init__(self, block: bool = False, disable_timing: bool = False, interprocess: bool = False) -> None:
         if interprocess and not disable_timing:
             raise ValueError("Timing must be disabled for interprocess events")
         self.block = block

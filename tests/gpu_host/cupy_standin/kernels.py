@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from gpu_host import host_build
-from qiskit_cupy import _cpu
 from gpu_host.cupy_standin import cuda
 from gpu_host.cupy_standin.arrays import ndarray
 from gpu_host.cupy_standin.machine import CUDADriverError, Launch, Work
+from qiskit_cupy import _cpu
 
 _GLOBAL = re.compile(
     r"(?:template\s*<(?P<template>[^{;]*?)>\s*)?__global__\s+void\s+(?P<name>\w+)\s*\((?P<params>[^)]*)\)",
@@ -156,7 +156,9 @@ class RawKernel:
                 raise TypeError(f"{where}: CuPy would pass {type(argument).__name__} by {how}")
             if how == "value":
                 if value.dtype != parameter.dtype:
-                    raise TypeError(f"{where}: CuPy would pass a {value.dtype} ({value.dtype.itemsize} bytes)")
+                    raise TypeError(
+                        f"{where}: CuPy would pass a {value.dtype} ({value.dtype.itemsize} bytes)"
+                    )
                 converted.append(_CTYPES[parameter.dtype](value.item()))
                 continue
             if value is None:
@@ -167,14 +169,21 @@ class RawKernel:
             if value._memory.device_id != device_id:
                 raise CUDADriverError(
                     "CUDA_ERROR_ILLEGAL_ADDRESS",
-                    f"{where}: memory of device {value._memory.device_id} used by a kernel on device {device_id}",
+                    f"{where}: memory of device {value._memory.device_id} used by a kernel "
+                    f"on device {device_id}",
                 )
             converted.append(ctypes.c_void_p(value.ptr))
         return converted
 
-    def __call__(self, grid: tuple[int, ...], block: tuple[int, ...], args: Any,
-                 shared_mem: int = 0, stream: cuda.Stream | None = None,
-                 enable_cooperative_groups: bool = False) -> None:
+    def __call__(
+        self,
+        grid: tuple[int, ...],
+        block: tuple[int, ...],
+        args: Any,
+        shared_mem: int = 0,
+        stream: cuda.Stream | None = None,
+        enable_cooperative_groups: bool = False,
+    ) -> None:
         if not isinstance(grid, tuple) or not isinstance(block, tuple):
             raise TypeError("grid and block must be tuples")
         grid3 = tuple(max(1, int(value)) for value in (grid + (1, 1))[:3])
@@ -223,9 +232,18 @@ def _row_check(name: str, args: tuple[Any, ...]) -> Any:
 class RawModule:
     """``cupy.RawModule(code=..., options=..., name_expressions=...)``, compiled on first use."""
 
-    def __init__(self, code: str | None = None, *, path: str | None = None, options: tuple[str, ...] = (),
-                 backend: str = "nvrtc", translate_cucomplex: bool = False, enable_cooperative_groups: bool = False,
-                 name_expressions: Any = None, jitify: bool = False) -> None:
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        path: str | None = None,
+        options: tuple[str, ...] = (),
+        backend: str = "nvrtc",
+        translate_cucomplex: bool = False,
+        enable_cooperative_groups: bool = False,
+        name_expressions: Any = None,
+        jitify: bool = False,
+    ) -> None:
         if code is None or path is not None or backend != "nvrtc" or translate_cucomplex or jitify:
             raise NotImplementedError("the CuPy stand-in compiles NVRTC source code only")
         if not all(isinstance(option, str) for option in options):

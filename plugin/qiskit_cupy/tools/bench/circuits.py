@@ -133,9 +133,7 @@ def midcircuit_circuit(num_qubits: int, seed: int = SEED) -> QuantumCircuit:
         The circuit: ``MIDCIRCUIT_LAYERS`` x 2 mid-circuit clbits, then the final ones.
     """
     rng = np.random.default_rng(seed)
-    circuit = QuantumCircuit(
-        num_qubits, 2 * MIDCIRCUIT_LAYERS + num_qubits, name=f"midcircuit_{num_qubits}"
-    )
+    circuit = QuantumCircuit(num_qubits, 2 * MIDCIRCUIT_LAYERS + num_qubits, name=f"midcircuit_{num_qubits}")
     for layer in range(MIDCIRCUIT_LAYERS):
         for qubit in range(num_qubits):
             circuit.u(*rng.uniform(0, 2 * math.pi, 3), qubit)
@@ -211,9 +209,7 @@ def benchmark_circuit(name: str, num_qubits: int) -> QuantumCircuit:
     Returns:
         The transpiled circuit.
     """
-    return transpile(
-        CIRCUITS[name](num_qubits), basis_gates=list(BASIS_GATES), optimization_level=0
-    )
+    return transpile(CIRCUITS[name](num_qubits), basis_gates=list(BASIS_GATES), optimization_level=0)
 
 
 def parse_qubits(text: str) -> tuple[int, ...]:
@@ -281,9 +277,7 @@ def _cirq_gates() -> dict[str, Callable[..., Any]]:
         "ry": cirq.ry,
         "rz": cirq.rz,
         "p": lambda angle: cirq.ZPowGate(exponent=angle / math.pi),
-        "r": lambda theta, phi: cirq.PhasedXPowGate(
-            phase_exponent=phi / math.pi, exponent=theta / math.pi
-        ),
+        "r": lambda theta, phi: cirq.PhasedXPowGate(phase_exponent=phi / math.pi, exponent=theta / math.pi),
         "cx": fixed(cirq.CNOT),
         "cz": fixed(cirq.CZ),
         "cp": lambda angle: cirq.CZPowGate(exponent=angle / math.pi),

@@ -46,9 +46,7 @@ class Bandwidth:
 
     def combine(self, other: Bandwidth) -> Bandwidth:
         """The faster of two measurements of each kernel (another load, another time)."""
-        return Bandwidth(
-            max(self.copy, other.copy), max(self.update, other.update), self.threads
-        )
+        return Bandwidth(max(self.copy, other.copy), max(self.update, other.update), self.threads)
 
 
 def measure_bandwidth(

@@ -68,16 +68,18 @@ class BenchConfig:
         Returns:
             The command, every option spelled out.
         """
-        return " ".join([
-            "qiskit-cupy bench",
-            f"--circuits {','.join(self.circuits)}",
-            f"--qubits {format_qubits(self.qubits)}",
-            f"--precision {','.join(self.precisions)}",
-            f"--simulators {','.join(self.simulators)}",
-            f"--repeat {self.repeat}",
-            f"--shots {self.shots}",
-            *outputs,
-        ])
+        return " ".join(
+            [
+                "qiskit-cupy bench",
+                f"--circuits {','.join(self.circuits)}",
+                f"--qubits {format_qubits(self.qubits)}",
+                f"--precision {','.join(self.precisions)}",
+                f"--simulators {','.join(self.simulators)}",
+                f"--repeat {self.repeat}",
+                f"--shots {self.shots}",
+                *outputs,
+            ]
+        )
 
 
 @dataclass
@@ -116,8 +118,12 @@ class Measurement:
 
 
 def _time_setting(
-    simulator: Simulator, setting: Setting, circuit: QuantumCircuit, precision: str,
-    config: BenchConfig, measurement: Measurement,
+    simulator: Simulator,
+    setting: Setting,
+    circuit: QuantumCircuit,
+    precision: str,
+    config: BenchConfig,
+    measurement: Measurement,
 ) -> None:
     """Time one setting into ``measurement``, keeping it if it is the best so far."""
     run = setting.prepare(circuit, precision, config.shots)
@@ -136,8 +142,12 @@ def _time_setting(
 
 
 def measure(
-    simulator: Simulator, circuit: QuantumCircuit, name: str, precision: str,
-    config: BenchConfig, unavailable: str | None,
+    simulator: Simulator,
+    circuit: QuantumCircuit,
+    name: str,
+    precision: str,
+    config: BenchConfig,
+    unavailable: str | None,
 ) -> Measurement:
     """Time a simulator on a circuit at a precision with each of its settings.
 
@@ -208,9 +218,7 @@ def _group_key(measurement: Measurement) -> tuple[str, int, str]:
     return measurement.circuit, measurement.qubits, measurement.precision
 
 
-def run_benchmark(
-    config: BenchConfig, progress: Callable[[str], None] | None = None
-) -> BenchReport:
+def run_benchmark(config: BenchConfig, progress: Callable[[str], None] | None = None) -> BenchReport:
     """Measure every simulator on every circuit, width and precision, and the bandwidth.
 
     The bandwidth is measured before and after the simulators, and the faster of the two
@@ -235,7 +243,11 @@ def run_benchmark(
             for precision in config.precisions:
                 for simulator_name in config.simulators:
                     measurement = measure(
-                        SIMULATORS[simulator_name], circuit, name, precision, config,
+                        SIMULATORS[simulator_name],
+                        circuit,
+                        name,
+                        precision,
+                        config,
                         unavailable[simulator_name],
                     )
                     measurements.append(measurement)
@@ -309,8 +321,10 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
             row["state_bytes"] = state_bytes(measurement.qubits, measurement.precision)
             args = (measurement.qubits, measurement.precision)
             static = measurement.circuit not in DYNAMIC_CIRCUITS  # one pass per op
-            if static and measurement.simulator == "cupy-cpu" and None not in (
-                measurement.seconds, measurement.num_ops
+            if (
+                static
+                and measurement.simulator == "cupy-cpu"
+                and None not in (measurement.seconds, measurement.num_ops)
             ):
                 limit = pass_seconds(measurement.num_ops, *args, bandwidth)
                 row["bandwidth_limit_seconds"] = limit
@@ -322,4 +336,3 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
                     row[f"ratio_{peer.simulator}"] = measurement.seconds / peer.seconds
             rows.append(row)
     return rows
-

@@ -138,7 +138,10 @@ def _aer_backend(precision: str, fusion: bool, branching: bool) -> Any:
     from qiskit_aer import AerSimulator
 
     return AerSimulator(
-        method="statevector", precision=precision, fusion_enable=fusion, seed_simulator=SEED,
+        method="statevector",
+        precision=precision,
+        fusion_enable=fusion,
+        seed_simulator=SEED,
         shot_branching_enable=branching,
     )
 
@@ -184,9 +187,7 @@ def _qsim_setting(max_fused_gate_size: int) -> Setting:
         def run() -> RunOutput:
             histogram = simulator.run(program, repetitions=shots).histogram(key="m")
             # cirq puts the first measured qubit in the highest bit; Qiskit rightmost.
-            return RunOutput(
-                {format(value, f"0{width}b")[::-1]: count for value, count in histogram.items()}
-            )
+            return RunOutput({format(value, f"0{width}b")[::-1]: count for value, count in histogram.items()})
 
         return run
 
@@ -216,12 +217,18 @@ SIMULATORS: dict[str, Simulator] = {
         Simulator("cupy-gpu", (_cupy_setting("GPU"),), _no_gpu_reason, cuda_event_time),
         Simulator("cupy-cpu", (_cupy_setting("CPU"),), lambda: None, wall_time),
         Simulator(
-            "aer", (_aer_setting(True, branching=True), _aer_setting(True), _aer_setting(False)),
-            _missing("qiskit_aer", "qiskit-aer"), wall_time,
+            "aer",
+            (_aer_setting(True, branching=True), _aer_setting(True), _aer_setting(False)),
+            _missing("qiskit_aer", "qiskit-aer"),
+            wall_time,
         ),
         Simulator(
-            "qsim", (_qsim_setting(4), _qsim_setting(2)), _missing("qsimcirq", "qsimcirq"),
-            wall_time, precisions=("single",), runs_dynamic=False,
+            "qsim",
+            (_qsim_setting(4), _qsim_setting(2)),
+            _missing("qsimcirq", "qsimcirq"),
+            wall_time,
+            precisions=("single",),
+            runs_dynamic=False,
         ),
     )
 }

@@ -62,12 +62,15 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
     rows = []
     for row in derived_rows(report):
         seconds = row["seconds"]
-        time_text = (
-            f"{seconds:.4g}" if seconds is not None
-            else f"not measured ({short_reason(row['note'])})"
-        )
-        cells = [row["circuit"], str(row["qubits"]), row["precision"], row["simulator"],
-                 row["setting"] or "-", time_text]
+        time_text = f"{seconds:.4g}" if seconds is not None else f"not measured ({short_reason(row['note'])})"
+        cells = [
+            row["circuit"],
+            str(row["qubits"]),
+            row["precision"],
+            row["simulator"],
+            row["setting"] or "-",
+            time_text,
+        ]
         cells += [_number(row.get(f"ratio_{peer}"), "{:.2f}") for peer in peers]
         fraction = row.get("bandwidth_fraction")
         cells.append("-" if fraction is None else f"{100 * fraction:.2g}%")
@@ -110,9 +113,7 @@ def notes(report: BenchReport) -> list[str]:
             f"H100 model: a MODEL, not a measurement: num_ops x 2 x state bytes / "
             f"{H100_BANDWIDTH / 1e12:.2f} TB/s (H100 SXM HBM3 peak)."
         )
-    reasons = {
-        (m.simulator, m.note) for m in report.measurements if m.seconds is None and m.note
-    }
+    reasons = {(m.simulator, m.note) for m in report.measurements if m.seconds is None and m.note}
     lines += [f"{simulator}: not measured ({note})" for simulator, note in sorted(reasons)]
     return lines
 
@@ -124,9 +125,7 @@ def write_csv(report: BenchReport, path: Path) -> None:
         report: The report.
         path: The file to write.
     """
-    rows = [
-        {key: _csv_value(value) for key, value in row.items()} for row in derived_rows(report)
-    ]
+    rows = [{key: _csv_value(value) for key, value in row.items()} for row in derived_rows(report)]
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with open(path, "w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, columns)
@@ -199,12 +198,22 @@ def write_plot(report: BenchReport, path: Path) -> None:
                     ("seconds", f"{simulator} {precision}", "-" if marker == "o" else "--"),
                     ("h100_model_seconds", f"H100 {precision} (model, not measured)", ":"),
                 ):
-                    points = [(row["qubits"], row[key]) for row in rows
-                              if (row["circuit"], row["simulator"], row["precision"])
-                              == (circuit, simulator, precision) and row.get(key) is not None]
+                    points = [
+                        (row["qubits"], row[key])
+                        for row in rows
+                        if (row["circuit"], row["simulator"], row["precision"])
+                        == (circuit, simulator, precision)
+                        and row.get(key) is not None
+                    ]
                     if points:
-                        axis.plot(*zip(*points), line, marker=marker, markersize=3,
-                                  color=colors[simulator], label=label)
+                        axis.plot(
+                            *zip(*points),
+                            line,
+                            marker=marker,
+                            markersize=3,
+                            color=colors[simulator],
+                            label=label,
+                        )
         axis.set_title(circuit)
         axis.set_xlabel("qubits")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -212,7 +221,7 @@ def write_plot(report: BenchReport, path: Path) -> None:
         axis.set_yscale("log")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)
-    for axis in axes[len(circuits):]:
+    for axis in axes[len(circuits) :]:
         axis.set_visible(False)
     machine = report.machine
     figure.suptitle(f"qiskit-cupy bench on {machine.cpu_model} ({machine.cores} cores)")
@@ -245,8 +254,10 @@ def write_markdown(report: BenchReport, path: Path, command: str, plot: Path | N
         plot: The PNG to show, or None.
     """
     gpu, gpu_method = _gpu_texts(report.machine.gpu)
-    image = "" if plot is None else (
-        f"\n![time against qubits per circuit]({os.path.relpath(plot, path.parent)})\n"
+    image = (
+        ""
+        if plot is None
+        else (f"\n![time against qubits per circuit]({os.path.relpath(plot, path.parent)})\n")
     )
     headings, rows = table(report)
     text = f"""# Benchmarks
