@@ -30,14 +30,18 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "tools": {"compiler", "devices", "runtime", "api"},
 }
 
-#: Modules every stage may import: the exceptions, the version, the kernel files.
-FOUNDATION = {"qiskit_cupy.errors", "qiskit_cupy.version", "qiskit_cupy.kernel_files"}
+#: Modules every stage may import: the exceptions, the version, the kernel files, and
+#: the CPU extension's loader.
+FOUNDATION = {"qiskit_cupy.errors", "qiskit_cupy.version", "qiskit_cupy.kernel_files", "qiskit_cupy._cpu"}
 
-#: Compiled modules of the package: leaves of the import graph.
-EXTENSIONS = {"qiskit_cupy._cpu"}
+#: Compiled modules of the package (the builds of the CPU extension): leaves of the import graph.
+EXTENSIONS = {"qiskit_cupy._cpu_native", "qiskit_cupy._cpu_avx2", "qiskit_cupy._cpu_baseline"}
 
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
+#: Limits in ruff format's layout (one argument per line once a call is too long for one),
+#: which spreads the same code over about a fifth more lines than the hand layout the
+#: first limits (400 and 60) were set for.
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
 
 
 def module_name(path: Path) -> str:

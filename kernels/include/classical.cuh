@@ -93,7 +93,7 @@ QC_HD uindex_t binary_op(index_t opcode, uindex_t a, uindex_t b) {
 }
 
 // Runs a classical program on one row of slots. The program was checked on the host
-// (check_classical in module.cpp): every slot in range, the stack within kStackDepth.
+// (check_classical in kernels/cpu/checks.cpp): every slot in range, the stack within kStackDepth.
 QC_HD void run_classical(index_t* row, const index_t* code, index_t length) {
   namespace c = cl;
   uindex_t stack[c::kStackDepth];

@@ -5,7 +5,7 @@
 // on its own line as `constexpr index_t kName = value;`, and each registry entry on its
 // own line as `OpKindEntry<op::kCode, Body, ...>,`. Encoding, the CUDA instantiations
 // (name expressions), fusion's limits and the option bounds are derived from it there;
-// the CPU launcher (kernels/cpu/module.cpp) dispatches and checks rows by walking the
+// the CPU launcher (kernels/cpu/program_launchers.hpp) dispatches and checks rows by walking the
 // same registry at compile time. Adding a kind: one code, one registry entry, one body
 // in gates.cuh, and its lowering in Python.
 #pragma once

@@ -21,7 +21,7 @@ from qiskit_cupy.kernel_files import read_kernel_file
 #: The fields of one ``_cpu.op_kinds()`` tuple, in order.
 CPP_FIELDS = ("code", "max_targets", "data_bits", "fixes_targets", "sized", "permutes")
 
-#: The most qubits a state may have (``check_num_qubits`` in kernels/cpu/module.cpp).
+#: The most qubits a state may have (``check_states`` in kernels/cpu/checks.cpp).
 MAX_QUBITS = 62
 
 #: The single-slot fields of a row.

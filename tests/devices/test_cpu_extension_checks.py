@@ -1,8 +1,8 @@
-"""Every argument check of the CPU extension (``require`` in kernels/cpu/module.cpp).
+"""Every argument check of the CPU extension (``require`` in kernels/cpu/).
 
 Each case calls one launcher with one bad argument and expects ValueError (nanobind
 turns std::invalid_argument into ValueError) with exactly the message of the require
-it trips. The require messages are parsed out of module.cpp, and the cases must cover
+it trips. The require messages are parsed out of the sources, and the cases must cover
 every one of them, so a new require without a case here fails
 ``test_every_require_is_covered``. Bad op rows start from a valid ``encode_program`` row
 with one field corrupted; bad classical programs are written from the opcodes of
@@ -26,7 +26,7 @@ from qiskit_cupy.compiler.op_registry import OP_KINDS, OP_LAYOUT
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
 
-MODULE_CPP = Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "module.cpp"
+CPU_SOURCES = Path(__file__).resolve().parents[2] / "kernels" / "cpu"
 
 L = OP_LAYOUT
 DTYPES = [np.complex128, np.complex64]
@@ -34,7 +34,7 @@ DTYPES = [np.complex128, np.complex64]
 N = 7
 
 
-# ------------------------------------------------------------ parsing module.cpp
+# ------------------------------------------------------------ parsing kernels/cpu/
 
 
 def strip_comments(text: str) -> str:
@@ -89,8 +89,14 @@ _FUNCTION = re.compile(
 
 
 def require_sites() -> list[tuple[str, str]]:
-    """Each ``require(condition, "message")`` call: (enclosing function, message)."""
-    text = strip_comments(MODULE_CPP.read_text(encoding="utf-8"))
+    """Each ``require(condition, "message")`` call of kernels/cpu/: (enclosing function, message)."""
+    sites = []
+    for source in sorted(CPU_SOURCES.glob("*.[ch]pp")):
+        sites.extend(_require_sites_of(strip_comments(source.read_text(encoding="utf-8"))))
+    return sites
+
+
+def _require_sites_of(text: str) -> list[tuple[str, str]]:
     sites = []
     for match in re.finditer(r"\brequire\(", text):
         before = text[: match.start()]
@@ -313,7 +319,7 @@ def probabilities_call(dtype: type, out: int) -> Call:
 # The dynamic-circuit launchers. Rows of classical slots are ROW_WIDTH wide; the fixed
 # slots (counter 0, shot 1, outcome 2) come first, then free ones. Opcodes are read from
 # classical.cuh here, so that the cases do not depend on compiler/classical.py.
-CLASSICAL_CUH = MODULE_CPP.parents[1] / "include" / "classical.cuh"
+CLASSICAL_CUH = CPU_SOURCES.parent / "include" / "classical.cuh"
 OPCODE = {
     name: int(value)
     for name, value in re.findall(
@@ -1315,9 +1321,9 @@ def test_valid_defaults_are_accepted(call: Callable[[], Call]) -> None:
 
 
 def test_every_require_is_covered() -> None:
-    """The cases trip exactly the (function, message) requires of module.cpp."""
+    """The cases trip exactly the (function, message) requires of kernels/cpu/."""
     sites = require_sites()
-    assert len(sites) >= 20, "parsing module.cpp found too few requires"
+    assert len(sites) >= 20, "parsing kernels/cpu/ found too few requires"
     covered = {(case.site, case.message) for case in BAD_CASES.values()}
     assert covered == set(sites)
 

@@ -1,6 +1,6 @@
 """The CPU extension's launch paths, through ``_cpu.run_program``, against references.
 
-``launch_op`` in kernels/cpu/module.cpp hands an op's work items to its body in runs of
+``launch_op`` in kernels/cpu/program_launchers.hpp hands an op's work items to its body in runs of
 consecutive items, or, when the op's lowest sorted position is below kMinRunBits (a low
 target or control), in tiles of SIMD-width items at arbitrary positions; states too small
 for a full tile fall back to short runs. ``run_program`` runs small batched states one
@@ -27,7 +27,7 @@ from qiskit_cupy.compiler.op_registry import OP_KINDS
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
 
-MODULE_CPP = Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "module.cpp"
+LAUNCHERS_HPP = Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "program_launchers.hpp"
 
 DTYPES = [np.complex128, np.complex64]
 TOLERANCE = {np.complex128: 1e-12, np.complex64: 1e-5}
@@ -37,10 +37,10 @@ EVERY_STATE = -1
 
 
 def module_constant(name: str) -> int:
-    """A ``constexpr`` integer of module.cpp: ``= value`` or ``= T{1} << bits``."""
-    text = MODULE_CPP.read_text(encoding="utf-8")
+    """A ``constexpr`` integer of program_launchers.hpp: ``= value`` or ``= T{1} << bits``."""
+    text = LAUNCHERS_HPP.read_text(encoding="utf-8")
     match = re.search(rf"constexpr\s+[\w:]+\s+{name}\s*=\s*([^;]+);", text)
-    assert match, f"{name} not found in module.cpp"
+    assert match, f"{name} not found in program_launchers.hpp"
     expression = match.group(1).strip()
     shifted = re.fullmatch(r"(?:[\w:]+\{)?(\d+)\}?\s*<<\s*(\d+)", expression)
     if shifted:

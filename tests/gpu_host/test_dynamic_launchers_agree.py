@@ -819,10 +819,10 @@ def test_masked_apply_op_agrees(dtype: type, name: str) -> None:
 
 
 def _cache_resident_bytes() -> int:
-    """kCacheResidentStateBytes of module.cpp (``size_t{1} << bits``)."""
-    text = (Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "module.cpp").read_text()
+    """kCacheResidentStateBytes of program_launchers.hpp (``size_t{1} << bits``)."""
+    text = (Path(__file__).resolve().parents[2] / "kernels" / "cpu" / "program_launchers.hpp").read_text()
     match = re.search(r"kCacheResidentStateBytes\s*=\s*size_t\{1\}\s*<<\s*(\d+);", text)
-    assert match, "kCacheResidentStateBytes not found in module.cpp"
+    assert match, "kCacheResidentStateBytes not found in program_launchers.hpp"
     return 1 << int(match.group(1))
 
 

@@ -4,7 +4,7 @@ Every GPU launch is built here as a :class:`Launch` (kernel name expression, num
 work items, arguments). Its arguments are checked against the parameter list of the
 ``__global__`` function in ``kernels/cuda/kernels.cu``, parsed from the source text (a
 wrong dtype or scalar width would otherwise reach the GPU as garbage), and its values
-by the CPU extension's own argument checks (``check_*`` in ``kernels/cpu/module.cpp``),
+by the CPU extension's own argument checks (``check_*`` in ``kernels/cpu/checks.cpp``),
 on the host copies of the same values: both devices refuse the same calls with the same
 message, and no launch can make a kernel read or write outside its arrays. The builders
 are plain Python, so the checks run (and are tested) on machines without a GPU.

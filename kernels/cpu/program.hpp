@@ -1,0 +1,25 @@
+// The CPU launcher of whole programs: every op row of a program applied to a batch of
+// states. Its definition (program_launchers.hpp) is the heaviest code of the extension
+// to compile, so each precision is instantiated in a translation unit of its own
+// (program_double.cpp, program_float.cpp) and the build compiles them in parallel.
+#pragma once
+
+#include "common.hpp"
+
+namespace qc_cpu {
+
+// Runs a whole program (one op per row of `ops`) on the states of a batch that
+// `mask_slot` of their rows marks active (every state when mask_slot < 0), in one call.
+template <typename T>
+void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
+                 ConstComplexArray<T> data, IndexArray rows, index_t row_width,
+                 index_t mask_slot, int num_threads);
+
+extern template void run_program<double>(StateArray<double>, int, index_t, OpArray,
+                                         ConstComplexArray<double>, IndexArray, index_t, index_t,
+                                         int);
+extern template void run_program<float>(StateArray<float>, int, index_t, OpArray,
+                                        ConstComplexArray<float>, IndexArray, index_t, index_t,
+                                        int);
+
+}  // namespace qc_cpu

@@ -1,0 +1,217 @@
+// The definition of run_program (program.hpp) and the op launchers it dispatches to.
+// Included only by the per-precision translation units that instantiate it.
+#pragma once
+
+#include <utility>
+
+#include "checks.hpp"
+#include "classical.cuh"
+#include "common.hpp"
+#include "gates.cuh"
+#include "program.hpp"
+
+namespace qc_cpu {
+
+// Op launchers. Local items below an op's lowest sorted position map to consecutive
+// amplitudes, so items are handed to the bodies in runs of up to 2^kMaxRunBits: the
+// bit insertion, target offsets and a split copy of the op's data are computed once
+// per run (or once per op), and each body's loop over a run runs in SIMD lanes. An op
+// whose lowest sorted position is low (a low target or control) has runs too short
+// to vectorize: its items go in tiles of 2^TileBits items at arbitrary positions, which
+// the dense body transposes so that the SIMD lanes run across items.
+constexpr int kMaxRunBits = 10;
+constexpr int kMinRunBits = 3;
+
+// SIMD width the CPU extension is compiled for, in bytes.
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+constexpr int log2_of(int value) { return value <= 1 ? 0 : 1 + log2_of(value / 2); }
+
+// Calls run(state, base, count, entries) over the items of one op, on a batch of states,
+// in runs of 2^b consecutive items (min_run_bits <= b <= kMaxRunBits), or, when the op's
+// lowest sorted position is below min_run_bits, tile(state, bases, entries) over tiles
+// of 2^TileBits items. `entries` is the op's data for the state's batch entry as
+// SplitEntries<T, N>.
+template <typename T, int N, int TileBits, typename Run, typename Tile>
+void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+               const qc::complex<T>* data, qc::ActiveMask mask, int num_threads,
+               int min_run_bits, const Run& run, const Tile& tile) {
+  namespace o = qc::op;
+  constexpr int kTileItems = 1 << TileBits;
+  const int num_sorted = static_cast<int>(op[o::kNumSorted]);
+  const int free_bits = num_qubits - num_sorted;
+  const int lowest = num_sorted > 0 ? static_cast<int>(op[o::kSorted]) : num_qubits;
+  const index_t items = batch << free_bits;
+  const int threads = items >= kMinParallelItems ? resolve_threads(num_threads) : 1;
+  const bool use_runs = lowest >= min_run_bits || free_bits < TileBits;
+  const int group_bits = use_runs ? (lowest < kMaxRunBits ? lowest : kMaxRunBits) : TileBits;
+  const int groups_bits = free_bits - group_bits;  // groups per batch entry, log2
+  const index_t groups = batch << groups_bits;
+  const uindex_t group_mask = (uindex_t{1} << groups_bits) - 1;
+  const index_t stride = op[o::kDataBatchStride];
+  const qc::complex<T>* first_data = data + op[o::kDataOffset];
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    qc::SplitEntries<T, N> entries;
+    index_t loaded = -1;
+#pragma omp for schedule(static)
+    for (index_t group = 0; group < groups; ++group) {
+      const index_t entry = group >> groups_bits;
+      if (!mask.active(static_cast<uindex_t>(entry))) {
+        continue;
+      }
+      const index_t key = stride == 0 ? 0 : entry;
+      if (key != loaded) {
+        entries.load(first_data + key * stride);
+        loaded = key;
+      }
+      qc::complex<T>* state = states + (static_cast<uindex_t>(entry) << num_qubits);
+      const uindex_t first_item = (static_cast<uindex_t>(group) & group_mask) << group_bits;
+      if (use_runs) {
+        run(state, qc::item_base_index(first_item, op), uindex_t{1} << group_bits, entries);
+      } else {
+        uindex_t bases[kTileItems];
+        for (int w = 0; w < kTileItems; ++w) {
+          bases[w] = qc::item_base_index(first_item + w, op);
+        }
+        tile(state, bases, entries);
+      }
+    }
+  }
+}
+
+// Runs one op of a sized kind through its body's Plan, apply_run and apply_tile.
+template <typename Body, typename T>
+void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                  const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
+  using Entries = qc::SplitEntries<T, Body::kEntries>;
+  // Tiles of W items, one SIMD vector wide.
+  constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
+  constexpr int kTileBits = log2_of(W);
+  const typename Body::Plan plan(op);
+  const auto tile = [&](qc::complex<T>* state, const uindex_t* bases, const Entries& entries) {
+    Body::template apply_tile<W>(state, 0, bases, plan, entries);
+  };
+  if constexpr (!Body::kRunsAsTiles) {
+    launch_op<T, Body::kEntries, kTileBits>(
+        states, num_qubits, batch, op, data, mask, num_threads, kMinRunBits,
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
+          Body::apply_run(state, base, count, plan, entries);
+        },
+        tile);
+  } else {
+    launch_op<T, Body::kEntries, kTileBits>(
+        states, num_qubits, batch, op, data, mask, num_threads, kTileBits,
+        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
+          if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
+            Body::apply_run(state, base, count, plan, entries);
+            return;
+          }
+          for (uindex_t first = 0; first < count; first += W) {
+            Body::template apply_tile<W>(state, base + first, nullptr, plan, entries);
+          }
+        },
+        tile);
+  }
+}
+
+// Runs one op of a run-time-size kind: its body's per-item apply, as on the GPU.
+template <typename Body, typename T>
+void run_item_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+                 const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
+  const int free_bits = num_qubits - static_cast<int>(op[qc::op::kNumSorted]);
+  parallel_items(batch << free_bits, num_threads, [&](uindex_t item) {
+    if (mask.active(item >> free_bits)) {
+      qc::apply_op_item<Body>(states, num_qubits, item, op, data);
+    }
+  });
+}
+
+// Runs one op of kind Entry: the body instantiated for the op's size (K in
+// 1..kMaxTargets), or the run-time-size body.
+template <typename T, typename Entry, int... Ks>
+bool run_kind(std::integer_sequence<int, Ks...>, qc::complex<T>* states, int num_qubits,
+              index_t batch, const qc::index_t* op, const qc::complex<T>* data,
+              qc::ActiveMask mask, int num_threads) {
+  if constexpr (!Entry::kSized) {
+    run_item_op<typename Entry::template BodyOf<T, 0>>(states, num_qubits, batch, op, data, mask,
+                                                       num_threads);
+    return true;
+  } else {
+    const index_t k = op[qc::op::kNumTargets];
+    return ((k == Ks + 1 ? (run_sized_op<typename Entry::template BodyOf<T, Ks + 1>>(
+                                states, num_qubits, batch, op, data, mask, num_threads),
+                            true)
+                         : false) ||
+            ...);
+  }
+}
+
+// Dispatches one op row to its kind's launcher, by walking the registry.
+template <typename T, typename... Entries>
+void run_op_of(qc::OpKindList<Entries...>, qc::complex<T>* states, int num_qubits, index_t batch,
+               const qc::index_t* op, const qc::complex<T>* data, qc::ActiveMask mask,
+               int num_threads) {
+  const index_t code = op[qc::op::kKind];
+  const bool ran = ((code == Entries::kCode &&
+                     run_kind<T, Entries>(std::make_integer_sequence<int, Entries::kMaxTargets>{},
+                                          states, num_qubits, batch, op, data, mask,
+                                          num_threads)) ||
+                    ...);
+  if (!ran) {
+    throw std::invalid_argument("op has an unsupported kind or number of targets");
+  }
+}
+
+template <typename T>
+void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
+            const qc::complex<T>* data, qc::ActiveMask mask, int num_threads) {
+  run_op_of<T>(qc::OpKinds{}, states, num_qubits, batch, op, data, mask, num_threads);
+}
+
+// States up to this size run a whole program per thread, one batch entry at a time,
+// while they stay in the core's cache; larger ones run each op across all threads.
+constexpr size_t kCacheResidentStateBytes = size_t{1} << 18;
+
+template <typename T>
+void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
+                 ConstComplexArray<T> data, IndexArray rows, index_t row_width,
+                 index_t mask_slot, int num_threads) {
+  check_states(num_qubits, batch, states.size());
+  check_program(num_qubits, batch, ops, data.size());
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  const qc::ActiveMask everything{nullptr, 0, -1};
+  const index_t num_ops = static_cast<index_t>(ops.shape(0));
+  nb::gil_scoped_release release;
+  qc::complex<T>* state_data = as_qc(states.data());
+  const qc::complex<T>* op_data = as_qc(data.data());
+  const qc::index_t* op_rows = ops.data();
+  if (batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes) {
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (index_t entry = 0; entry < batch; ++entry) {
+      if (!mask.active(static_cast<uindex_t>(entry))) {
+        continue;
+      }
+      for (index_t i = 0; i < num_ops; ++i) {
+        const qc::index_t* op = op_rows + i * qc::op::kOpWidth;
+        run_op<T>(state_data + (static_cast<uindex_t>(entry) << num_qubits), num_qubits, 1, op,
+                  op_data + entry * op[qc::op::kDataBatchStride], everything, 1);
+      }
+    }
+    return;
+  }
+  for (index_t i = 0; i < num_ops; ++i) {
+    run_op<T>(state_data, num_qubits, batch, op_rows + i * qc::op::kOpWidth, op_data, mask,
+              num_threads);
+  }
+}
+
+}  // namespace qc_cpu
