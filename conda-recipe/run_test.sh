@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # conda-build runs this script in the test environment after the package is installed
-# (alongside test/imports and test/commands in meta.yaml). CuPy is not installed there,
-# so the backend runs on the CPU fallback.
+# (alongside test/imports and test/commands in meta.yaml). The build machine has no GPU,
+# so the backend is asked for the CPU fallback. CI runs this script in the pip
+# environment too (tests/test_conda_recipe.py).
 set -euo pipefail
 
 python - <<'PY'
