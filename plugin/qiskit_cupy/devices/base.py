@@ -9,14 +9,18 @@ the copy has completed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.program import EncodedProgram
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: An array that lives on a device (a NumPy array on the CPU, a CuPy array on the GPU).
 DeviceArray = Any
@@ -59,7 +63,7 @@ class Event(Protocol):
             Exception: The work before the event failed; the failure is raised here.
         """
 
-    def elapsed_since(self, start: Event) -> float:
+    def elapsed_since(self, start: Self) -> float:
         """Seconds of device time from ``start`` to this event; both must have completed."""
 
 
@@ -100,7 +104,7 @@ class Device(ABC):
         """A human-readable name of the hardware, for result metadata."""
 
     @abstractmethod
-    def streams(self, count: int) -> list[Stream]:
+    def streams(self, count: int) -> Sequence[Stream]:
         """Return ``count`` streams from the device's pool (created on first use)."""
 
     @abstractmethod

@@ -10,6 +10,7 @@ import os
 import platform
 import threading
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -18,7 +19,15 @@ from qiskit_cupy.compiler.classical_code import EVERY_STATE
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.program import EncodedProgram
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceArray
+from qiskit_cupy.devices.base import (
+    COMPLEX_DTYPES,
+    ClassicalRows,
+    Device,
+    DeviceArray,
+    DeviceProgram,
+    Event,
+    Stream,
+)
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
@@ -50,6 +59,11 @@ CPU_ROOFLINES: dict[str, Roofline] = {
     "double": Roofline(bandwidth=60e9, flop_rate=70e9, launch_seconds=2e-5),
     "single": Roofline(bandwidth=60e9, flop_rate=110e9, launch_seconds=2e-5),
 }
+
+
+def _queue(stream: Stream) -> CpuStream:
+    """The CpuStream that ``stream`` is: a device is only given the streams it made."""
+    return cast(CpuStream, stream)
 
 
 def available_memory() -> int:
@@ -109,36 +123,37 @@ class CpuDevice(Device):
     def free_memory(self) -> int:
         return available_memory() + self.memory.free_bytes
 
-    def allocate_states(self, stream: CpuStream, amplitudes: int, precision: str) -> np.ndarray:
+    def allocate_states(self, stream: Stream, amplitudes: int, precision: str) -> np.ndarray:
         return self.memory.empty(amplitudes, COMPLEX_DTYPES[precision])
 
-    def set_zero_state(self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int) -> None:
-        stream.enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
+    def set_zero_state(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> None:
+        _queue(stream).enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
 
-    def upload_program(self, stream: CpuStream, program: EncodedProgram, precision: str) -> CpuProgram:
+    def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> CpuProgram:
         return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision]))
 
     def run_program(
         self,
-        stream: CpuStream,
+        stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         batch: int,
-        program: CpuProgram,
+        program: DeviceProgram,
         condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
+        resident = cast(CpuProgram, program)  # a device is only given the programs it uploaded
         rows, width, slot = (
             (_NO_ROWS, 1, EVERY_STATE)
             if condition is None
             else (condition[0].rows, condition[0].width, condition[1])
         )
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: _cpu.run_program(
                 states,
                 num_qubits,
                 batch,
-                program.rows,
-                program.data,
+                resident.rows,
+                resident.data,
                 rows,
                 width,
                 slot,
@@ -147,25 +162,23 @@ class CpuDevice(Device):
         )
 
     def apply_wide_matrix(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int, op: GateOp
+        self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int, op: GateOp
     ) -> None:
         matrix = np.asarray(op.data, dtype=states.dtype)
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: apply_wide_matrix(
                 np, states, num_qubits, batch, matrix, op.targets, op.controls, op.control_values
             )
         )
 
-    def probabilities(
-        self, stream: CpuStream, states: DeviceArray, num_qubits: int, batch: int
-    ) -> np.ndarray:
+    def probabilities(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> np.ndarray:
         out = self.memory.empty(batch << num_qubits, np.float64)
-        stream.enqueue(lambda: _cpu.probabilities(states, out, self.num_threads))
+        _queue(stream).enqueue(lambda: _cpu.probabilities(states, out, self.num_threads))
         return out.reshape(batch, -1)
 
     def marginal_probabilities(
         self,
-        stream: CpuStream,
+        stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         batch: int,
@@ -192,16 +205,16 @@ class CpuDevice(Device):
             if chunk_bits:
                 _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
 
-        stream.enqueue(compute)
+        _queue(stream).enqueue(compute)
         return sums.reshape(batch, -1)
 
-    def cumulative_sum(self, stream: CpuStream, rows: np.ndarray) -> np.ndarray:
-        stream.enqueue(lambda: np.cumsum(rows, axis=1, out=rows))
+    def cumulative_sum(self, stream: Stream, rows: np.ndarray) -> np.ndarray:
+        _queue(stream).enqueue(lambda: np.cumsum(rows, axis=1, out=rows))
         return rows
 
     def sample(
         self,
-        stream: CpuStream,
+        stream: Stream,
         cumulative: DeviceArray,
         num_measured: int,
         shots: int,
@@ -210,7 +223,7 @@ class CpuDevice(Device):
     ) -> np.ndarray:
         outcomes = np.empty((len(seeds), shots), dtype=np.int64)
         seed_array = np.asarray(seeds, dtype=np.uint64)
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: _cpu.sample(
                 cumulative.reshape(-1),
                 num_measured,
@@ -222,18 +235,18 @@ class CpuDevice(Device):
         )
         return outcomes
 
-    def copy_to_host(self, stream: CpuStream, array: DeviceArray) -> CpuHostCopy:
+    def copy_to_host(self, stream: Stream, array: DeviceArray) -> CpuHostCopy:
         copy = CpuHostCopy(np.empty_like(array))
 
         def fill() -> None:
             copy.array[...] = array
 
-        stream.enqueue(fill)
+        _queue(stream).enqueue(fill)
         return copy
 
     def expectation_pieces(
         self,
-        stream: CpuStream,
+        stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         batch: int,
@@ -252,26 +265,28 @@ class CpuDevice(Device):
             if chunk_bits:
                 _cpu.reduce_partials(partials, chunk_bits, sums, self.num_threads)
 
-        stream.enqueue(compute)
+        _queue(stream).enqueue(compute)
         return sums.reshape(len(tables[1]), batch, 2)
 
-    def upload(self, stream: CpuStream, host: np.ndarray) -> np.ndarray:
+    def upload(self, stream: Stream, host: np.ndarray) -> np.ndarray:
         return np.array(host, copy=True)
 
-    def run_classical(self, stream: CpuStream, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
+    def run_classical(self, stream: Stream, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
         program = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
-        stream.enqueue(lambda: _cpu.classical(rows.rows, rows.width, program, mask_slot, self.num_threads))
+        _queue(stream).enqueue(
+            lambda: _cpu.classical(rows.rows, rows.width, program, mask_slot, self.num_threads)
+        )
 
     def decide_outcomes(
         self,
-        stream: CpuStream,
+        stream: Stream,
         rows: ClassicalRows,
         probabilities: np.ndarray,
         seed: int,
         clbit_slot: int,
         mask_slot: int,
     ) -> None:
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: _cpu.decide_outcomes(
                 rows.rows,
                 rows.width,
@@ -285,7 +300,7 @@ class CpuDevice(Device):
 
     def collapse(
         self,
-        stream: CpuStream,
+        stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         batch: int,
@@ -295,7 +310,7 @@ class CpuDevice(Device):
         reset: bool,
         mask_slot: int,
     ) -> None:
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: _cpu.collapse(
                 states,
                 num_qubits,
@@ -312,7 +327,7 @@ class CpuDevice(Device):
 
     def append_states(
         self,
-        stream: CpuStream,
+        stream: Stream,
         states: DeviceArray,
         num_qubits: int,
         count: int,
@@ -321,11 +336,13 @@ class CpuDevice(Device):
         source_index = np.ascontiguousarray(sources, dtype=np.int64)
         source = states[: count << num_qubits]
         branches = states[count << num_qubits : (count + len(source_index)) << num_qubits]
-        stream.enqueue(lambda: _cpu.gather(source, branches, num_qubits, source_index, self.num_threads))
+        _queue(stream).enqueue(
+            lambda: _cpu.gather(source, branches, num_qubits, source_index, self.num_threads)
+        )
 
     def sample_shots(
         self,
-        stream: CpuStream,
+        stream: Stream,
         cumulative: DeviceArray,
         num_measured: int,
         shot_states: np.ndarray,
@@ -337,7 +354,7 @@ class CpuDevice(Device):
         states = np.ascontiguousarray(shot_states, dtype=np.int64)
         numbers = np.ascontiguousarray(shot_numbers, dtype=np.int64)
         outcomes = np.empty(len(states), dtype=np.int64)
-        stream.enqueue(
+        _queue(stream).enqueue(
             lambda: _cpu.sample_shots(
                 cumulative.reshape(-1),
                 num_measured,
@@ -352,8 +369,8 @@ class CpuDevice(Device):
         )
         return outcomes
 
-    def record_event(self, stream: CpuStream) -> CpuEvent:
-        return stream.record_event()
+    def record_event(self, stream: Stream) -> CpuEvent:
+        return _queue(stream).record_event()
 
-    def wait_event(self, stream: CpuStream, event: CpuEvent) -> None:
-        stream.wait_event(event)
+    def wait_event(self, stream: Stream, event: Event) -> None:
+        _queue(stream).wait_event(cast(CpuEvent, event))  # a device is only given its own events

@@ -63,7 +63,7 @@ class CpuStream:
     """An in-order task queue served by one daemon worker thread."""
 
     def __init__(self, name: str) -> None:
-        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], CpuEvent | None] | None] = (
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], object], CpuEvent | None] | None] = (
             queue.SimpleQueue()
         )
         self._error: BaseException | None = None
@@ -80,7 +80,7 @@ class CpuStream:
         if threading.current_thread() is not self._worker:
             self._worker.join(timeout)
 
-    def enqueue(self, task: Callable[[], None]) -> None:
+    def enqueue(self, task: Callable[[], object]) -> None:
         """Run ``task`` after everything enqueued before it."""
         self._tasks.put((task, None))
 

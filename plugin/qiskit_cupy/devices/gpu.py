@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.program import EncodedProgram
 from qiskit_cupy.devices import launches
-from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device
+from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceProgram, Event
 from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
 from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
@@ -200,11 +200,12 @@ class GpuDevice(Device):
         states: Any,
         num_qubits: int,
         batch: int,
-        program: GpuProgram,
+        program: DeviceProgram,
         condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
+        resident = cast(GpuProgram, program)  # a device is only given the programs it uploaded
         precision = _precision_of(states)
-        encoded = program.program
+        encoded = resident.program
         launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
         mask = self._mask(condition)
         for index, kind in enumerate(encoded.kinds):
@@ -212,8 +213,8 @@ class GpuDevice(Device):
                 states,
                 num_qubits,
                 batch,
-                program.rows[index],
-                program.data,
+                resident.rows[index],
+                resident.data,
                 kind.value,
                 encoded.num_targets[index],
                 encoded.num_sorted[index],
@@ -329,7 +330,7 @@ class GpuDevice(Device):
         chunk_bits: int,
     ) -> Any:
         precision = _precision_of(states)
-        tables = tuple(np.ascontiguousarray(table, dtype=np.int64) for table in (passes, pieces))
+        tables = (np.ascontiguousarray(passes, dtype=np.int64), np.ascontiguousarray(pieces, dtype=np.int64))
         with self._device, stream:
             sums = self._cupy.empty(len(tables[1]) * batch * 2, dtype=np.float64)
             partials = self._cupy.empty(sums.size << chunk_bits, dtype=np.float64) if chunk_bits else sums
@@ -455,9 +456,9 @@ class GpuDevice(Device):
             event.record(stream)
         return GpuEvent(self._cupy, event)
 
-    def wait_event(self, stream: Any, event: GpuEvent) -> None:
+    def wait_event(self, stream: Any, event: Event) -> None:
         with self._device:
-            stream.wait_event(event._event)
+            stream.wait_event(cast(GpuEvent, event)._event)  # a device is only given its own events
 
 
 def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
