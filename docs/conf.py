@@ -20,7 +20,12 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
+    # The benchmark reports (docs/benchmarks*.md) are Markdown, written by
+    # ``qiskit-cupy bench --markdown``; MyST reads them as they are.
+    "myst_parser",
 ]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 
 # Google-style docstrings. "Attributes:" sections become :ivar: fields of the class,
 # so a dataclass's fields are documented once, from its docstring.
@@ -35,4 +40,5 @@ autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented"
 
 exclude_patterns = ["_build"]
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = f"qiskit-cupy {release}"
