@@ -32,7 +32,7 @@ from qiskit_cupy.compiler.classical_code import (
     EMPTY,
     VALUE_BITS,
     ClassicalCode,
-    SlotMap,
+    SlotLookup,
     load,
     mask_to_width,
     op,
@@ -95,7 +95,8 @@ def value_width(type_: types.Type, node: object) -> int:
             raise UnsupportedInstructionError(
                 f"classical type {type_} of {node} is wider than the device's {VALUE_BITS}-bit values"
             )
-        return type_.width
+        width: int = type_.width
+        return width
     raise UnsupportedInstructionError(
         f"classical type {type_} of {node} is not supported: only Bool and Uint values run on the device"
     )
@@ -131,7 +132,7 @@ def convert_code(source: types.Type, target: types.Type, node: object) -> Classi
     return ClassicalCode.concat(op("kLogicNot"), op("kLogicNot"))
 
 
-def _register_value(register: Sequence[Clbit], slots: SlotMap) -> ClassicalCode:
+def _register_value(register: Sequence[Clbit], slots: SlotLookup) -> ClassicalCode:
     """Code pushing ``sum(bit_i << i)`` over a register's clbits (bit 0 its first)."""
     if not len(register):
         return push_const(0)
@@ -146,7 +147,7 @@ def _register_value(register: Sequence[Clbit], slots: SlotMap) -> ClassicalCode:
     return ClassicalCode.concat(*pieces)
 
 
-def _compile_var(var: expr.Var, slots: SlotMap) -> ClassicalCode:
+def _compile_var(var: expr.Var, slots: SlotLookup) -> ClassicalCode:
     width = value_width(var.type, var)
     if var.standalone:
         return load(slots.var(var))
@@ -157,7 +158,7 @@ def _compile_var(var: expr.Var, slots: SlotMap) -> ClassicalCode:
     raise UnsupportedInstructionError(f"classical variable {var} is not supported")
 
 
-def _compile_unary(node: expr.Unary, slots: SlotMap) -> ClassicalCode:
+def _compile_unary(node: expr.Unary, slots: SlotLookup) -> ClassicalCode:
     width = value_width(node.type, node)
     operand = compile_value(node.operand, slots)
     if node.op is expr.Unary.Op.LOGIC_NOT:
@@ -171,7 +172,7 @@ def _compile_unary(node: expr.Unary, slots: SlotMap) -> ClassicalCode:
     )
 
 
-def _compile_binary(node: expr.Binary, slots: SlotMap) -> ClassicalCode:
+def _compile_binary(node: expr.Binary, slots: SlotLookup) -> ClassicalCode:
     width = value_width(node.type, node)
     opcode = _BINARY_OPCODES.get(node.op)
     if opcode is None or (node.op in _INTEGER_ONLY and node.type.kind is not types.Uint):
@@ -196,7 +197,7 @@ def _compile_binary(node: expr.Binary, slots: SlotMap) -> ClassicalCode:
     )
 
 
-def _compile_index(node: expr.Index, slots: SlotMap) -> ClassicalCode:
+def _compile_index(node: expr.Index, slots: SlotLookup) -> ClassicalCode:
     value_width(node.type, node)  # refuses an Index of a type the device lacks
     target, index = node.target, node.index
     if (
@@ -209,7 +210,7 @@ def _compile_index(node: expr.Index, slots: SlotMap) -> ClassicalCode:
     return ClassicalCode.concat(compile_value(target, slots), compile_value(index, slots), op("kBitIndex"))
 
 
-def compile_value(value: expr.Expr, slots: SlotMap) -> ClassicalCode:
+def compile_value(value: expr.Expr, slots: SlotLookup) -> ClassicalCode:
     """Code that pushes the value of a classical expression.
 
     Args:
@@ -251,7 +252,7 @@ def compile_value(value: expr.Expr, slots: SlotMap) -> ClassicalCode:
 LegacyCondition = tuple[Clbit | ClassicalRegister, int]
 
 
-def compile_condition(condition: expr.Expr | LegacyCondition, slots: SlotMap) -> ClassicalCode:
+def compile_condition(condition: expr.Expr | LegacyCondition, slots: SlotLookup) -> ClassicalCode:
     """Code that pushes 1 where an ``IfElseOp``/``WhileLoopOp`` condition holds, else 0.
 
     Args:
@@ -279,7 +280,7 @@ def compile_condition(condition: expr.Expr | LegacyCondition, slots: SlotMap) ->
     return wide if wide is not None else compile_value(condition, slots)
 
 
-def _wide_register_comparison(condition: expr.Expr, slots: SlotMap) -> ClassicalCode | None:
+def _wide_register_comparison(condition: expr.Expr, slots: SlotLookup) -> ClassicalCode | None:
     """Code for ``register == value`` (or ``!=``) on a register wider than the device's
     64-bit values, compared 64 bits at a time; None for any other condition."""
     if not (
@@ -305,7 +306,7 @@ def _wide_register_comparison(condition: expr.Expr, slots: SlotMap) -> Classical
     return ClassicalCode.concat(*pieces)
 
 
-def compile_switch_target(target: Clbit | ClassicalRegister | expr.Expr, slots: SlotMap) -> ClassicalCode:
+def compile_switch_target(target: Clbit | ClassicalRegister | expr.Expr, slots: SlotLookup) -> ClassicalCode:
     """Code that pushes the value a ``SwitchCaseOp`` switches on.
 
     Args:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from qiskit.circuit import Clbit
@@ -252,6 +253,17 @@ def op(name: str) -> ClassicalCode:
     if name in _OPCODES_WITH_OPERAND or name not in OPCODES:
         raise ValueError(f"{name!r} is not an operand-less classical opcode")
     return _instruction(name)
+
+
+class SlotLookup(Protocol):
+    """Where clbits and standalone variables lie: a :class:`SlotMap`, or a block's view of
+    one (``control_flow.BlockSlots``); what compiling an expression reads."""
+
+    def clbit(self, bit: Clbit) -> int:
+        """The slot of a clbit."""
+
+    def var(self, var: expr.Var) -> int:
+        """The slot of a standalone real-time variable."""
 
 
 class SlotMap:

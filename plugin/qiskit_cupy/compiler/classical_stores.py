@@ -11,11 +11,11 @@ from qiskit.circuit import ClassicalRegister, Clbit
 from qiskit.circuit.classical import expr, types
 
 from qiskit_cupy.compiler.classical import compile_value, convert_code, literal_value, value_width
-from qiskit_cupy.compiler.classical_code import ClassicalCode, SlotMap, load, op, push_const, store
+from qiskit_cupy.compiler.classical_code import ClassicalCode, SlotLookup, load, op, push_const, store
 from qiskit_cupy.errors import UnsupportedInstructionError
 
 
-def _store_register(register: ClassicalRegister, slots: SlotMap) -> ClassicalCode:
+def _store_register(register: ClassicalRegister, slots: SlotLookup) -> ClassicalCode:
     """Code writing bit ``i`` of the value on top of the stack into clbit ``i``, then
     dropping the value."""
     pieces = []
@@ -31,7 +31,7 @@ def _store_register(register: ClassicalRegister, slots: SlotMap) -> ClassicalCod
     return ClassicalCode.concat(*pieces, op("kPop"))
 
 
-def _store_var_bit(var: expr.Var, index: int, slots: SlotMap) -> ClassicalCode:
+def _store_var_bit(var: expr.Var, index: int, slots: SlotLookup) -> ClassicalCode:
     """Code writing the 0/1 on top of the stack into bit ``index`` of a Uint variable."""
     width = value_width(var.type, var)
     slot = slots.var(var)
@@ -47,7 +47,7 @@ def _store_var_bit(var: expr.Var, index: int, slots: SlotMap) -> ClassicalCode:
     )
 
 
-def _store_index(lvalue: expr.Index, slots: SlotMap) -> ClassicalCode:
+def _store_index(lvalue: expr.Index, slots: SlotLookup) -> ClassicalCode:
     """Code writing the 0/1 on top of the stack into the bit an Index lvalue names."""
     target, index = lvalue.target, lvalue.index
     if not isinstance(index, expr.Value):
@@ -66,7 +66,7 @@ def _store_index(lvalue: expr.Index, slots: SlotMap) -> ClassicalCode:
     raise UnsupportedInstructionError(f"store to {lvalue} is not supported")
 
 
-def compile_store(lvalue: expr.Var | expr.Index, rvalue: expr.Expr, slots: SlotMap) -> ClassicalCode:
+def compile_store(lvalue: expr.Var | expr.Index, rvalue: expr.Expr, slots: SlotLookup) -> ClassicalCode:
     """Code for ``Store(lvalue, rvalue)``: evaluate ``rvalue`` and write it to ``lvalue``.
 
     Args:

@@ -30,7 +30,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import (
+    Clbit,
+    ForLoopOp,
+    IfElseOp,
+    Instruction,
+    QuantumCircuit,
+    Qubit,
+    SwitchCaseOp,
+    WhileLoopOp,
+)
 from qiskit.circuit.controlflow import CASE_DEFAULT
 
 from qiskit_cupy.compiler.classical import (
@@ -149,7 +158,7 @@ class _DynamicLowerer(_Lowerer):
 
     # -- the walk -----------------------------------------------------------------
 
-    def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
+    def _walk(self, circuit: QuantumCircuit, qubits: dict[Qubit, int], clbits: dict[Clbit, int]) -> None:
         outer = self.slots
         if circuit is not self.circuit:
             self.slots = BlockSlots(self.root_slots, clbits)
@@ -158,7 +167,9 @@ class _DynamicLowerer(_Lowerer):
         finally:
             self.slots = outer
 
-    def _lower_instruction(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _lower_instruction(
+        self, operation: Instruction, qubits: tuple[int, ...], clbits: tuple[int, ...]
+    ) -> None:
         name = operation.name
         treatment = INSTRUCTION_TREATMENTS.get(name)
         if treatment is Treatment.MEASURE:
@@ -275,7 +286,7 @@ class _DynamicLowerer(_Lowerer):
         finally:
             self.masks.pop()
 
-    def _if_else(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _if_else(self, operation: IfElseOp, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
         true_block, false_block = operation.params
         condition = compile_condition(operation.condition, self.slots)
         true_mask, false_mask = self._take_slots(2)
@@ -290,7 +301,7 @@ class _DynamicLowerer(_Lowerer):
         finally:
             self._give_back(2)
 
-    def _switch(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _switch(self, operation: SwitchCaseOp, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
         cases = list(operation.cases_specifier())
         target, *masks = self._take_slots(1 + len(cases))
         try:
@@ -331,7 +342,7 @@ class _DynamicLowerer(_Lowerer):
         self.masks.pop()
         self._give_back(2)
 
-    def _for_loop(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _for_loop(self, operation: ForLoopOp, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
         indexset, parameter, body = operation.params
         if not loop_exits(body):
             for value in indexset:
@@ -345,7 +356,7 @@ class _DynamicLowerer(_Lowerer):
         finally:
             self._leave_loop()
 
-    def _while_loop(self, operation, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
+    def _while_loop(self, operation: WhileLoopOp, qubits: tuple[int, ...], clbits: tuple[int, ...]) -> None:
         (body,) = operation.blocks
         loop_mask, iteration_mask = self._enter_loop()
         outer_nodes = self.nodes

@@ -98,7 +98,7 @@ class _Block:
     diagonal: bool = True
 
 
-def _structure(ops: Sequence[GateOp]) -> tuple:
+def _structure(ops: Sequence[GateOp]) -> tuple[tuple[OpKind, tuple[int, ...], tuple[int, ...], int], ...]:
     return tuple((op.kind, op.targets, op.controls, op.control_values) for op in ops)
 
 
@@ -196,7 +196,7 @@ class Fuser:
 
     def __init__(self, settings: FusionSettings) -> None:
         self.settings = settings
-        self._plans: BoundedCache[tuple, list[_Block]] = BoundedCache(_CACHE_SIZE)
+        self._plans: BoundedCache[tuple[object, ...], list[_Block]] = BoundedCache(_CACHE_SIZE)
 
     def fuse(self, ops: Sequence[GateOp], num_qubits: int, roofline: Roofline, itemsize: int) -> list[GateOp]:
         """Return ops that apply the same operator as ``ops``, in fewer, modeled-cheaper passes.

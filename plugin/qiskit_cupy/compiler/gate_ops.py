@@ -9,8 +9,10 @@ gates with bound parameters are cached by kind and values (bounded, thread-safe:
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeGuard
 
 import numpy as np
+from numpy.typing import NDArray
 from qiskit.circuit import ControlledGate, Gate, Operation, ParameterExpression
 from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
 
@@ -26,12 +28,12 @@ from qiskit_cupy.errors import UnsupportedInstructionError
 _FULL_MATRIX_CONTROLLED_WIDTH = 6
 
 #: Ops of bound standard gates on qubits 0..k-1, by gate kind and parameter values.
-_GATE_OPS: BoundedCache[tuple, list[GateOp]] = BoundedCache(4096)
+_GATE_OPS: BoundedCache[tuple[object, ...], list[GateOp]] = BoundedCache(4096)
 
 
 #: The class of each standard gate: only these are cached, since their name, control
 #: state and parameters determine their matrix.
-_STANDARD_TYPES: dict[str, type] = {
+_STANDARD_TYPES: dict[str, type[Operation]] = {
     name: type(gate) for name, gate in get_standard_gate_name_mapping().items()
 }
 
@@ -43,7 +45,7 @@ def is_standard(operation: Operation) -> bool:
     return _STANDARD_TYPES.get(operation.name) is type(operation)
 
 
-def _gate_key(gate: Gate) -> tuple | None:
+def _gate_key(gate: Gate) -> tuple[object, ...] | None:
     """A cache key for a standard gate with numeric parameters, else None."""
     if _STANDARD_TYPES.get(gate.name) is not type(gate):
         return None
@@ -105,7 +107,7 @@ def family_gate(gate: Gate) -> Gate:
     return gate
 
 
-def is_parametric(value: object) -> bool:
+def is_parametric(value: object) -> TypeGuard[ParameterExpression]:
     """Whether a gate parameter still depends on unbound circuit parameters."""
     return isinstance(value, ParameterExpression) and bool(value.parameters)
 
@@ -119,7 +121,8 @@ def probe_matrix(gate: Gate) -> np.ndarray:
     """
     family = matrix_family(gate)
     probe = np.random.default_rng(len(gate.params)).uniform(0.5, 2.5, size=(1, len(gate.params)))
-    return family.flat_matrices(probe)[0].reshape(family.shape)
+    matrix: NDArray[np.complex128] = family.flat_matrices(probe)[0]
+    return matrix.reshape(family.shape)
 
 
 def _matrix(gate: Gate) -> np.ndarray:

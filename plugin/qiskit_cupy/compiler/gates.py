@@ -86,7 +86,7 @@ SAVE_NAMES: tuple[str, ...] = tuple(
 )
 
 
-class SaveInstructionEntry(Instruction):
+class SaveInstructionEntry(Instruction):  # type: ignore[misc]  # qiskit is untyped: Instruction is Any
     """The Target's entry for each of Aer's save instructions: on any number of qubits.
 
     Qiskit Aer's own classes are not imported (qiskit-aer is no run-time dependency);

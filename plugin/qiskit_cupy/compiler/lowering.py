@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import cmath
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import numpy as np
 from qiskit.circuit import (
     AnnotatedOperation,
+    Clbit,
     ControlledGate,
     ControlModifier,
     Gate,
@@ -21,6 +23,7 @@ from qiskit.circuit import (
     Operation,
     ParameterExpression,
     QuantumCircuit,
+    Qubit,
 )
 from qiskit.circuit.library import GlobalPhaseGate
 from qiskit.quantum_info import Operator
@@ -71,7 +74,7 @@ class ParametricData:
     """
 
     family: MatrixFamily
-    expressions: tuple
+    expressions: tuple[ParameterExpression | float, ...]
 
 
 @dataclass
@@ -137,7 +140,7 @@ class _Lowerer:
             self.result.steps.append(MeasureTerminal(tuple(self.result.measured_qubits)))
         return self.result
 
-    def _walk(self, circuit: QuantumCircuit, qubits: dict, clbits: dict) -> None:
+    def _walk(self, circuit: QuantumCircuit, qubits: dict[Qubit, int], clbits: dict[Clbit, int]) -> None:
         self._add_phase(circuit.global_phase, "global phase", circuit.name)
         for instruction in circuit.data:
             operation = instruction.operation
@@ -188,7 +191,7 @@ class _Lowerer:
 
     def _add_phase(self, value: object, what: str, name: str) -> None:
         if self.allow_parameters and is_parametric(value):
-            self.phase_terms.append(value)  # type: ignore[arg-type]
+            self.phase_terms.append(value)
         else:
             self.global_phase += float_parameter(value, what, name)
 
@@ -276,8 +279,9 @@ class _Lowerer:
         state (QFT circuits end with n/2 of them).
         """
         steps, measured = self.result.steps, self.result.measured_qubits
-        while steps and _is_plain_swap(steps[-1]) and len(steps) - 1 not in self.result.parametric:
-            first, second = steps.pop().targets
+        while steps and _is_plain_swap(swap := steps[-1]) and len(steps) - 1 not in self.result.parametric:
+            steps.pop()
+            first, second = swap.targets
             measured[:] = [
                 second if qubit == first else first if qubit == second else qubit for qubit in measured
             ]
@@ -302,7 +306,7 @@ class _Lowerer:
             self.result.parametric[0] = ParametricData(matrix_family(phase_gate), (total,))
 
 
-def _is_plain_swap(step: GateOp | SaveStatevector) -> bool:
+def _is_plain_swap(step: LoweredInstruction) -> TypeGuard[GateOp]:
     """Whether a step is an uncontrolled SWAP of two qubits."""
     return (
         isinstance(step, GateOp)

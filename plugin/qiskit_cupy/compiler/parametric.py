@@ -91,7 +91,7 @@ class MatrixFamily:
 
 
 #: Fitted families by gate kind.
-_FAMILIES: BoundedCache[tuple, MatrixFamily] = BoundedCache(1024)
+_FAMILIES: BoundedCache[tuple[object, ...], MatrixFamily] = BoundedCache(1024)
 
 
 def matrix_family(gate: Gate) -> MatrixFamily:
@@ -101,7 +101,7 @@ def matrix_family(gate: Gate) -> MatrixFamily:
 
 
 def evaluate_expressions(
-    expressions: Sequence[object], bindings: Mapping[Parameter, np.ndarray], batch: int
+    expressions: Sequence[ParameterExpression | float], bindings: Mapping[Parameter, np.ndarray], batch: int
 ) -> np.ndarray:
     """Evaluate gate parameters for every entry of a batch.
 

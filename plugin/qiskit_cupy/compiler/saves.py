@@ -13,6 +13,7 @@ Subtypes, as Aer defines them: ``single`` (one value), ``list`` (one per shot),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from qiskit.circuit import Instruction
@@ -138,10 +139,10 @@ def _basis_index(value: object, width: int, where: str) -> int:
     return int(value)
 
 
-def _pauli_term(term: object, width: int, where: str) -> tuple[str, float, float]:
+def _pauli_term(term: Any, width: int, where: str) -> tuple[str, float, float]:
     try:
-        label, (first, second) = term  # type: ignore[misc]
-        first, second = float(first), float(second)
+        label, (first_value, second_value) = term
+        first, second = float(first_value), float(second_value)
     except (TypeError, ValueError) as error:
         raise InvalidCircuitError(f"{where}: {term!r} is not a (Pauli label, coefficients) term") from error
     if not isinstance(label, str) or len(label) != width or set(label) - set("IXYZ"):

@@ -71,7 +71,7 @@ def check_shape(instruction: Any, where: str) -> None:
 
 def check_finite(value: Any, what: str) -> None:
     """Require a numeric value (where it is one) to be finite."""
-    if isinstance(value, numbers.Number) and not np.all(np.isfinite(complex(value))):
+    if isinstance(value, numbers.Number) and not np.all(np.isfinite(complex(value))):  # type: ignore[call-overload]  # typeshed's Number lacks __complex__
         raise InvalidCircuitError(f"{what} is {value}; values must be finite")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():
         raise InvalidCircuitError(f"{what} holds values that are not finite (NaN or infinity)")
@@ -122,7 +122,7 @@ def float_parameter(value: object, what: str, name: str) -> float:
 
 
 def parameter_values(
-    circuits: list[QuantumCircuit], parameter_binds: list[dict] | None
+    circuits: list[QuantumCircuit], parameter_binds: list[dict[Parameter, Any]] | None
 ) -> list[dict[Parameter, np.ndarray] | None]:
     """Check ``parameter_binds`` against the circuits; return each circuit's value arrays.
 
