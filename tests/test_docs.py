@@ -198,6 +198,7 @@ def test_the_python_examples_are_found() -> None:
         "quickstart.rst",
         "install.rst",
         "devices.rst",
+        "options.rst",
         "jobs.rst",
         "primitives.rst",
         "dynamic_circuits.rst",
