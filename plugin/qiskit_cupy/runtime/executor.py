@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser, Roofline
 from qiskit_cupy.compiler.lowering import LoweredCircuit, LoweredInstruction
+from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.parametric import evaluate_expressions
-from qiskit_cupy.devices.base import Device, Event, HostCopy, Stream
+from qiskit_cupy.devices.base import Device, DeviceArray, Event, HostCopy, Stream
 from qiskit_cupy.runtime.memory import request_bytes, usable_streams
 from qiskit_cupy.runtime.pool import Part
 from qiskit_cupy.runtime.request import ExperimentRequest
@@ -97,11 +98,12 @@ class PendingRun:
             Exception: A device failed in a way that its event reports at once.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        for experiment in self.experiments if advance is not None else ():
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not experiment.end.synchronize(remaining):
-                return False
-            advance(1)
+        if advance is not None:
+            for experiment in self.experiments:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not experiment.end.synchronize(remaining):
+                    return False
+                advance(1)
         for run in self.device_runs:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not run.event.synchronize(remaining):
@@ -221,7 +223,7 @@ def submit_experiments(
     needs = [request_bytes(request, precision) for request in requests]
     count = usable_streams(device, max(needs), min(max_streams, len(requests)))
     streams = device.streams(count)
-    buffers = []
+    buffers: list[DeviceArray | None] = []
     for index, stream in enumerate(streams):
         sizes = [
             request.batch << request.lowered.num_qubits
@@ -229,14 +231,16 @@ def submit_experiments(
             if not isinstance(request.lowered, DynamicCircuit)  # trajectories allocate their own
         ]
         buffers.append(device.allocate_states(stream, max(sizes), precision) if sizes else None)
-    experiments = []
+    experiments: list[PendingExperiment] = []
     for position, part in enumerate(parts):
         stream, request = streams[position % count], part.request
         low = request.lowered
         if isinstance(low, DynamicCircuit):
             experiment = _enqueue_trajectories(device, stream, request, low, precision, fuser, pricing)
         else:
-            states = buffers[position % count][: request.batch << low.num_qubits]
+            buffer = buffers[position % count]
+            assert buffer is not None  # the stream of a static part was given a buffer above
+            states = buffer[: request.batch << low.num_qubits]
             experiment = _enqueue(device, stream, states, request, low, precision, fuser, pricing)
         experiment.index = part.index
         experiments.append(experiment)
@@ -259,6 +263,7 @@ def bound_instructions(low: LoweredCircuit, request: ExperimentRequest) -> list[
         values = evaluate_expressions(parametric.expressions, request.parameter_values, request.batch)
         matrices = parametric.family.flat_matrices(values)
         op = instructions[index]
+        assert isinstance(op, GateOp) and op.source is not None  # lowering keys gate ops with sources
         data = matrices[:, op.source]
         instructions[index] = dataclasses.replace(op, data=data[0] if request.batch == 1 else data)
     return instructions

@@ -5,11 +5,14 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 #: Jobs with at most this many instructions in all are small enough to enqueue from
 #: the caller's thread when the backend's worker is idle.
 INLINE_INSTRUCTIONS = 256
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class BackendHostExecutor(concurrent.futures.Executor):
@@ -27,12 +30,12 @@ class BackendHostExecutor(concurrent.futures.Executor):
         self._pending = 0
         self._lock = threading.Lock()
 
-    def submit_job(self, fn: Callable[[], Any], small: bool) -> concurrent.futures.Future:
+    def submit_job(self, fn: Callable[[], _T], small: bool) -> concurrent.futures.Future[_T]:
         """Run ``fn`` inline if the job is small and nothing is queued, else on the worker."""
         with self._lock:
             inline = small and self._pending == 0
         if inline:
-            future: concurrent.futures.Future = concurrent.futures.Future()
+            future: concurrent.futures.Future[_T] = concurrent.futures.Future()
             future.set_running_or_notify_cancel()
             try:
                 future.set_result(fn())
@@ -41,7 +44,9 @@ class BackendHostExecutor(concurrent.futures.Executor):
             return future
         return self.submit(fn)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+    def submit(
+        self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> concurrent.futures.Future[_T]:
         """Queue ``fn`` on the worker thread."""
         with self._lock:
             self._pending += 1
@@ -49,7 +54,7 @@ class BackendHostExecutor(concurrent.futures.Executor):
         future.add_done_callback(self._finished)
         return future
 
-    def _finished(self, _future: concurrent.futures.Future) -> None:
+    def _finished(self, _future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._pending -= 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -25,7 +26,7 @@ def progress_wanted(enabled: bool) -> bool:
     return enabled and not turned_off and bool(isatty and isatty())
 
 
-def progress_bar(total: int, description: str, enabled: bool, unit: str = "experiment") -> tqdm:
+def progress_bar(total: int, description: str, enabled: bool, unit: str = "experiment") -> tqdm[NoReturn]:
     """A bar over ``total`` pieces of work, on standard error; a silent one when not wanted.
 
     Args:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import NDArray
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 from qiskit.result import Result
@@ -34,10 +37,13 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     values = np.zeros(len(outcomes), dtype=np.int64)
     for clbit, source in clbit_sources.items():
         values |= ((outcomes >> source) & 1) << clbit
-    return values.tolist()
+    register_values: list[int] = values.tolist()
+    return register_values
 
 
-def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool) -> dict:
+def measurement_data(
+    outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool
+) -> dict[str, Any]:
     """Turn sampled outcomes into hex counts and, if asked, hex per-shot memory.
 
     Args:
@@ -55,7 +61,7 @@ def measurement_data(outcomes: np.ndarray, clbit_sources: dict[int, int] | None,
     counts: dict[str, int] = {}
     for label, count in zip(labels, frequency.tolist()):
         counts[label] = counts.get(label, 0) + count
-    data: dict = {"counts": counts}
+    data: dict[str, Any] = {"counts": counts}
     if memory:
         data["memory"] = [labels[index] for index in inverse.ravel().tolist()]
     return data
@@ -71,12 +77,12 @@ def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord
         int64 values, or Python ints (object array) for 63 clbits or more.
     """
     wide = program.num_clbits >= 63
-    parts = []
+    parts: list[np.ndarray] = []
     for chunk in chunks:
         rows = chunk.rows.array.reshape(-1, program.row_width)[chunk.shot_states]
         final = chunk.outcomes.array if chunk.outcomes is not None else None
-        bits = [
-            (final >> program.final_clbits[clbit]) & 1
+        bits: list[NDArray[np.int64]] = [
+            (cast(NDArray[np.int64], final) >> program.final_clbits[clbit]) & 1  # final clbits were drawn
             if clbit in program.final_clbits
             else rows[:, program.clbit_slot(clbit)]
             for clbit in range(program.num_clbits)
@@ -99,9 +105,9 @@ def trajectory_register_values(program: DynamicCircuit, chunks: list[ChunkRecord
     return np.concatenate(parts)
 
 
-def _trajectory_data(program: DynamicCircuit, chunks: list[ChunkRecord], memory: bool) -> dict:
+def _trajectory_data(program: DynamicCircuit, chunks: list[ChunkRecord], memory: bool) -> dict[str, Any]:
     """Counts (and memory) and saved data of a dynamic circuit's shots, chunk by chunk."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     if program.num_clbits:
         values = trajectory_register_values(program, chunks)
         data.update(measurement_data(values, None, memory))
@@ -117,7 +123,7 @@ def _trajectory_data(program: DynamicCircuit, chunks: list[ChunkRecord], memory:
     return data
 
 
-def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict:
+def circuit_header(circuit: QuantumCircuit, global_phase: float) -> dict[str, Any]:
     """Return the experiment header ``Result`` uses to format counts and memory."""
     return {
         "name": circuit.name,
@@ -156,7 +162,7 @@ def pool_description(devices: list[Device]) -> tuple[str, str]:
     return "+".join(names), "; ".join(descriptions)
 
 
-def _trajectory_metadata(shot_branching: bool, chunks: list[ChunkRecord]) -> dict:
+def _trajectory_metadata(shot_branching: bool, chunks: list[ChunkRecord]) -> dict[str, Any]:
     """What a trajectory circuit's result reports of how its shots ran."""
     return {
         "shot_branching_enable": shot_branching,
@@ -185,7 +191,7 @@ def experiment_results(
     shots = sum(part.request.shots for part in parts)
     results = []
     for entry, seed in enumerate(request.seeds):
-        data: dict = {}
+        data: dict[str, Any] = {}
         if isinstance(lowered, DynamicCircuit):
             data.update(_trajectory_data(lowered, chunks, memory))
         elif experiment.outcomes is not None:

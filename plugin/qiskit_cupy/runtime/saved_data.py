@@ -13,6 +13,7 @@ dicts keyed by hex, NumPy arrays and floats.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,11 @@ def _memory_keys(rows: np.ndarray, clbit_slots: list[int]) -> list[str]:
     return [hex(value) for value in values]
 
 
+def _picked(values: list[Any], branches: np.ndarray) -> list[Any]:
+    """The value of each branch in ``branches``, in order: one per shot."""
+    return [values[g] for g in branches.tolist()]
+
+
 def _reduce(
     subtype: str,
     values: list[Any],
@@ -162,7 +168,7 @@ def saved_values(
                 values,
                 counts,
                 shaped,
-                lambda values=values, owner=owner: [values[g] for g in owner.tolist()],
+                functools.partial(_picked, values, owner),
             )
             continue
         by_memory: dict[str, Any] = {}
@@ -175,7 +181,7 @@ def saved_values(
                 values,
                 counts,
                 shaped,
-                lambda values=values, chosen=chosen: [values[g] for g in chosen.tolist()],
+                functools.partial(_picked, values, chosen),
             )
         saved[request.label] = by_memory
     return saved

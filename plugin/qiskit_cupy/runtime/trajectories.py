@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qiskit_cupy.compiler.classical_code import COUNTER_SLOT, EVERY_STATE, OUTCOME_SLOT, SHOT_SLOT
 from qiskit_cupy.compiler.dynamic_nodes import (
@@ -62,14 +63,15 @@ MAX_CHUNK_BYTES = 1 << 31
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def _mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's finalizer on uint64 arrays (``measure.cuh``'s ``mix64``)."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    mixed: NDArray[np.uint64] = x ^ (x >> np.uint64(31))
+    return mixed
 
 
-def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> np.ndarray:
+def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> NDArray[np.float64]:
     """The uniform draws ``dynamic.cuh``'s ``trajectory_draw`` gives, for many shots at once.
 
     Args:
@@ -87,7 +89,8 @@ def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> np.n
         )
         counter = np.asarray(counters, dtype=np.uint64)
         bits = _mix64(_mix64(key) + (counter + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
-    return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    draws: NDArray[np.float64] = (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return draws
 
 
 @dataclass
