@@ -31,6 +31,7 @@ def test_json_reports_this_machine(capsys: pytest.CaptureFixture[str]) -> None:
     assert info["qiskit_cupy"] == __version__ and info["qiskit"] == qiskit.__version__
     assert info["cpu_fallback"]["threads"] == _cpu.max_threads()
     assert (info["cpu_fallback"]["simd"], info["cpu_fallback"]["simd_bits"]) == tuple(_cpu.simd())
+    assert info["cpu_fallback"]["build"] == _cpu.build == "native"
     for name in ("cupy", "cuda_runtime", "cuda_driver", "nvrtc"):
         entry = info[name]
         assert (entry["version"] is None) != (entry["reason"] is None), name

@@ -221,4 +221,10 @@ def test_python_m_runs_the_command_line() -> None:
 
 def test_format_table_aligns_text_left_and_numbers_right() -> None:
     table = format_table([["a", 5], ["bbb", 12]], ["name", "n"])
-    assert table.splitlines() == ["name   n", "----  --", "a      5", "bbb   12"]
+    assert table.splitlines() == ["name      n", "------  ---", "a         5", "bbb      12"]
+
+
+def test_format_table_prints_outcomes_as_given() -> None:
+    """A bit string is text, never a number: leading zeros stay."""
+    table = format_table([["0010", 3], ["1e3", 1]], ["outcome", "count"])
+    assert [line.split()[0] for line in table.splitlines()[2:]] == ["0010", "1e3"]

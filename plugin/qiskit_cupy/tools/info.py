@@ -102,7 +102,12 @@ def collect_info() -> dict[str, Any]:
         "gpu_usable": reason is None,
         "gpu_unavailable_reason": reason,
         "gpus": _gpus() if reason is None else [],
-        "cpu_fallback": {"threads": _cpu.max_threads(), "simd": simd, "simd_bits": simd_bits},
+        "cpu_fallback": {
+            "threads": _cpu.max_threads(),
+            "build": _cpu.build,
+            "simd": simd,
+            "simd_bits": simd_bits,
+        },
         "kernel_cache": os.path.expanduser(os.environ.get("CUPY_CACHE_DIR", CUPY_DEFAULT_CACHE)),
     }
 
@@ -123,7 +128,8 @@ def info_text(info: dict[str, Any]) -> str:
         f"CUDA driver   {_version_text(info['cuda_driver'])}",
         f"NVRTC         {_version_text(info['nvrtc'])}",
         f"CPU fallback  {info['cpu_fallback']['threads']} threads, "
-        f"{info['cpu_fallback']['simd']} ({info['cpu_fallback']['simd_bits']}-bit vectors)",
+        f"{info['cpu_fallback']['simd']} ({info['cpu_fallback']['simd_bits']}-bit vectors), "
+        f"{info['cpu_fallback']['build']} build",
         f"kernel cache  {info['kernel_cache']} (CuPy's; CUPY_CACHE_DIR moves it)",
     ]
     if not info["gpu_usable"]:

@@ -1,8 +1,10 @@
-"""Plain-text tables for the ``qiskit-cupy`` commands' output."""
+"""Plain-text tables for the ``qiskit-cupy`` commands' output, laid out by tabulate."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from tabulate import tabulate
 
 
 def format_table(rows: Sequence[Sequence[object]], headings: Sequence[str]) -> str:
@@ -15,18 +17,12 @@ def format_table(rows: Sequence[Sequence[object]], headings: Sequence[str]) -> s
     Returns:
         The table, a heading line and a rule first, without a trailing newline.
     """
-    cells = [[str(value) for value in row] for row in rows]
-    widths = [
-        max([len(heading), *(len(row[column]) for row in cells)]) for column, heading in enumerate(headings)
+    # Values are never parsed as numbers: an outcome such as "0010" must print as given.
+    # A column is right-aligned when every value in it is an integer.
+    alignment = [
+        "right" if rows and all(isinstance(row[column], int) for row in rows) else "left"
+        for column in range(len(headings))
     ]
-    numeric = [
-        bool(rows) and all(isinstance(row[column], int) for row in rows) for column in range(len(headings))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.rjust(width) if right else value.ljust(width)
-            for value, width, right in zip(values, widths, numeric)
-        ).rstrip()
-
-    return "\n".join([line(headings), line(["-" * width for width in widths]), *map(line, cells)])
+    return tabulate(
+        rows, headers=list(headings), tablefmt="simple", disable_numparse=True, colalign=alignment
+    )
