@@ -38,7 +38,7 @@ from qiskit_cupy.runtime.results import build_result
 from qiskit_cupy.version import __version__
 
 
-class CupySimulator(BackendV2):
+class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: BackendV2 is Any
     """A statevector simulator on NVIDIA GPUs, with a CPU fallback from the same kernels.
 
     Options (see ``qiskit_cupy.options.RunOptions``) can be set at construction, with
@@ -201,7 +201,7 @@ class CupySimulator(BackendV2):
             UnsupportedInstructionError: A circuit holds an instruction that cannot run.
         """
         bindings = parameter_values(circuits, options.parameter_binds)
-        lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]] = []
+        lowered: list[LoweredCircuit | DynamicCircuit | list[LoweredCircuit | DynamicCircuit]] = []
         with progress_bar(len(circuits), "lowering", options.progress, unit="circuit") as bar:
             for index, (circuit, values) in enumerate(zip(circuits, bindings)):
                 try:
@@ -265,7 +265,7 @@ def _lower(
     circuit: QuantumCircuit,
     values: dict[Parameter, np.ndarray] | None,
     save_statevector: bool,
-) -> LoweredCircuit | DynamicCircuit | list[DynamicCircuit]:
+) -> LoweredCircuit | DynamicCircuit | list[LoweredCircuit | DynamicCircuit]:
     """Lower a circuit; a dynamic one with parameter binds, once per binding."""
     if values is None or not is_dynamic(circuit):
         return lower_for_run(circuit, save_statevector, values is not None)
@@ -309,7 +309,7 @@ MAX_BATCH_AMPLITUDES = 1 << 24
 
 def _requests(
     circuits: list[QuantumCircuit],
-    lowered: list[LoweredCircuit | DynamicCircuit | list[DynamicCircuit]],
+    lowered: list[LoweredCircuit | DynamicCircuit | list[LoweredCircuit | DynamicCircuit]],
     bindings: list[dict[Parameter, np.ndarray] | None],
     options: RunOptions,
 ) -> list[ExperimentRequest]:
@@ -321,6 +321,7 @@ def _requests(
     branching = options.shot_branching_enable
     for circuit, low, values, size in zip(circuits, lowered, bindings, sizes):
         if values is None:
+            assert not isinstance(low, list)  # _lower makes a list only of a circuit with bindings
             requests.append(
                 ExperimentRequest(
                     circuit,

@@ -3,7 +3,7 @@
 from qiskit.exceptions import QiskitError
 
 
-class CupySimulatorError(QiskitError):
+class CupySimulatorError(QiskitError):  # type: ignore[misc]  # qiskit is untyped: QiskitError is Any
     """The root of every error that qiskit-cupy raises."""
 
 

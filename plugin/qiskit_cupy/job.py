@@ -17,14 +17,17 @@ from qiskit_cupy.runtime.host_executors import BackendHostExecutor
 from qiskit_cupy.runtime.progress import progress_bar
 
 
-class FinalStateWaiter(JobV1):
+class FinalStateWaiter(JobV1):  # type: ignore[misc]  # qiskit is untyped: JobV1 is Any
     """A job whose waits end as soon as its work completes, not at the next poll.
 
     Subclasses say how to block for a while on their own work (:meth:`_wait_a_while`).
     """
 
     def wait_for_final_state(
-        self, timeout: float | None = None, wait: float = 5, callback: Callable | None = None
+        self,
+        timeout: float | None = None,
+        wait: float = 5,
+        callback: Callable[[str, JobStatus, FinalStateWaiter], object] | None = None,
     ) -> None:
         """Wait until the job is DONE, ERROR or CANCELLED.
 

@@ -37,6 +37,7 @@ from qiskit_cupy.compiler.gate_ops import (
     probe_matrix,
 )
 from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
+from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
 from qiskit_cupy.compiler.saves import save_request
@@ -61,8 +62,8 @@ class MeasureTerminal:
     qubits: tuple[int, ...]
 
 
-#: One lowered instruction.
-LoweredInstruction = GateOp | SaveStatevector | MeasureTerminal
+#: One lowered instruction (the estimator appends an EvaluateObservables to its circuits').
+LoweredInstruction = GateOp | SaveStatevector | MeasureTerminal | EvaluateObservables
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.primitives.base import BaseEstimatorV2
 from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -58,8 +59,8 @@ class EstimatorOptions:
     """
 
     default_precision: float = 0.0
-    backend_options: dict = field(default_factory=dict)
-    run_options: dict = field(default_factory=dict)
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    run_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class _PubPlan:
     observable_index: np.ndarray
 
 
-class EstimatorV2(NativePrimitive, BaseEstimatorV2):
+class EstimatorV2(NativePrimitive, BaseEstimatorV2):  # type: ignore[misc]  # qiskit is untyped: BaseEstimatorV2 is Any
     """The native estimator of qiskit-cupy.
 
     Args:
@@ -84,7 +85,9 @@ class EstimatorV2(NativePrimitive, BaseEstimatorV2):
         InvalidOptionError: An option is unknown or invalid.
     """
 
-    def __init__(self, *, backend: CupySimulator | None = None, options: dict | None = None) -> None:
+    def __init__(
+        self, *, backend: CupySimulator | None = None, options: dict[str, Any] | None = None
+    ) -> None:
         self._options = self._read_options(EstimatorOptions, options, backend, "estimator")
         check_precision(self._options.default_precision, "default_precision")
         resolve_run_options(self._backend, self._options.backend_options, self._options.run_options)
@@ -157,7 +160,7 @@ def _plan(index: int, pub: EstimatorPub) -> _PubPlan:
 
 
 def _batches(
-    circuit: QuantumCircuit, lowered: LoweredCircuit, values: dict | None, sets: int
+    circuit: QuantumCircuit, lowered: LoweredCircuit, values: dict[Parameter, np.ndarray] | None, sets: int
 ) -> list[ExperimentRequest]:
     """One request per batch of parameter sets (all of them unless the states are large)."""
     step = max(1, MAX_BATCH_AMPLITUDES >> circuit.num_qubits)

@@ -13,7 +13,7 @@ from qiskit_cupy.job import CupyJob
 ResultT = TypeVar("ResultT")
 
 
-class CupyPrimitiveJob(BasePrimitiveJob[ResultT, JobStatus], Generic[ResultT]):
+class CupyPrimitiveJob(BasePrimitiveJob[ResultT, JobStatus], Generic[ResultT]):  # type: ignore[misc]  # qiskit is untyped
     """A primitive job, asynchronous as ``PrimitiveJob`` is, on a backend job.
 
     It holds the :class:`~qiskit_cupy.job.CupyJob` that runs its PUBs (whose result
@@ -35,7 +35,8 @@ class CupyPrimitiveJob(BasePrimitiveJob[ResultT, JobStatus], Generic[ResultT]):
             JobTimeoutError: It did not finish within ``timeout`` seconds.
             JobError: It was cancelled or failed; the cause is chained.
         """
-        return self._job.result(timeout)  # type: ignore[return-value]
+        result: ResultT = self._job.result(timeout)  # the job's result builder makes a ResultT
+        return result
 
     def status(self) -> JobStatus:
         """Return the status without blocking (see :meth:`CupyJob.status`)."""
@@ -43,15 +44,18 @@ class CupyPrimitiveJob(BasePrimitiveJob[ResultT, JobStatus], Generic[ResultT]):
 
     def done(self) -> bool:
         """Whether the job finished successfully."""
-        return self.status() == JobStatus.DONE
+        done: bool = self.status() == JobStatus.DONE
+        return done
 
     def running(self) -> bool:
         """Whether the job's host work or device work is in progress."""
-        return self.status() == JobStatus.RUNNING
+        running: bool = self.status() == JobStatus.RUNNING
+        return running
 
     def cancelled(self) -> bool:
         """Whether the job was cancelled."""
-        return self.status() == JobStatus.CANCELLED
+        cancelled: bool = self.status() == JobStatus.CANCELLED
+        return cancelled
 
     def in_final_state(self) -> bool:
         """Whether the job is DONE, ERROR or CANCELLED."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from qiskit.circuit import Parameter, QuantumCircuit
@@ -20,6 +20,9 @@ from qiskit_cupy.errors import (
 )
 from qiskit_cupy.options import RunOptions
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 PubT = TypeVar("PubT")
 OptionsT = TypeVar("OptionsT")
 
@@ -33,7 +36,11 @@ class NativePrimitive:
     _backend: CupySimulator
 
     def _read_options(
-        self, options_type: type[OptionsT], options: dict | None, backend: CupySimulator | None, kind: str
+        self,
+        options_type: type[OptionsT],
+        options: dict[str, Any] | None,
+        backend: CupySimulator | None,
+        kind: str,
     ) -> OptionsT:
         """Read the options dict and set the backend; return the options.
 
@@ -58,7 +65,7 @@ class NativePrimitive:
         return self._backend
 
 
-def primitive_backend(backend: CupySimulator | None, backend_options: dict) -> CupySimulator:
+def primitive_backend(backend: CupySimulator | None, backend_options: dict[str, Any]) -> CupySimulator:
     """Return the simulator a primitive runs on: ``backend``, or a new one.
 
     Raises:
@@ -74,7 +81,7 @@ def primitive_backend(backend: CupySimulator | None, backend_options: dict) -> C
 
 
 def resolve_run_options(
-    backend: CupySimulator, backend_options: dict, run_options: dict, **pub_options: Any
+    backend: CupySimulator, backend_options: dict[str, Any], run_options: dict[str, Any], **pub_options: Any
 ) -> RunOptions:
     """Return the backend's options with the primitive's options applied, then the
     options the primitive sets from its PUBs (``pub_options``).

@@ -13,6 +13,7 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -54,11 +55,11 @@ class SamplerOptions:
         run_options: Options of each run, as ``run()`` takes them.
     """
 
-    backend_options: dict = field(default_factory=dict)
-    run_options: dict = field(default_factory=dict)
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    run_options: dict[str, Any] = field(default_factory=dict)
 
 
-class SamplerV2(NativePrimitive, BaseSamplerV2):
+class SamplerV2(NativePrimitive, BaseSamplerV2):  # type: ignore[misc]  # qiskit is untyped: BaseSamplerV2 is Any
     """The native sampler of qiskit-cupy.
 
     Args:
@@ -79,7 +80,7 @@ class SamplerV2(NativePrimitive, BaseSamplerV2):
         backend: CupySimulator | None = None,
         default_shots: int = 1024,
         seed: int | np.random.Generator | None = None,
-        options: dict | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self._options = self._read_options(SamplerOptions, options, backend, "sampler")
         self._seed = seed
