@@ -18,6 +18,7 @@ from typing import Any
 
 from qiskit.providers import BackendV2, JobError, JobStatus, JobTimeoutError
 from qiskit.result import Result
+from qiskit.result.models import ExperimentResult
 
 from qiskit_cupy.distributed.subjobs import SubJob, merge_shot_ranges
 from qiskit_cupy.distributed.worker import SubJobOutput, run_subjob
@@ -161,7 +162,8 @@ class CupyDistributedJob(FinalStateWaiter):
         if future.cancelled():
             raise JobError(f"job {self.job_id()}: {subjob.describe()} was cancelled")
         try:
-            return future.result(remaining)
+            output: SubJobOutput = future.result(remaining)
+            return output
         except TimeoutError as error:  # concurrent.futures' and Dask's are this one
             raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s") from error
         except concurrent.futures.CancelledError as error:
@@ -195,7 +197,7 @@ def _failure(subjob: SubJob, error: BaseException) -> str:
 def _merge(job: CupyDistributedJob, subjobs: Sequence[SubJob], outputs: Sequence[SubJobOutput]) -> Result:
     """One Result from the sub-jobs' outputs, in job order; shot ranges merged."""
     results = []
-    ranges: list = []
+    ranges: list[ExperimentResult] = []
     for subjob, output in zip(subjobs, outputs):
         if subjob.pieces[0].shots:
             ranges.extend(output.results)

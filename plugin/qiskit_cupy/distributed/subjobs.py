@@ -142,6 +142,7 @@ def _items(requests: Sequence[ExperimentRequest], options: RunOptions) -> Iterat
             if not splits:
                 yield [_Item(request.circuit, one, seed)]
                 continue
+            assert shot_size is not None  # a request splits only under a max_shot_size
             yield [
                 _Item(request.circuit, one, seed, first, min(shot_size, request.shots - first))
                 for first in range(0, request.shots, shot_size)

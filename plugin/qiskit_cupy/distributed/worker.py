@@ -109,9 +109,10 @@ def _results(subjob: SubJob, backend: Any) -> list[ExperimentResult]:
     shipped = []
     for request in requests:
         own = [next(pieces) for _ in request.seeds]
-        changes = {"seeds": tuple(piece.seed for piece in own)}
+        changes: dict[str, Any] = {"seeds": tuple(piece.seed for piece in own)}
         if own[0].shots:
             changes.update(shots=own[0].shots, first_shot=own[0].first_shot)
         shipped.append(dataclasses.replace(request, **changes))
     build = functools.partial(build_result, backend.name, backend.backend_version, "", memory=options.memory)
-    return backend.submit_requests(shipped, options, build).result().results
+    results: list[ExperimentResult] = backend.submit_requests(shipped, options, build).result().results
+    return results
