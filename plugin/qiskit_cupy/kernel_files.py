@@ -8,7 +8,14 @@ CPU extension was built from.
 from __future__ import annotations
 
 import importlib.resources
-from importlib.resources.abc import Traversable
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 
 def kernel_directory() -> Traversable:

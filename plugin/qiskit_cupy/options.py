@@ -9,11 +9,14 @@ import concurrent.futures
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qiskit_cupy.compiler.fusion import FusionSettings
 from qiskit_cupy.compiler.ops import MAX_TARGETS
 from qiskit_cupy.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from qiskit.circuit import Parameter
 
 #: Streams used when ``max_parallel_experiments`` is 0 ("as many as useful").
 DEFAULT_MAX_STREAMS = 4
@@ -103,7 +106,7 @@ class RunOptions:
     fusion_enable: bool = True
     fusion_max_qubits: int = 5
     fusion_threshold: int = 14
-    parameter_binds: list[dict] | None = None
+    parameter_binds: list[dict[Parameter, Any]] | None = None
     shot_branching_enable: bool = True
     progress: bool = True
 
@@ -126,7 +129,7 @@ def option_names() -> tuple[str, ...]:
 def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidOptionError(f"{name} must be an integer, not {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
+    if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]  # typeshed's Integral lacks __gt__
         upper = "" if maximum is None else f" and at most {maximum}"
         raise InvalidOptionError(f"{name} must be at least {minimum}{upper}, not {value}")
     return int(value)
