@@ -302,4 +302,5 @@ def main(argv: list[str] | None = None) -> int:
         a usage error).
     """
     arguments = build_parser().parse_args(argv)
-    return arguments.run(arguments)
+    code: int = arguments.run(arguments)  # each command's run returns its exit code
+    return code

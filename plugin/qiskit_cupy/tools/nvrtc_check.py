@@ -130,7 +130,8 @@ def _nvrtc() -> ModuleType:
         raise CupySimulatorError(
             f"the NVRTC check needs cuda-bindings 12.x; install qiskit-cupy[nvrtc-check] ({error})"
         ) from error
-    return nvrtc
+    module: ModuleType = nvrtc
+    return module
 
 
 def _call(nvrtc: ModuleType, function: str, *arguments: Any) -> Any:
@@ -163,7 +164,8 @@ def nvrtc_version() -> tuple[int, int]:
     Raises:
         CupySimulatorError: cuda-bindings is not installed.
     """
-    return _call(_nvrtc(), "nvrtcVersion")
+    version: tuple[int, int] = _call(_nvrtc(), "nvrtcVersion")
+    return version
 
 
 def select_architectures(
@@ -221,7 +223,7 @@ def compile_options(architecture: str) -> tuple[str, ...]:
 
 def _program_log(nvrtc: ModuleType, program: Any) -> str:
     """Return a program's NVRTC log (compiler messages and ptxas output) as text."""
-    size = _call(nvrtc, "nvrtcGetProgramLogSize", program)
+    size: int = _call(nvrtc, "nvrtcGetProgramLogSize", program)
     log = b" " * size
     _call(nvrtc, "nvrtcGetProgramLog", program, log)
     return log.rstrip(b"\0 ").decode(errors="replace")

@@ -106,7 +106,7 @@ def _statevector_rows(statevector: Any) -> list[list[object]]:
 
 def _report(
     path: Path, circuit: QuantumCircuit, result: Any, index: int, arguments: argparse.Namespace
-) -> dict:
+) -> dict[str, Any]:
     """What one circuit's run gave, JSON-ready."""
     data = result.data(index)
     entry: dict[str, Any] = {"file": str(path), "circuit": circuit.name, "shots": arguments.shots}
@@ -118,7 +118,7 @@ def _report(
     return entry
 
 
-def _print_report(entry: dict) -> None:
+def _print_report(entry: dict[str, Any]) -> None:
     print(f"{entry['file']} ({entry['circuit']}): {entry['shots']} shots")
     counts = sorted(entry["counts"].items(), key=lambda item: (-item[1], item[0]))
     rows = [[bits, count, f"{count / entry['shots']:.4f}"] for bits, count in counts]

@@ -324,7 +324,8 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
             if (
                 static
                 and measurement.simulator == "cupy-cpu"
-                and None not in (measurement.seconds, measurement.num_ops)
+                and measurement.seconds is not None
+                and measurement.num_ops is not None
             ):
                 limit = pass_seconds(measurement.num_ops, *args, bandwidth)
                 row["bandwidth_limit_seconds"] = limit
@@ -332,7 +333,7 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
             if static and measurement.simulator == "cupy-gpu" and num_ops is not None:
                 row["h100_model_seconds"] = pass_seconds(num_ops, *args, H100_BANDWIDTH)
             for peer in group:
-                if peer is not measurement and None not in (peer.seconds, measurement.seconds):
+                if peer is not measurement and peer.seconds is not None and measurement.seconds is not None:
                     row[f"ratio_{peer.simulator}"] = measurement.seconds / peer.seconds
             rows.append(row)
     return rows
