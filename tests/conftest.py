@@ -9,15 +9,30 @@ kernel instantiations the stand-in launched.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
 from gpu_host import cupy_standin
 from gpu_host.cupy_standin.machine import LAUNCHED, DeviceSpec, Machine
 from qiskit_cupy import CupySimulator
+from qiskit_cupy.devices.calibration import CACHE_VARIABLE
 from qiskit_cupy.devices.gpu import gpu_unavailable_reason
 from qiskit_cupy.devices.kernel_source import PRECISION_TYPES, name_expressions
+
+# The CPU's op costs are measured once per test run, into a directory of the run's own
+# (processes the tests start inherit it), never into the user's cache.
+_TEST_CACHE = tempfile.mkdtemp(prefix="qiskit-cupy-test-cache-")
+os.environ[CACHE_VARIABLE] = _TEST_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's cache directory."""
+    shutil.rmtree(_TEST_CACHE, ignore_errors=True)
+
 
 #: The parameter that runs device="GPU" on the CuPy stand-in.
 STANDIN = "GPU-standin"

@@ -206,3 +206,43 @@ def test_cluster_jobs_from_several_threads_match_each_job_run_alone(cluster) -> 
     with concurrent.futures.ThreadPoolExecutor(3) as threads:
         together = dict(zip(seeds, threads.map(run, seeds)))
     assert together == alone
+
+
+def test_every_sub_job_fuses_with_its_clients_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers on other machines measure other op costs; a sub-job ships its client's
+    roofline and fuses with it, so its results are the client's. Here the worker is a
+    process whose own measurement would fuse nothing, and the client's fuses."""
+    from qiskit_cupy.compiler.fusion import Roofline
+    from qiskit_cupy.devices import cpu as cpu_device
+
+    fusing = Roofline(bandwidth=1e9, flop_rate=1e15, launch_seconds=1e-3)  # passes dear, flops free
+    monkeypatch.setattr(cpu_device, "cpu_roofline", lambda precision: fusing)
+    circuit = random_circuit(15, 12, 3)
+    circuit.measure_all()
+    options = {"shots": 200, "seed_simulator": 9, "device": "CPU", "memory": True}
+    local = CupySimulator().run(circuit, **options).result()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=_never_fuse) as pool:
+        shipped = CupySimulator().run(circuit, executor=pool, **options).result()
+        alone = pool.submit(_own_fusion_ops, circuit, options).result()
+    assert shipped.results[0].metadata["num_ops"] == local.results[0].metadata["num_ops"]
+    assert alone > local.results[0].metadata["num_ops"]  # the worker's own costs fuse less
+    assert shipped.get_memory(0) == local.get_memory(0)
+
+
+def _never_fuse_roofline(precision: str) -> object:
+    from qiskit_cupy.compiler.fusion import Roofline
+
+    return Roofline(bandwidth=1e15, flop_rate=1e6, launch_seconds=0.0)  # flops dear: never fuse
+
+
+def _never_fuse() -> None:
+    """A worker process whose own CPU costs would fuse nothing."""
+    from qiskit_cupy.devices import cpu
+
+    cpu.cpu_roofline = _never_fuse_roofline
+
+
+def _own_fusion_ops(circuit: QuantumCircuit, options: dict) -> int:
+    """A worker's op count for a job it runs as its own client."""
+    return int(CupySimulator().run(circuit, **options).result().results[0].metadata["num_ops"])

@@ -16,7 +16,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
-from qiskit_cupy.compiler.fusion import Fuser, FusionSettings
+from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.gates import build_target
 from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
 from qiskit_cupy.compiler.lowering import LoweredCircuit
@@ -25,7 +25,7 @@ from qiskit_cupy.devices import DeviceKey, make_device, pool_keys
 from qiskit_cupy.devices.base import Device
 from qiskit_cupy.distributed.job import CupyDistributedJob
 from qiskit_cupy.distributed.subjobs import split_job
-from qiskit_cupy.errors import CupySimulatorError, InvalidCircuitError
+from qiskit_cupy.errors import CupySimulatorError, DeviceUnavailableError, InvalidCircuitError
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
@@ -167,7 +167,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             job = CupyDistributedJob(
                 self,
                 job_id,
-                split_job(requests, run_options),
+                split_job(requests, run_options, self._client_pricing(run_options)),
                 run_options.executor,
                 progress=run_options.progress,
             )
@@ -211,6 +211,15 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
                 bar.update(1)
         return _requests(circuits, lowered, bindings, options)
 
+    def _client_pricing(self, options: RunOptions) -> Roofline | None:
+        """The roofline this process would fuse with, shipped with sub-jobs; None where it
+        has no device for the options (a client without the workers' GPUs), and then
+        each worker fuses with its own."""
+        try:
+            return self.devices(options)[0].roofline(options.precision)
+        except DeviceUnavailableError:
+            return None
+
     def submit_requests(
         self,
         requests: Sequence[ExperimentRequest],
@@ -218,6 +227,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
         build_result: Callable[[PendingRun], Any],
         small: bool = False,
         job_id: str | None = None,
+        pricing: Roofline | None = None,
     ) -> CupyJob:
         """Start a job of lowered experiment requests (for ``run()`` and the primitives).
 
@@ -227,6 +237,8 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             build_result: Turns the completed run into the job's result.
             small: The job is small enough to enqueue inline (dynamic circuits never are).
             job_id: The job's identifier; a new one by default.
+            pricing: The roofline fusion prices with; the first device's by default (a
+                sub-job runs with its client's, so that it fuses as the client would).
 
         Returns:
             The submitted job.
@@ -251,6 +263,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
                 options.precision,
                 options.streams,
                 self._fuser(options.fusion),
+                pricing,
             ),
             build_result,
             self._host_executor,

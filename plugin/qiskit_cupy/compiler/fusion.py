@@ -5,7 +5,9 @@ joins a block that already holds work on its qubits, or a later block with room,
 the block's qubits stay within k (dense) or within MAX_DIAGONAL_BLOCK_QUBITS when the
 block and the op are both diagonal: diagonal runs stay diagonal, whatever qubits they
 span. Each candidate plan is priced with the device's roofline (seconds per op =
-launch + max(bytes moved / bandwidth, flops / flop rate)); the cheapest plan wins.
+launch + max(bytes moved / bandwidth, flops / flop rate), or, for a dense op on a device
+whose op costs were measured, launch + amplitudes x its measured cost per amplitude);
+the cheapest plan wins.
 Plans depend only on the ops' structure (kinds and qubits, not matrix values), so they
 are cached: re-running a circuit or rebinding its parameters does not re-plan.
 """
@@ -41,11 +43,16 @@ class Roofline:
         bandwidth: Bytes per second the device moves through memory.
         flop_rate: Floating-point operations per second the kernels reach.
         launch_seconds: Fixed cost of one op (a kernel launch, a parallel region).
+        dense_seconds: Measured seconds per touched amplitude of a dense op with 1, 2,
+            ... targets (``devices/calibration.py``); a dense op of a measured size costs
+            that instead of the roofline's larger of bytes and flops. Empty where the
+            device was not measured.
     """
 
     bandwidth: float
     flop_rate: float
     launch_seconds: float
+    dense_seconds: tuple[float, ...] = ()
 
     def op_seconds(
         self, num_qubits: int, kind: OpKind, num_targets: int, num_controls: int, itemsize: int
@@ -63,6 +70,8 @@ class Roofline:
             Modeled seconds.
         """
         amplitudes = float(2 ** max(num_qubits - num_controls, 0))
+        if kind is OpKind.DENSE and 1 <= num_targets <= len(self.dense_seconds):
+            return self.launch_seconds + amplitudes * self.dense_seconds[num_targets - 1]
         if kind is OpKind.DENSE:
             flops_per_amplitude = 8.0 * (1 << num_targets)
         elif kind in _DIAGONAL_KINDS:

@@ -28,6 +28,7 @@ from qiskit_cupy.devices.base import (
     Event,
     Stream,
 )
+from qiskit_cupy.devices.calibration import cpu_roofline
 from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
@@ -49,16 +50,6 @@ class CpuProgram:
 
     rows: np.ndarray
     data: np.ndarray
-
-
-#: The CPU extension's roofline for the fusion cost model, per precision: the bytes per
-#: second of its one-qubit passes and the flop rate of its 4- and 5-qubit dense kernels,
-#: measured on a 2-core development machine (2^22 amplitudes, native build). Fixed constants,
-#: not run-time measurements, so that the same circuit always fuses, and therefore samples, the same way.
-CPU_ROOFLINES: dict[str, Roofline] = {
-    "double": Roofline(bandwidth=60e9, flop_rate=70e9, launch_seconds=2e-5),
-    "single": Roofline(bandwidth=60e9, flop_rate=110e9, launch_seconds=2e-5),
-}
 
 
 def _queue(stream: Stream) -> CpuStream:
@@ -118,7 +109,9 @@ class CpuDevice(Device):
             stream.close()
 
     def roofline(self, precision: str) -> Roofline:
-        return CPU_ROOFLINES[precision]
+        """The costs measured on this machine (``devices/calibration.py``), whatever the
+        thread count, so that ``max_parallel_threads`` never changes how a circuit fuses."""
+        return cpu_roofline(precision)
 
     def free_memory(self) -> int:
         return available_memory() + self.memory.free_bytes

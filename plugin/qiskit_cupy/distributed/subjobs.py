@@ -11,6 +11,7 @@ number, so the merged counts and memory are those of the whole run.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.result.models import ExperimentResult
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
+from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.options import RunOptions, option_names
 from qiskit_cupy.runtime.request import ExperimentRequest
 
@@ -69,6 +71,8 @@ class SubJob:
         options: The validated run options, less ``CLIENT_OPTIONS``.
         pieces: Its experiments, in job order.
         first_experiment: The job position of its first experiment.
+        pricing: The client's roofline: the worker fuses with it, so that every
+            worker's results are those of a run on the client.
     """
 
     number: int
@@ -78,6 +82,7 @@ class SubJob:
     options: dict[str, Any]
     pieces: list[Piece] = field(default_factory=list)
     first_experiment: int = 0
+    pricing: Roofline | None = None
 
     def describe(self) -> str:
         """Name the sub-job and what it holds, for messages."""
@@ -149,13 +154,16 @@ def _items(requests: Sequence[ExperimentRequest], options: RunOptions) -> Iterat
             ]
 
 
-def split_job(requests: Sequence[ExperimentRequest], options: RunOptions) -> list[SubJob]:
+def split_job(
+    requests: Sequence[ExperimentRequest], options: RunOptions, pricing: Roofline | None = None
+) -> list[SubJob]:
     """Cut a checked, lowered job into sub-jobs of at most ``max_job_size`` experiments,
     each shot range of a trajectory circuit (``max_shot_size``) a sub-job of its own.
 
     Args:
         requests: The job's requests, as ``prepare_requests`` built them (seeds set).
         options: The validated run options.
+        pricing: The client's roofline, which every sub-job fuses with.
 
     Returns:
         The sub-jobs, in job order.
@@ -178,7 +186,10 @@ def split_job(requests: Sequence[ExperimentRequest], options: RunOptions) -> lis
         current.extend(items)
     if current:
         groups.append((first, current))
-    return [_sub_job(number, first, items, shipped) for number, (first, items) in enumerate(groups)]
+    return [
+        dataclasses.replace(_sub_job(number, first, items, shipped), pricing=pricing)
+        for number, (first, items) in enumerate(groups)
+    ]
 
 
 def _sub_job(number: int, first: int, items: list[_Item], shipped: dict[str, Any]) -> SubJob:

@@ -114,5 +114,6 @@ def _results(subjob: SubJob, backend: Any) -> list[ExperimentResult]:
             changes.update(shots=own[0].shots, first_shot=own[0].first_shot)
         shipped.append(dataclasses.replace(request, **changes))
     build = functools.partial(build_result, backend.name, backend.backend_version, "", memory=options.memory)
-    results: list[ExperimentResult] = backend.submit_requests(shipped, options, build).result().results
+    job = backend.submit_requests(shipped, options, build, pricing=subjob.pricing)
+    results: list[ExperimentResult] = job.result().results
     return results

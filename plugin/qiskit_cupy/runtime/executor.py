@@ -141,6 +141,7 @@ def submit_to_pool(
     precision: str,
     max_streams: int,
     fuser: Fuser,
+    pricing: Roofline | None = None,
 ) -> PendingRun:
     """Enqueue each device's parts; return without waiting for any kernel.
 
@@ -156,11 +157,13 @@ def submit_to_pool(
         precision: ``"double"`` or ``"single"``.
         max_streams: Most streams per device.
         fuser: Fuses each program before it is encoded.
+        pricing: The roofline fusion prices with: the first device's by default; a
+            sub-job's worker is given its client's, so that it fuses as the client would.
 
     Returns:
         The pending run.
     """
-    pricing = devices[0].roofline(precision)
+    pricing = pricing or devices[0].roofline(precision)
     busy = [(device, list(indices)) for device, indices in zip(devices, placement) if indices]
     if not busy:  # a primitive's job with nothing to run: only an event
         busy = [(devices[0], [])]

@@ -18,6 +18,7 @@ from qiskit_cupy.options import PRECISIONS
 from qiskit_cupy.runtime.progress import progress_bar
 from qiskit_cupy.tools import bench, nvrtc_check
 from qiskit_cupy.tools.arguments import Subcommands, choices, positive
+from qiskit_cupy.tools.calibrate import add_calibrate_command
 from qiskit_cupy.tools.info import add_info_command
 from qiskit_cupy.tools.run_files import add_run_command
 from qiskit_cupy.tools.tables import format_table
@@ -269,6 +270,7 @@ def _add_bench_command(commands: Subcommands) -> None:
 #: The functions that each add one subcommand (setting its ``run``) to the command line.
 COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_info_command,
+    add_calibrate_command,
     add_run_command,
     _add_kernels_command,
     _add_bench_command,
