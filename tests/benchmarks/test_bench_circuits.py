@@ -54,6 +54,13 @@ def test_circuit(
     """Run to counts: one warm-up, then timed rounds, grouped by circuit, width, precision."""
     spec = bench.SIMULATORS[simulator]
     reason = spec.unavailable_reason() or spec.precision_note(precision)
+    if reason is None and circuit in bench.DYNAMIC_CIRCUITS and not spec.runs_dynamic:
+        reason = f"{simulator} is not given circuits with mid-circuit measurement"
+    if (
+        reason is None
+        and ("dynamic" if circuit in bench.DYNAMIC_CIRCUITS else "static") not in setting.circuits
+    ):
+        reason = f"{simulator}'s setting {setting.label} is not used for this kind of circuit"
     if reason is not None:
         pytest.skip(reason)
     benchmark.group = f"{circuit} {num_qubits} qubits {precision}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit.library import QFTGate, efficient_su2
+from qiskit.circuit.library import QFTGate, UGate, efficient_su2
 
 #: Seed of the random circuits, the ansatz parameters and every simulator's sampler.
 SEED = 1234
@@ -282,6 +282,7 @@ def _cirq_gates() -> dict[str, Callable[..., Any]]:
         "cz": fixed(cirq.CZ),
         "cp": lambda angle: cirq.CZPowGate(exponent=angle / math.pi),
         "swap": fixed(cirq.SWAP),
+        "u": lambda theta, phi, lam: cirq.MatrixGate(UGate(theta, phi, lam).to_matrix()),
     }
 
 
