@@ -29,7 +29,7 @@ from qiskit_cupy.errors import CupySimulatorError, DeviceUnavailableError, Inval
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
-from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor
+from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor, runs_inline
 from qiskit_cupy.runtime.memory import check_fits
 from qiskit_cupy.runtime.pool import assign_parts, split_for_pool
 from qiskit_cupy.runtime.progress import progress_bar
@@ -235,7 +235,10 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             requests: The experiments, lowered and checked.
             options: The validated run options.
             build_result: Turns the completed run into the job's result.
-            small: The job is small enough to enqueue inline (dynamic circuits never are).
+            small: The job is small enough to enqueue from the caller's thread when the
+                backend's worker is idle (dynamic circuits never are). Whatever it says,
+                a job that ``runtime/host_executors.py::runs_inline`` finds small
+                enough runs whole on the caller's thread (its kernels too, on the CPU).
             job_id: The job's identifier; a new one by default.
             pricing: The roofline fusion prices with; the first device's by default (a
                 sub-job runs with its client's, so that it fuses as the client would).
@@ -252,6 +255,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             check_fits(devices[0], requests, options.precision)
         parts = split_for_pool(requests, devices, options.precision)
         placement = assign_parts(parts, devices, options.precision)
+        inline = runs_inline(requests)
         job = CupyJob(
             self,
             job_id or str(uuid.uuid4()),
@@ -264,11 +268,13 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
                 options.streams,
                 self._fuser(options.fusion),
                 pricing,
+                inline,
             ),
             build_result,
             self._host_executor,
             small=small and not any(isinstance(request.lowered, DynamicCircuit) for request in requests),
             progress=options.progress,
+            inline=inline,
         )
         job.submit()
         return job

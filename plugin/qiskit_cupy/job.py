@@ -74,9 +74,14 @@ class CupyJob(FinalStateWaiter):
         enqueue: Host work that enqueues everything and returns the pending run.
         build_result: Turns the completed run into a Result.
         host_executor: Where ``enqueue`` runs.
-        small: The job is small enough for the backend executor's inline fast path.
+        small: The job is small enough for the backend executor's fast path (its host
+            work runs on the caller's thread when the executor is idle).
         progress: ``result()`` may show a bar over the job's parts (the ``progress``
             option).
+        inline: The job runs whole on the caller's thread in ``submit()``
+            (``runtime/host_executors.py::runs_inline``): ``enqueue`` then runs its
+            kernels too where the device allows it (the CPU), and the job is final
+            when ``submit()`` returns.
     """
 
     _async = True
@@ -90,9 +95,11 @@ class CupyJob(FinalStateWaiter):
         host_executor: concurrent.futures.Executor,
         small: bool = False,
         progress: bool = False,
+        inline: bool = False,
     ) -> None:
         super().__init__(backend, job_id)
         self._small = small
+        self._inline = inline
         self._progress = progress
         self._enqueue = enqueue
         self._build_result = build_result
@@ -110,9 +117,17 @@ class CupyJob(FinalStateWaiter):
         if self._future is not None:
             raise JobError(f"job {self.job_id()} has already been submitted")
         if isinstance(self._host_executor, BackendHostExecutor):
-            self._future = self._host_executor.submit_job(self._enqueue, self._small)
+            self._future = self._host_executor.submit_job(self._enqueue, self._small, self._inline)
         else:
             self._future = self._host_executor.submit(self._enqueue)
+
+    @property
+    def inline(self) -> bool:
+        """Whether the job runs whole on the thread that submits it (``run()``'s caller):
+        a job whose kernels cost less than a thread hand-off. On the CPU it is then final
+        (``DONE`` or ``ERROR``) when ``run()`` returns; on a GPU its kernels still run
+        asynchronously."""
+        return self._inline
 
     def status(self) -> JobStatus:
         """Return the job's status without blocking.

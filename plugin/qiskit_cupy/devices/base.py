@@ -107,6 +107,17 @@ class Device(ABC):
     def streams(self, count: int) -> Sequence[Stream]:
         """Return ``count`` streams from the device's pool (created on first use)."""
 
+    def inline_stream(self) -> Stream | None:
+        """Return a new stream whose work runs on the enqueueing thread as it is
+        enqueued, private to the job that asks for it; None where the device has none.
+
+        Only the CPU device has one: for a job whose kernels cost less than a thread
+        hand-off (``runtime/host_executors.py::runs_inline``). A GPU stays asynchronous:
+        its kernels are launched on a CUDA stream, and the host never waits between
+        them.
+        """
+        return None
+
     @abstractmethod
     def roofline(self, precision: str) -> Roofline:
         """The device's bandwidth, flop rate and per-op cost, for the fusion cost model."""

@@ -1,7 +1,10 @@
 """The CPU fallback device: the shared kernels compiled into the C++ extension.
 
 Work runs on modelled streams (``cpu_streams.py``), so the executor's asynchronous
-protocol — enqueue, record an event, synchronize on it — is the same as on a GPU.
+protocol — enqueue, record an event, synchronize on it — is the same as on a GPU. A job
+too small to be worth a thread hand-off runs on an inline stream of its own instead
+(:meth:`CpuDevice.inline_stream`): the same protocol, with each task run as it is
+enqueued, on the job's thread.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from qiskit_cupy.devices.base import (
     Stream,
 )
 from qiskit_cupy.devices.calibration import cpu_roofline
-from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuStream
+from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuInlineStream, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 
@@ -52,9 +55,9 @@ class CpuProgram:
     data: np.ndarray
 
 
-def _queue(stream: Stream) -> CpuStream:
-    """The CpuStream that ``stream`` is: a device is only given the streams it made."""
-    return cast(CpuStream, stream)
+def _queue(stream: Stream) -> CpuStream | CpuInlineStream:
+    """The CPU stream that ``stream`` is: a device is only given the streams it made."""
+    return cast("CpuStream | CpuInlineStream", stream)
 
 
 def available_memory() -> int:
@@ -100,6 +103,15 @@ class CpuDevice(Device):
             while len(self._pool) < count:
                 self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
             return self._pool[:count]
+
+    def inline_stream(self) -> CpuInlineStream:
+        """A stream of the asking job's own, whose tasks run on its thread at once.
+
+        Ownership is unchanged: the job's buffers come from :attr:`memory` as on any
+        stream and belong to the job until its last reference drops; the stream itself
+        belongs to the job alone (it is not in the pool :meth:`streams` shares).
+        """
+        return CpuInlineStream()
 
     def close(self) -> None:
         """Stop every stream's worker thread once the work queued on it has run."""

@@ -7,6 +7,11 @@ the failure and clears it.
 
 A task is dropped as soon as it has run, so the buffers it captured are released then
 (see ``host_memory.py``: a buffer's owners are exactly its holders of references).
+
+A :class:`CpuInlineStream` is the same model without the thread: each task runs on the
+thread that enqueues it, at once, as on a stream that has always caught up. It serves
+one job (``CpuDevice.inline_stream``): a job whose work costs less than a hand-off to a
+worker thread and back.
 """
 
 from __future__ import annotations
@@ -110,3 +115,44 @@ class CpuStream:
                 except BaseException as error:  # noqa: BLE001 - reported by the next event
                     self._error = error.with_traceback(None)
             del task
+
+
+class CpuInlineStream:
+    """A stream whose tasks run on the enqueueing thread as they are enqueued.
+
+    It keeps the semantics of :class:`CpuStream` (FIFO order, a failed task makes later
+    tasks up to the next event be skipped, and that event carries the failure), with
+    every event complete as soon as it is recorded. It is never in a device's stream
+    pool: each one belongs to the one job that asked for it, and is used from that
+    job's thread only, so it needs no lock.
+    """
+
+    def __init__(self) -> None:
+        self._error: BaseException | None = None
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Nothing to end: the stream has no thread."""
+
+    def enqueue(self, task: Callable[[], object]) -> None:
+        """Run ``task`` now, unless an earlier task since the last event failed.
+
+        An exception (not a KeyboardInterrupt or SystemExit, which reach the caller) is
+        kept for the next event, as a stream worker keeps it.
+        """
+        if self._error is None:
+            try:
+                task()
+            except Exception as error:  # noqa: BLE001 - reported by the next event
+                self._error = error.with_traceback(None)
+
+    def record_event(self) -> CpuEvent:
+        """Return an event that is already complete, with the failure since the last one."""
+        event = CpuEvent()
+        event.complete(self._error)
+        self._error = None
+        return event
+
+    def wait_event(self, event: CpuEvent) -> None:
+        """Hold later tasks until ``event`` completes, adopting its failure: on this
+        stream, that blocks the enqueueing thread until then."""
+        self.enqueue(event.synchronize)

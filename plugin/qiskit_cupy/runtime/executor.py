@@ -24,7 +24,7 @@ from qiskit_cupy.devices.base import Device, DeviceArray, Event, HostCopy, Strea
 from qiskit_cupy.runtime.memory import request_bytes, usable_streams
 from qiskit_cupy.runtime.pool import Part
 from qiskit_cupy.runtime.request import ExperimentRequest
-from qiskit_cupy.runtime.steps import StepContext, build_steps
+from qiskit_cupy.runtime.steps import StepContext, build_steps, fusion_applies
 from qiskit_cupy.runtime.trajectories import ChunkRecord, TrajectoryEngine
 
 
@@ -142,13 +142,14 @@ def submit_to_pool(
     max_streams: int,
     fuser: Fuser,
     pricing: Roofline | None = None,
+    inline: bool = False,
 ) -> PendingRun:
     """Enqueue each device's parts; return without waiting for any kernel.
 
     Each device's parts are enqueued by their own host thread when more than one
     device has work, so a device whose work waits on the host (shot branching) does
     not hold back the others. Every device prices fusion with the first device's
-    roofline, so each runs the same programs.
+    roofline, so each runs the same programs (a job that nothing fuses is not priced).
 
     Args:
         devices: The pool.
@@ -159,18 +160,23 @@ def submit_to_pool(
         fuser: Fuses each program before it is encoded.
         pricing: The roofline fusion prices with: the first device's by default; a
             sub-job's worker is given its client's, so that it fuses as the client would.
+        inline: Run the work on an inline stream of each device that has one
+            (``Device.inline_stream``): on this thread, before returning.
 
     Returns:
         The pending run.
     """
-    pricing = pricing or devices[0].roofline(precision)
+    if pricing is None and any(_prices_fusion(fuser, part.request) for part in parts):
+        pricing = devices[0].roofline(precision)
     busy = [(device, list(indices)) for device, indices in zip(devices, placement) if indices]
     if not busy:  # a primitive's job with nothing to run: only an event
         busy = [(devices[0], [])]
 
     def enqueue(work: tuple[Device, list[int]]) -> DeviceRun:
         device, indices = work
-        return submit_experiments(device, [parts[i] for i in indices], precision, max_streams, fuser, pricing)
+        return submit_experiments(
+            device, [parts[i] for i in indices], precision, max_streams, fuser, pricing, inline
+        )
 
     if len(busy) == 1:
         device_runs = [enqueue(busy[0])]
@@ -195,6 +201,7 @@ def submit_experiments(
     max_streams: int,
     fuser: Fuser,
     pricing: Roofline | None = None,
+    inline: bool = False,
 ) -> DeviceRun:
     """Enqueue the work of every (already lowered) part on one device; return without
     waiting.
@@ -202,7 +209,13 @@ def submit_experiments(
     Parts are spread round-robin over up to ``max_streams`` streams; each stream
     reuses one state buffer for its parts. After each stream's last kernel an event is
     recorded, the first stream waits on them all, and the device's event is recorded
-    there.
+    there. An inline job uses one stream: the device's inline stream when it has one
+    (then every kernel has run, and every event completed, when this returns), else
+    its first.
+
+    Ownership: the state buffers allocated here, and every array the steps allocate,
+    belong to this job until the event after their last use; the streams may be
+    shared with other jobs (an inline stream never is).
 
     Args:
         device: Where to run.
@@ -211,6 +224,7 @@ def submit_experiments(
         max_streams: Most streams to spread the parts over.
         fuser: Fuses each program before it is encoded.
         pricing: The roofline fusion prices with; the device's own by default.
+        inline: Use the device's inline stream where it has one.
 
     Returns:
         The device's share of the run.
@@ -218,14 +232,16 @@ def submit_experiments(
     Raises:
         CupySimulatorError: A circuit does not fit in memory.
     """
-    pricing = pricing or device.roofline(precision)
+    if pricing is None and any(_prices_fusion(fuser, part.request) for part in parts):
+        pricing = device.roofline(precision)
+    own_stream = device.inline_stream() if inline else None
     if not parts:
-        stream = device.streams(1)[0]
+        stream = own_stream or device.streams(1)[0]
         return DeviceRun(device, [], device.record_event(stream))
     requests = [part.request for part in parts]
     needs = [request_bytes(request, precision) for request in requests]
-    count = usable_streams(device, max(needs), min(max_streams, len(requests)))
-    streams = device.streams(count)
+    count = usable_streams(device, max(needs), 1 if inline else min(max_streams, len(requests)))
+    streams = [own_stream] if own_stream is not None else device.streams(count)
     buffers: list[DeviceArray | None] = []
     for index, stream in enumerate(streams):
         sizes = [
@@ -251,6 +267,13 @@ def submit_experiments(
     for event in stream_events:
         device.wait_event(streams[0], event)
     return DeviceRun(device, experiments, device.record_event(streams[0]))
+
+
+def _prices_fusion(fuser: Fuser, request: ExperimentRequest) -> bool:
+    """Whether fusing the request may need a roofline: a trajectory circuit, or a static
+    one that fusion acts on (``steps.fusion_applies``)."""
+    low = request.lowered
+    return isinstance(low, DynamicCircuit) or fusion_applies(fuser.settings, low.num_qubits)
 
 
 def bound_instructions(low: LoweredCircuit, request: ExperimentRequest) -> list[LoweredInstruction]:
@@ -279,7 +302,7 @@ def _enqueue_trajectories(
     low: DynamicCircuit,
     precision: str,
     fuser: Fuser,
-    pricing: Roofline,
+    pricing: Roofline | None,
 ) -> PendingExperiment:
     """Enqueue a dynamic circuit's shots as trajectories (one bound circuit, batch 1)."""
     start = device.record_event(stream)
@@ -299,7 +322,7 @@ def _enqueue(
     low: LoweredCircuit,
     precision: str,
     fuser: Fuser,
-    pricing: Roofline,
+    pricing: Roofline | None,
 ) -> PendingExperiment:
     """Enqueue one experiment: prepare its states, then each of its steps in order."""
     context = StepContext(

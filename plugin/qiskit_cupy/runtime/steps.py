@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
-from qiskit_cupy.compiler.fusion import Fuser, Roofline
+from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
 from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind
@@ -171,6 +171,16 @@ class GateRun(Step, handles=GateOp):
         )
 
 
+def fusion_applies(settings: FusionSettings, num_qubits: int) -> bool:
+    """Whether fusion acts on a circuit this wide, as the options define it: it is
+    enabled (``fusion_enable``) and the circuit has at least ``fusion_threshold`` qubits.
+
+    Narrower circuits keep their ops as they are, so they are never priced: a roofline
+    is only looked up for circuits that this says fusion acts on.
+    """
+    return settings.enable and num_qubits >= settings.threshold
+
+
 def enqueue_gates(
     device: Device,
     stream: Stream,
@@ -206,8 +216,9 @@ def enqueue_gates(
         The number of ops enqueued, after fusion.
     """
     if fuse:
-        itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
-        ops = fuser.fuse(ops, num_qubits, pricing or device.roofline(precision), itemsize)
+        if fusion_applies(fuser.settings, num_qubits):  # else fusion leaves the ops as they are
+            itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
+            ops = fuser.fuse(ops, num_qubits, pricing or device.roofline(precision), itemsize)
     elif fuser.settings.enable:
         ops = merge_one_qubit_runs(ops)
     for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
