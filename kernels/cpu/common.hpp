@@ -16,6 +16,10 @@
 #include <stdexcept>
 #include <string>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 #include "portable.cuh"
 
 #if defined(_OPENMP)
@@ -78,6 +82,28 @@ qc::complex<T>* as_qc(std::complex<T>* pointer) {
 template <typename T>
 const qc::complex<T>* as_qc(const std::complex<T>* pointer) {
   return reinterpret_cast<const qc::complex<T>*>(pointer);
+}
+
+// A core's L2 cache in bytes, as the C library reports it; 256 KiB where it does not.
+inline long l2_cache_bytes() {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (reported > 0) {
+    return reported;
+  }
+#endif
+  return 256L << 10;
+}
+
+// The width of the blocks a cache-blocked run works on for amplitudes of `itemsize`
+// bytes: half a core's L2 cache, so that a block and the op data stay in it.
+inline int cache_block_bits(size_t itemsize) {
+  const long block_bytes = l2_cache_bytes() / 2;
+  int bits = 0;
+  while ((static_cast<long>(itemsize) << (bits + 1)) <= block_bytes) {
+    ++bits;
+  }
+  return bits;
 }
 
 }  // namespace qc_cpu

@@ -244,7 +244,10 @@ void bind_precision(nb::module_& module) {
   module.def("run_program", &run_program<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("ops"), nb::arg("data"), nb::arg("rows"),
              nb::arg("row_width"), nb::arg("mask_slot"), nb::arg("num_threads"),
-             "Apply every op row of `ops`, in order, to the active states of a batch.");
+             nb::arg("block_bits") = -1,
+             "Apply every op row of `ops`, in order, to the active states of a batch; runs of "
+             "ops below block_bits go block by block (-1: blocks of half the L2 cache; 0: op "
+             "by op).");
   module.def("collapse", &collapse<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("qubit"), nb::arg("probabilities"), nb::arg("rows"), nb::arg("row_width"),
              nb::arg("reset"), nb::arg("mask_slot"), nb::arg("num_threads"),
@@ -314,6 +317,9 @@ NB_MODULE(QC_CPU_MODULE_NAME, module) {
              "\"x86-64-v4\"); False on other processors.");
   module.def("simd", &simd_level,
              "The vector instruction set the extension was compiled for and its width in bits.");
+  module.def("cache_block_bits", &cache_block_bits, nb::arg("itemsize"),
+             "The block width run_program's cache-blocked runs use by default for amplitudes "
+             "of itemsize bytes: half a core's L2 cache.");
   module.def("max_threads", []() { return resolve_threads(0); },
              "The number of threads a call uses when num_threads is 0.");
   module.def("check_states", &check_states, nb::arg("num_qubits"), nb::arg("batch"),

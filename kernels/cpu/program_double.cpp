@@ -5,6 +5,6 @@
 namespace qc_cpu {
 
 template void run_program<double>(StateArray<double>, int, index_t, OpArray, ConstComplexArray<double>,
-                               IndexArray, index_t, index_t, int);
+                               IndexArray, index_t, index_t, int, int);
 
 }  // namespace qc_cpu

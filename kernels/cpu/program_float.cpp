@@ -5,6 +5,6 @@
 namespace qc_cpu {
 
 template void run_program<float>(StateArray<float>, int, index_t, OpArray, ConstComplexArray<float>,
-                               IndexArray, index_t, index_t, int);
+                               IndexArray, index_t, index_t, int, int);
 
 }  // namespace qc_cpu

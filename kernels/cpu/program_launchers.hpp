@@ -179,38 +179,92 @@ void run_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::ind
 // while they stay in the core's cache; larger ones run each op across all threads.
 constexpr size_t kCacheResidentStateBytes = size_t{1} << 18;
 
+// A blocked run is worth its bookkeeping from this many ops; one op is one pass anyway.
+constexpr index_t kMinBlockedOps = 2;
+
+// Whether an op may run inside blocks of 2^bits amplitudes of amplitude type T: every
+// qubit it reads or writes (its targets and its sorted positions: controls, and the
+// targets of the kinds whose items do not enumerate them) lies below bits, and a block
+// leaves it at least a SIMD tile of free bits, so that launch_op takes the same path
+// (runs or tiles) for it inside a block as on the whole state: the block then computes
+// every amplitude with the same arithmetic, to the last bit.
+template <typename T>
+bool fits_block(const qc::index_t* op, int bits) {
+  namespace o = qc::op;
+  constexpr int kTileBits = log2_of(kVectorBytes / static_cast<int>(sizeof(T)));
+  const index_t sorted = op[o::kNumSorted];
+  if (bits - sorted < kTileBits || (sorted > 0 && op[o::kSorted + sorted - 1] >= bits)) {
+    return false;
+  }
+  for (index_t j = 0; j < op[o::kNumTargets]; ++j) {
+    if (op[o::kTargets + j] >= bits) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Applies ops [first, last) of a program, all of which fit blocks of `bits`, block by
+// block: each block of 2^bits consecutive amplitudes of a state is a state of `bits`
+// qubits for these ops, so a thread applies every op of the run to one block while it
+// sits in the core's cache, then moves to the next: one pass over memory for the run
+// instead of one per op. Each amplitude sees the same ops in the same order with the
+// same arithmetic as op by op (fits_block), so the result is the same to the last bit,
+// whatever the batch or the thread count.
+template <typename T>
+void run_blocked(qc::complex<T>* states, int num_qubits, index_t batch, int bits,
+                 const qc::index_t* first, const qc::index_t* last, const qc::complex<T>* data,
+                 qc::ActiveMask mask, int threads) {
+  const qc::ActiveMask everything{nullptr, 0, -1};
+  const int blocks_bits = num_qubits - bits;  // blocks per state, log2
+  const index_t blocks = batch << blocks_bits;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (index_t block = 0; block < blocks; ++block) {
+    const index_t entry = block >> blocks_bits;
+    if (!mask.active(static_cast<uindex_t>(entry))) {
+      continue;
+    }
+    qc::complex<T>* amplitudes = states + (static_cast<uindex_t>(block) << bits);
+    for (const qc::index_t* op = first; op < last; op += qc::op::kOpWidth) {
+      run_op<T>(amplitudes, bits, 1, op, data + entry * op[qc::op::kDataBatchStride], everything, 1);
+    }
+  }
+}
+
 template <typename T>
 void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
                  ConstComplexArray<T> data, IndexArray rows, index_t row_width,
-                 index_t mask_slot, int num_threads) {
+                 index_t mask_slot, int num_threads, int block_bits) {
   check_states(num_qubits, batch, states.size());
   check_program(num_qubits, batch, ops, data.size());
   check_rows(batch, rows.size(), row_width, mask_slot);
   const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
-  const qc::ActiveMask everything{nullptr, 0, -1};
   const index_t num_ops = static_cast<index_t>(ops.shape(0));
   nb::gil_scoped_release release;
   qc::complex<T>* state_data = as_qc(states.data());
   const qc::complex<T>* op_data = as_qc(data.data());
   const qc::index_t* op_rows = ops.data();
-  if (batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes) {
-    const int threads = resolve_threads(num_threads);
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (index_t entry = 0; entry < batch; ++entry) {
-      if (!mask.active(static_cast<uindex_t>(entry))) {
-        continue;
-      }
-      for (index_t i = 0; i < num_ops; ++i) {
-        const qc::index_t* op = op_rows + i * qc::op::kOpWidth;
-        run_op<T>(state_data + (static_cast<uindex_t>(entry) << num_qubits), num_qubits, 1, op,
-                  op_data + entry * op[qc::op::kDataBatchStride], everything, 1);
-      }
+  block_bits = block_bits < 0 ? cache_block_bits(sizeof(qc::complex<T>)) : block_bits;
+  // A whole cache-resident state of a batch is one block: every op of the program runs
+  // blocked, one batch entry per thread at a time.
+  const bool resident = batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes;
+  const int bits = resident ? num_qubits : (block_bits > 0 && block_bits < num_qubits ? block_bits : 0);
+  index_t i = 0;
+  while (i < num_ops) {
+    index_t end = i;
+    while (end < num_ops &&
+           (resident || (bits > 0 && fits_block<T>(op_rows + end * qc::op::kOpWidth, bits)))) {
+      ++end;
     }
-    return;
-  }
-  for (index_t i = 0; i < num_ops; ++i) {
+    if (end - i >= kMinBlockedOps || (resident && end > i)) {
+      run_blocked<T>(state_data, num_qubits, batch, bits, op_rows + i * qc::op::kOpWidth,
+                     op_rows + end * qc::op::kOpWidth, op_data, mask, resolve_threads(num_threads));
+      i = end;
+      continue;
+    }
     run_op<T>(state_data, num_qubits, batch, op_rows + i * qc::op::kOpWidth, op_data, mask,
               num_threads);
+    ++i;
   }
 }
 

@@ -12,6 +12,7 @@ NumPy, in both precisions.
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ DTYPES = [np.complex128, np.complex64]
 TOLERANCE = {np.complex128: 1e-12, np.complex64: 1e-5}
 #: run_program's rows argument when every state is active (mask slot -1).
 NO_ROWS = np.zeros(1, dtype=np.int64)
+#: A slot of a classical row free for a mask (``kFirstFreeSlot`` in classical.cuh).
+MASK_SLOT = 3
 EVERY_STATE = -1
 
 
@@ -203,22 +206,36 @@ def random_states(num_qubits: int, batch: int, seed: int) -> np.ndarray:
 
 
 def run_extension(
-    ops: Sequence[GateOp], states: np.ndarray, num_qubits: int, dtype: type, num_threads: int = 0
+    ops: Sequence[GateOp],
+    states: np.ndarray,
+    num_qubits: int,
+    dtype: type,
+    num_threads: int = 0,
+    block_bits: int = -1,
+    active: Sequence[bool] | None = None,
 ) -> np.ndarray:
-    """Run ops on a (batch, 2^n) array of states through ``_cpu.run_program``."""
+    """Run ops on a (batch, 2^n) array of states through ``_cpu.run_program``: runs of low
+    ops cache-blocked as the extension chooses by default, or in blocks of ``block_bits``
+    (0: op by op); on the ``active`` entries only, where given."""
     batch = states.shape[0]
     program = encode_program(list(ops), batch=batch)
     flat = np.array(states, dtype=dtype, order="C", copy=True).ravel()
+    rows, width, slot = NO_ROWS, 1, EVERY_STATE
+    if active is not None:
+        width, slot = MASK_SLOT + 1, MASK_SLOT
+        rows = np.zeros(batch * width, dtype=np.int64)
+        rows[slot::width] = active
     _cpu.run_program(
         flat,
         num_qubits,
         batch,
         program.rows,
         program.data.astype(dtype),
-        NO_ROWS,
-        1,
-        EVERY_STATE,
+        rows,
+        width,
+        slot,
         num_threads,
+        block_bits,
     )
     return flat.reshape(batch, -1)
 
@@ -428,3 +445,103 @@ def test_batch_entries_are_independent(path: str, dtype: type) -> None:
         alone_ops = [t.op if t.shared else replace(t.op, data=t.op.data[entry]) for t in op_cases]
         alone = run_extension(alone_ops, states[entry : entry + 1], n, dtype)
         np.testing.assert_array_equal(together[entry], alone[0])
+
+
+# ------------------------------------------------------------ cache-blocked runs
+
+
+def blocking_geometries(num_qubits: int, low_bits: int, rng: np.random.Generator) -> list[Geometry]:
+    """A program whose ops mostly lie below ``low_bits`` (runs of them get blocked), with
+    ops on high qubits between the runs; every kind, with and without controls."""
+    geometries = []
+    for index in range(36):
+        span = low_bits if index % 5 else num_qubits
+        kind = [OpKind.DENSE, OpKind.DENSE, OpKind.DIAGONAL, OpKind.PERMUTATION, OpKind.WIDE_DIAGONAL][
+            index % 5 if span == low_bits else int(rng.integers(0, 3))
+        ]
+        most = {OpKind.DENSE: 5, OpKind.DIAGONAL: 5, OpKind.PERMUTATION: 2, OpKind.WIDE_DIAGONAL: 7}[kind]
+        k = int(rng.integers(1, min(most, span - 1) + 1))
+        c = int(rng.integers(0, min(2, span - k) + 1))
+        qubits = [int(q) for q in rng.choice(span, size=k + c, replace=False)]
+        targets = tuple(sorted(qubits[:k])) if kind is OpKind.WIDE_DIAGONAL else tuple(qubits[:k])
+        if kind is OpKind.WIDE_DIAGONAL and k < 2:
+            targets = tuple(sorted({*targets, (targets[0] + 1) % span}))
+            c = min(c, span - len(targets))
+            qubits = list(targets) + [q for q in qubits[k:] if q not in targets]
+        controls = tuple(qubits[len(targets) : len(targets) + c])
+        geometries.append(
+            Geometry(kind, num_qubits, targets, controls, int(rng.integers(0, 1 << len(controls))))
+        )
+    return geometries
+
+
+BLOCKING_CASES = [
+    (dtype, num_qubits, batch, block_bits, num_threads)
+    for dtype in DTYPES
+    for num_qubits, batch in [(12, 1), (11, 3)]
+    for block_bits in [6, 8, 10]
+    for num_threads in [1, 3]
+]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "num_qubits", "batch", "block_bits", "num_threads"),
+    BLOCKING_CASES,
+    ids=[f"{np.dtype(d).name}-n{n}-b{b}-blocks{k}-t{t}" for d, n, b, k, t in BLOCKING_CASES],
+)
+def test_blocked_runs_equal_op_by_op_to_the_last_bit(
+    dtype: type, num_qubits: int, batch: int, block_bits: int, num_threads: int
+) -> None:
+    """Runs of low ops applied block by block give, bit for bit, the op-by-op states (each
+    amplitude sees the same ops in the same order), and both match the reference."""
+    name = f"blocking-{np.dtype(dtype).name}-{num_qubits}-{batch}-{block_bits}"
+    rng = np.random.default_rng(seed_of(name))
+    op_cases = [
+        make_op(g, batch, per_entry=batch > 1 and i % 3 == 0, rng=rng)
+        for i, g in enumerate(blocking_geometries(num_qubits, block_bits + 1, rng))
+    ]
+    ops = [t.op for t in op_cases]
+    states = random_states(num_qubits, batch, seed_of(name) + 1).astype(dtype)
+    op_by_op = run_extension(ops, states, num_qubits, dtype, num_threads, block_bits=0)
+    blocked = run_extension(ops, states, num_qubits, dtype, num_threads, block_bits=block_bits)
+    np.testing.assert_array_equal(blocked, op_by_op)
+    np.testing.assert_allclose(blocked, run_reference(op_cases, states), rtol=0, atol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["double", "single"])
+def test_blocked_runs_skip_inactive_entries(dtype: type) -> None:
+    """Under a classical condition only the active states change, blocked or not."""
+    num_qubits, batch = 10, 4
+    rng = np.random.default_rng(7)
+    op_cases = [make_op(g, batch, False, rng) for g in blocking_geometries(num_qubits, 6, rng)]
+    states = random_states(num_qubits, batch, 8).astype(dtype)
+    active = [True, False, True, False]
+    ops = [t.op for t in op_cases]
+    blocked = run_extension(ops, states, num_qubits, dtype, block_bits=5, active=active)
+    op_by_op = run_extension(ops, states, num_qubits, dtype, block_bits=0, active=active)
+    np.testing.assert_array_equal(blocked, op_by_op)
+    np.testing.assert_array_equal(blocked[1::2], states[1::2])
+    assert not np.array_equal(blocked[0], states[0])
+
+
+def test_the_default_block_is_half_a_cores_l2_cache() -> None:
+    """block_bits -1 uses cache_block_bits: the widest block of half the L2 cache."""
+    for itemsize in (8, 16):
+        bits = _cpu.cache_block_bits(itemsize)
+        assert 8 <= bits <= 24
+        reported = os.sysconf("SC_LEVEL2_CACHE_SIZE") if "SC_LEVEL2_CACHE_SIZE" in os.sysconf_names else 0
+        l2 = _l2_cache_bytes() or reported
+        if l2:
+            assert itemsize << bits <= l2 // 2 < itemsize << (bits + 1)
+
+
+def _l2_cache_bytes() -> int:
+    """A core's L2 cache as Linux's sysfs reports it (0 where it does not)."""
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            if (index / "level").read_text().strip() == "2":
+                size = (index / "size").read_text().strip()
+                return int(size[:-1]) << {"K": 10, "M": 20}[size[-1]]
+        except (OSError, ValueError, KeyError):
+            return 0
+    return 0

@@ -291,5 +291,6 @@ def _seconds_per_op(
     program = encode_program(op * repeat_op)
     data: np.ndarray = program.data.astype(dtype)
     started = time.perf_counter()
-    _cpu.run_program(state, num_qubits, 1, program.rows, data, _NO_ROWS, 1, _EVERY_STATE, 0)
+    # Op by op (block_bits 0): a blocked run of copies of one op would time the cache.
+    _cpu.run_program(state, num_qubits, 1, program.rows, data, _NO_ROWS, 1, _EVERY_STATE, 0, 0)
     return (time.perf_counter() - started) / repeat_op
