@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from qiskit.circuit.random import random_circuit
 
-from qiskit_cupy import CupySimulator
+from qiskit_cupy import CupySimulator, _cpu
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import OpKind
 from qiskit_cupy.devices import calibration
@@ -52,7 +52,10 @@ def test_cache_dir_follows_the_variable_then_xdg(monkeypatch: pytest.MonkeyPatch
 def test_a_measurement_is_kept_and_reused(cache: Path, precision: str) -> None:
     first = calibration.calibration(precision)
     assert first.precision == precision and len(first.dense_seconds) == len(calibration.DENSE_SIZES)
-    assert all(np.isfinite(value) and value > 0 for value in (first.bandwidth, *first.dense_seconds))
+    assert len(first.blocked_seconds) == len(calibration.DENSE_SIZES) + 1
+    assert first.block_bits == _cpu.cache_block_bits(8 if precision == "single" else 16)
+    values = (first.bandwidth, *first.dense_seconds, *first.blocked_seconds)
+    assert all(np.isfinite(value) and value > 0 for value in values)
     key = calibration.machine_key(precision)
     assert _stored(cache)[key]["measured_at"] == first.measured_at
     calibration._memo.clear()  # a new process reads the file instead of measuring
@@ -66,11 +69,20 @@ def test_the_roofline_prices_dense_ops_with_the_measured_costs(cache: Path) -> N
     measured = calibration.calibration("double")
     roofline = measured.roofline()
     assert roofline.dense_seconds == measured.dense_seconds
+    width = measured.block_bits + 4
     for size, seconds in enumerate(measured.dense_seconds, start=1):
-        modeled = roofline.op_seconds(20, OpKind.DENSE, size, 0, 16)
-        assert modeled == pytest.approx(roofline.launch_seconds + seconds * 2**20)
-        with_controls = roofline.op_seconds(20, OpKind.DENSE, size, 2, 16)
-        assert with_controls == pytest.approx(roofline.launch_seconds + seconds * 2**18)
+        modeled = roofline.op_seconds(width, OpKind.DENSE, size, 0, 16)
+        assert modeled == pytest.approx(roofline.launch_seconds + seconds * 2**width)
+        with_controls = roofline.op_seconds(width, OpKind.DENSE, size, 2, 16, top_qubit=width - 1)
+        assert with_controls == pytest.approx(roofline.launch_seconds + seconds * 2 ** (width - 2))
+        in_cache = roofline.op_seconds(width, OpKind.DENSE, size, 0, 16, top_qubit=measured.block_bits - 1)
+        assert in_cache == pytest.approx(measured.blocked_seconds[size] * 2**width)
+    diagonal = roofline.op_seconds(width, OpKind.DIAGONAL, 2, 0, 16, top_qubit=1)
+    assert diagonal == pytest.approx(measured.blocked_seconds[0] * 2**width)
+    small = roofline.op_seconds(measured.block_bits, OpKind.DENSE, 1, 0, 16, top_qubit=0)
+    assert small == pytest.approx(
+        roofline.launch_seconds + measured.dense_seconds[0] * 2**measured.block_bits
+    )
     assert CpuDevice().roofline("double") == roofline
 
 

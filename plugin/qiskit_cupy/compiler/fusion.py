@@ -47,15 +47,27 @@ class Roofline:
             ... targets (``devices/calibration.py``); a dense op of a measured size costs
             that instead of the roofline's larger of bytes and flops. Empty where the
             device was not measured.
+        block_bits: Width of the blocks the device applies runs of low ops in, one pass
+            over memory per run (0: the device does not block).
+        blocked_seconds: Measured seconds per amplitude of an op inside such a block, in
+            the core's cache: a diagonal op, then dense ops of 1, 2, ... targets.
     """
 
     bandwidth: float
     flop_rate: float
     launch_seconds: float
     dense_seconds: tuple[float, ...] = ()
+    block_bits: int = 0
+    blocked_seconds: tuple[float, ...] = ()
 
     def op_seconds(
-        self, num_qubits: int, kind: OpKind, num_targets: int, num_controls: int, itemsize: int
+        self,
+        num_qubits: int,
+        kind: OpKind,
+        num_targets: int,
+        num_controls: int,
+        itemsize: int,
+        top_qubit: int | None = None,
     ) -> float:
         """Model the time of one op on a state of ``num_qubits`` qubits.
 
@@ -65,11 +77,18 @@ class Roofline:
             num_targets: Its targets.
             num_controls: Its controls (only the matching amplitudes are touched).
             itemsize: Bytes per amplitude.
+            top_qubit: The highest qubit the op touches, where known: an op below the
+                device's block width runs in the cache, in a blocked run.
 
         Returns:
             Modeled seconds.
         """
         amplitudes = float(2 ** max(num_qubits - num_controls, 0))
+        blocked = top_qubit is not None and top_qubit < self.block_bits < num_qubits
+        if blocked and kind in _DIAGONAL_KINDS and self.blocked_seconds:
+            return amplitudes * self.blocked_seconds[0]
+        if blocked and kind is OpKind.DENSE and 1 <= num_targets < len(self.blocked_seconds):
+            return amplitudes * self.blocked_seconds[num_targets]
         if kind is OpKind.DENSE and 1 <= num_targets <= len(self.dense_seconds):
             return self.launch_seconds + amplitudes * self.dense_seconds[num_targets - 1]
         if kind is OpKind.DENSE:
@@ -148,13 +167,18 @@ def _plan_seconds(
 ) -> float:
     total = 0.0
     for block in blocks:
+        top = max(block.qubits)
         if len(block.members) == 1:
             op = ops[block.members[0]]
-            total += roofline.op_seconds(num_qubits, op.kind, len(op.targets), len(op.controls), itemsize)
+            total += roofline.op_seconds(
+                num_qubits, op.kind, len(op.targets), len(op.controls), itemsize, top
+            )
         elif block.diagonal:
-            total += roofline.op_seconds(num_qubits, OpKind.WIDE_DIAGONAL, len(block.qubits), 0, itemsize)
+            total += roofline.op_seconds(
+                num_qubits, OpKind.WIDE_DIAGONAL, len(block.qubits), 0, itemsize, top
+            )
         else:
-            total += roofline.op_seconds(num_qubits, OpKind.DENSE, len(block.qubits), 0, itemsize)
+            total += roofline.op_seconds(num_qubits, OpKind.DENSE, len(block.qubits), 0, itemsize, top)
     return total
 
 

@@ -6,8 +6,9 @@ bandwidth five-qubit blocks pay, and on one with narrow vectors they cost more t
 passes they save. So the CPU device does not price with constants: the first job of a
 precision measures, with the extension's own kernels on a state too large for the
 caches, the bandwidth of a one-qubit diagonal pass, the cost per amplitude of a dense op
-of each size 1 to 5 (targets low and high, averaged) and the fixed cost of an op, and
-keeps them in a file under the cache directory, keyed by the package version, the CPU
+of each size 1 to 5 (targets low and high, averaged), the same ops inside the cache
+blocks that runs of low ops are applied in (``run_program``'s block_bits) and the fixed
+cost of an op, and keeps them in a file under the cache directory, keyed by the package version, the CPU
 build, its instruction set and the processor. Later jobs, and other processes on the
 machine, read the file, so a circuit fuses (and, for a seed, samples) the same way
 every time. ``qiskit-cupy calibrate`` measures again.
@@ -63,6 +64,9 @@ DENSE_SIZES = (1, 2, 3, 4, 5)
 _OPS_PER_PROGRAM = 2
 _REPEATS = 3
 
+#: Ops per timed blocked run: enough that the run's one pass over memory is a small part.
+_BLOCKED_OPS = 16
+
 _NO_ROWS = np.zeros(1, dtype=np.int64)
 _EVERY_STATE = -1
 
@@ -77,6 +81,9 @@ class Calibration:
         threads: Threads the kernels ran on.
         bandwidth: Bytes per second moved by a one-qubit diagonal pass.
         dense_seconds: Seconds per amplitude of a dense op of 1, 2, ... 5 targets.
+        block_bits: Width of the blocks run_program applies runs of low ops in.
+        blocked_seconds: Seconds per amplitude of an op inside such blocks (in the
+            cache): a diagonal op, then dense ops of 1, 2, ... 5 targets.
         launch_seconds: Seconds of one op on a tiny state: the fixed cost of an op.
         measured_at: When, as seconds since the epoch.
     """
@@ -86,6 +93,8 @@ class Calibration:
     threads: int
     bandwidth: float
     dense_seconds: tuple[float, ...]
+    block_bits: int
+    blocked_seconds: tuple[float, ...]
     launch_seconds: float
     measured_at: float
 
@@ -98,6 +107,8 @@ class Calibration:
             flop_rate=flop_rate,
             launch_seconds=self.launch_seconds,
             dense_seconds=self.dense_seconds,
+            block_bits=self.block_bits,
+            blocked_seconds=self.blocked_seconds,
         )
 
 
@@ -173,12 +184,17 @@ def _parse(entry: Any) -> Calibration | None:
     if not isinstance(entry, dict):
         return None
     try:
-        entry = {**entry, "dense_seconds": tuple(float(value) for value in entry["dense_seconds"])}
+        entry = {
+            **entry,
+            "dense_seconds": tuple(float(value) for value in entry["dense_seconds"]),
+            "blocked_seconds": tuple(float(value) for value in entry["blocked_seconds"]),
+        }
         found = Calibration(**entry)
     except (KeyError, TypeError, ValueError):
         return None
-    values = (found.bandwidth, found.launch_seconds, *found.dense_seconds)
-    if len(found.dense_seconds) != len(DENSE_SIZES) or not all(np.isfinite(v) and v > 0 for v in values):
+    values = (found.bandwidth, found.launch_seconds, *found.dense_seconds, *found.blocked_seconds)
+    sizes = (len(found.dense_seconds), len(found.blocked_seconds) - 1)
+    if sizes != (len(DENSE_SIZES), len(DENSE_SIZES)) or not all(np.isfinite(v) and v > 0 for v in values):
         return None
     return found
 
@@ -252,6 +268,9 @@ def measure(precision: str) -> Calibration:
         for size in DENSE_SIZES
         for placement, targets in enumerate((tuple(range(size)), tuple(range(num_qubits - size, num_qubits))))
     }
+    block_bits = int(_cpu.cache_block_bits(itemsize))
+    blocked = {"blocked diagonal": ops_from_matrix(np.diag(np.exp(2j * np.pi * rng.random(2))), (1,))}
+    blocked.update({f"blocked {size}": dense[(size, 0)] for size in DENSE_SIZES})
     best: dict[object, float] = {}
     for _ in range(_REPEATS):
         timings: dict[object, float] = {
@@ -259,6 +278,12 @@ def measure(precision: str) -> Calibration:
             "launch": _seconds_per_op(tiny, tiny_qubits, dense[(1, 0)], dtype, repeat_op=64),
         }
         timings.update({key: _seconds_per_op(state, num_qubits, op, dtype) for key, op in dense.items()})
+        timings.update(
+            {
+                key: _seconds_per_op(state, num_qubits, op, dtype, _BLOCKED_OPS, block_bits)
+                for key, op in blocked.items()
+            }
+        )
         best = {key: min(seconds, best.get(key, seconds)) for key, seconds in timings.items()}
     amplitudes = float(state.size)
     return Calibration(
@@ -269,6 +294,8 @@ def measure(precision: str) -> Calibration:
         dense_seconds=tuple(
             float(np.mean([best[(size, 0)], best[(size, 1)]])) / amplitudes for size in DENSE_SIZES
         ),
+        block_bits=block_bits,
+        blocked_seconds=tuple(best[key] / amplitudes for key in blocked),
         launch_seconds=best["launch"],
         measured_at=time.time(),
     )
@@ -286,11 +313,12 @@ def _seconds_per_op(
     op: list[GateOp],
     dtype: type[np.complexfloating],
     repeat_op: int = _OPS_PER_PROGRAM,
+    block_bits: int = 0,
 ) -> float:
-    """The time of one call of a program of ``repeat_op`` copies of an op, per op."""
+    """The time of one call of a program of ``repeat_op`` copies of an op, per op; op by
+    op, or (block_bits > 0) as one cache-blocked run."""
     program = encode_program(op * repeat_op)
     data: np.ndarray = program.data.astype(dtype)
     started = time.perf_counter()
-    # Op by op (block_bits 0): a blocked run of copies of one op would time the cache.
-    _cpu.run_program(state, num_qubits, 1, program.rows, data, _NO_ROWS, 1, _EVERY_STATE, 0, 0)
+    _cpu.run_program(state, num_qubits, 1, program.rows, data, _NO_ROWS, 1, _EVERY_STATE, 0, block_bits)
     return (time.perf_counter() - started) / repeat_op

@@ -79,6 +79,7 @@ def calibration_text(found: dict[str, Calibration]) -> str:
         "state",
         "bandwidth [GB/s]",
         *[f"dense {k} [ns/amp]" for k in range(1, 6)],
+        "in cache: diagonal, dense 1-5 [ns/amp]",
         "op [us]",
     ]
     rows = [
@@ -87,6 +88,8 @@ def calibration_text(found: dict[str, Calibration]) -> str:
             f"{c.num_qubits} qubits",
             f"{c.bandwidth / 1e9:.1f}",
             *[f"{seconds * 1e9:.2f}" for seconds in c.dense_seconds],
+            " ".join(f"{seconds * 1e9:.2f}" for seconds in c.blocked_seconds)
+            + f" ({c.block_bits}-qubit blocks)",
             f"{c.launch_seconds * 1e6:.1f}",
         ]
         for precision, c in found.items()
