@@ -184,14 +184,15 @@ class CupyJob(FinalStateWaiter):
             raise JobError(f"job {self.job_id()} was cancelled") from error
         except Exception as error:
             raise JobError(f"job {self.job_id()} failed: {error}") from error
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            with progress_bar(len(run.experiments), f"job {self.job_id()[:8]}", self._progress) as bar:
-                finished = run.synchronize(remaining, bar.update if not bar.disable else None)
-        except Exception as error:
-            raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
-        if not finished:
-            raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s")
+        if not run.done:  # else nothing to wait for (an inline job): its failure is below
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                with progress_bar(len(run.experiments), f"job {self.job_id()[:8]}", self._progress) as bar:
+                    finished = run.synchronize(remaining, bar.update if not bar.disable else None)
+            except Exception as error:
+                raise JobError(f"job {self.job_id()} failed on the device: {error}") from error
+            if not finished:
+                raise JobTimeoutError(f"job {self.job_id()} did not finish in {timeout} s")
         failure = run.failure()
         if failure is not None:
             raise JobError(f"job {self.job_id()} failed on the device: {failure}") from failure

@@ -56,7 +56,11 @@ def sorted_positions(op: GateOp) -> tuple[int, ...]:
     the op mixes, so its targets and controls are fixed; a diagonal item owns one
     amplitude, so only controls are.
     """
-    fixed = op.controls + op.targets if kind_spec(op.kind).fixes_targets else op.controls
+    return _sorted_positions(op, kind_spec(op.kind))
+
+
+def _sorted_positions(op: GateOp, spec: KindSpec) -> tuple[int, ...]:
+    fixed = op.controls + op.targets if spec.fixes_targets else op.controls
     return tuple(sorted(fixed))
 
 
@@ -79,39 +83,46 @@ def encode_program(ops: Sequence[GateOp], batch: int = 1) -> EncodedProgram:
         The encoded program.
     """
     layout = OP_LAYOUT
-    rows = np.zeros((len(ops), layout["kOpWidth"]), dtype=np.int64)
+    width = layout["kOpWidth"]
+    kind, num_targets_at, num_sorted_at = layout["kKind"], layout["kNumTargets"], layout["kNumSorted"]
+    offset_at, control_at, mask_at = layout["kDataOffset"], layout["kControlValue"], layout["kTargetMask"]
+    targets_at, sorted_at, stride_at = layout["kTargets"], layout["kSorted"], layout["kDataBatchStride"]
+    # Rows are built as lists and converted once: item writes into an array cost more.
+    rows: list[list[int]] = []
     chunks: list[np.ndarray] = []
+    num_sorted: list[int] = []
     offset = 0
-    for row, op in zip(rows, ops):
-        positions = sorted_positions(op)
+    for op in ops:
         spec = kind_spec(op.kind)
-        row[layout["kKind"]] = spec.code
-        row[layout["kNumTargets"]] = len(op.targets)
-        row[layout["kNumSorted"]] = len(positions)
-        row[layout["kDataOffset"]] = offset
-        row[layout["kControlValue"]] = sum(
-            ((op.control_values >> i) & 1) << qubit for i, qubit in enumerate(op.controls)
-        )
-        row[layout["kTargetMask"]] = sum(1 << qubit for qubit in op.targets)
-        row[layout["kTargets"] : layout["kTargets"] + len(op.targets)] = op.targets
-        row[layout["kSorted"] : layout["kSorted"] + len(positions)] = positions
+        positions = _sorted_positions(op, spec)
+        row = [0] * width
+        row[kind] = spec.code
+        row[num_targets_at] = len(op.targets)
+        row[num_sorted_at] = len(positions)
+        row[offset_at] = offset
+        row[control_at] = sum(((op.control_values >> i) & 1) << qubit for i, qubit in enumerate(op.controls))
+        row[mask_at] = sum(1 << qubit for qubit in op.targets)
+        row[targets_at : targets_at + len(op.targets)] = op.targets
+        row[sorted_at : sorted_at + len(positions)] = positions
         if spec.permutes:
             first = layout["kPermutation"]
             row[first : first + len(op.permutation)] = op.permutation
             row[layout["kPhased"]] = int(not np.all(op.data == 1))
         flat = np.ascontiguousarray(op.data, dtype=np.complex128).ravel()
-        entries = data_entries(op)
+        entries = spec.data_entries(len(op.targets))
         if flat.size != entries:
             if flat.size != batch * entries:
                 raise ValueError(f"op data has {flat.size} entries, not {entries} or {batch}x that")
-            row[layout["kDataBatchStride"]] = entries
+            row[stride_at] = entries
+        rows.append(row)
         chunks.append(flat)
+        num_sorted.append(len(positions))
         offset += flat.size
     data = np.concatenate(chunks) if chunks else np.zeros(1, dtype=np.complex128)
     return EncodedProgram(
-        rows=rows,
+        rows=np.array(rows, dtype=np.int64).reshape(len(ops), width),
         data=data,
         kinds=tuple(op.kind for op in ops),
         num_targets=tuple(len(op.targets) for op in ops),
-        num_sorted=tuple(len(sorted_positions(op)) for op in ops),
+        num_sorted=tuple(num_sorted),
     )

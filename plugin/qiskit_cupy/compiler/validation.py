@@ -10,6 +10,8 @@ wrong; the backend adds which circuit.
 
 from __future__ import annotations
 
+import cmath
+import math
 import numbers
 from typing import Any
 
@@ -71,7 +73,7 @@ def check_shape(instruction: Any, where: str) -> None:
 
 def check_finite(value: Any, what: str) -> None:
     """Require a numeric value (where it is one) to be finite."""
-    if isinstance(value, numbers.Number) and not np.all(np.isfinite(complex(value))):  # type: ignore[call-overload]  # typeshed's Number lacks __complex__
+    if isinstance(value, numbers.Number) and not cmath.isfinite(complex(value)):  # type: ignore[call-overload]  # typeshed's Number lacks __complex__
         raise InvalidCircuitError(f"{what} is {value}; values must be finite")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():
         raise InvalidCircuitError(f"{what} holds values that are not finite (NaN or infinity)")
@@ -116,7 +118,7 @@ def float_parameter(value: object, what: str, name: str) -> float:
             f"'{name}' has an unbound {what} {value}; bind the circuit's parameters "
             "(QuantumCircuit.assign_parameters) before running it"
         ) from error
-    if not np.isfinite(number):
+    if not math.isfinite(number):
         raise InvalidCircuitError(f"'{name}' has a {what} of {number}; values must be finite")
     return number
 

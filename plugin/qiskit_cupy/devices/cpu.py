@@ -36,6 +36,9 @@ from qiskit_cupy.devices.cpu_streams import CpuEvent, CpuInlineStream, CpuStream
 from qiskit_cupy.devices.host_memory import HostMemoryPool
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 
+#: Most bytes of an array the device allocates from NumPy rather than from its pool.
+SMALL_BUFFER_BYTES = 1 << 16
+
 #: The rows argument of a program that runs on every state (the extension reads none).
 _NO_ROWS = np.zeros(1, dtype=np.int64)
 
@@ -88,21 +91,36 @@ class CpuDevice(Device):
 
     def __init__(self, num_threads: int = 0) -> None:
         self.num_threads = num_threads
+        self._description: str | None = None
         self._pool: list[CpuStream] = []
         self._pool_lock = threading.Lock()
         self.memory = HostMemoryPool(max_free_bytes=total_memory() // 4)
 
     @property
     def description(self) -> str:
-        """The processor, with the thread count used."""
-        threads = self.num_threads or _cpu.max_threads()
-        return f"{platform.processor() or platform.machine()} ({threads} threads)"
+        """The processor, with the thread count used (found once: every result names it)."""
+        if self._description is None:
+            threads = self.num_threads or _cpu.max_threads()
+            self._description = f"{platform.processor() or platform.machine()} ({threads} threads)"
+        return self._description
 
     def streams(self, count: int) -> list[CpuStream]:
         with self._pool_lock:
             while len(self._pool) < count:
                 self._pool.append(CpuStream(f"qiskit-cupy-cpu-stream-{len(self._pool)}"))
             return self._pool[:count]
+
+    def _empty(self, size: int, dtype: type | np.dtype) -> np.ndarray:
+        """An uninitialized array of ``size`` elements that the caller owns.
+
+        Large ones come from :attr:`memory`, which keeps freed buffers so that later
+        jobs skip the page faults of fresh memory; small ones (SMALL_BUFFER_BYTES at
+        most) from NumPy, as the heap already holds their pages. Either way the array's
+        owners are those that reference it, as ``host_memory.py`` describes.
+        """
+        if size * np.dtype(dtype).itemsize <= SMALL_BUFFER_BYTES:
+            return np.empty(size, dtype=dtype)
+        return self.memory.empty(size, dtype)
 
     def inline_stream(self) -> CpuInlineStream:
         """A stream of the asking job's own, whose tasks run on its thread at once.
@@ -129,7 +147,7 @@ class CpuDevice(Device):
         return available_memory() + self.memory.free_bytes
 
     def allocate_states(self, stream: Stream, amplitudes: int, precision: str) -> np.ndarray:
-        return self.memory.empty(amplitudes, COMPLEX_DTYPES[precision])
+        return self._empty(amplitudes, COMPLEX_DTYPES[precision])
 
     def set_zero_state(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> None:
         _queue(stream).enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
@@ -177,7 +195,7 @@ class CpuDevice(Device):
         )
 
     def probabilities(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> np.ndarray:
-        out = self.memory.empty(batch << num_qubits, np.float64)
+        out = self._empty(batch << num_qubits, np.float64)
         _queue(stream).enqueue(lambda: _cpu.probabilities(states, out, self.num_threads))
         return out.reshape(batch, -1)
 
@@ -191,8 +209,8 @@ class CpuDevice(Device):
         chunk_bits: int,
     ) -> np.ndarray:
         rows = batch << len(positions)
-        partials = self.memory.empty(rows << chunk_bits, np.float64)
-        sums = partials if chunk_bits == 0 else self.memory.empty(rows, np.float64)
+        partials = self._empty(rows << chunk_bits, np.float64)
+        sums = partials if chunk_bits == 0 else self._empty(rows, np.float64)
         position_array = np.asarray(positions, dtype=np.int64)
         sorted_array = np.sort(position_array)
 
@@ -260,8 +278,8 @@ class CpuDevice(Device):
         chunk_bits: int,
     ) -> np.ndarray:
         tables = tuple(np.array(table, dtype=np.int64).reshape(-1, 3) for table in (passes, pieces))
-        sums = self.memory.empty(len(tables[1]) * batch * 2, np.float64)
-        partials = self.memory.empty(sums.size << chunk_bits, np.float64) if chunk_bits else sums
+        sums = self._empty(len(tables[1]) * batch * 2, np.float64)
+        partials = self._empty(sums.size << chunk_bits, np.float64) if chunk_bits else sums
 
         def compute() -> None:
             _cpu.expectation_partials(

@@ -21,14 +21,24 @@ import threading
 import time
 from collections.abc import Callable
 
+#: The flag of every event recorded complete (on an inline stream): set once, never
+#: cleared, so one flag serves them all.
+_REACHED = threading.Event()
+_REACHED.set()
+
 
 class CpuEvent:
-    """An event on a CpuStream."""
+    """An event on a CpuStream (or complete at once, on a CpuInlineStream).
 
-    def __init__(self) -> None:
-        self._reached = threading.Event()
-        self.error: BaseException | None = None
-        self.time = 0.0
+    Args:
+        complete: Whether the event is recorded complete.
+        error: Then, the failure of the work before it.
+    """
+
+    def __init__(self, complete: bool = False, error: BaseException | None = None) -> None:
+        self._reached = _REACHED if complete else threading.Event()
+        self.error = error
+        self.time = time.perf_counter() if complete else 0.0
 
     @property
     def done(self) -> bool:
@@ -147,8 +157,7 @@ class CpuInlineStream:
 
     def record_event(self) -> CpuEvent:
         """Return an event that is already complete, with the failure since the last one."""
-        event = CpuEvent()
-        event.complete(self._error)
+        event = CpuEvent(complete=True, error=self._error)
         self._error = None
         return event
 

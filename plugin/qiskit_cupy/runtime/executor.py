@@ -178,13 +178,11 @@ def submit_to_pool(
             device, [parts[i] for i in indices], precision, max_streams, fuser, pricing, inline
         )
 
-    if len(busy) == 1:
+    if len(busy) == 1:  # its parts are the job's, in job order
         device_runs = [enqueue(busy[0])]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(
-            len(busy), thread_name_prefix="qiskit-cupy-pool"
-        ) as threads:
-            device_runs = list(threads.map(enqueue, busy))
+        return PendingRun(precision, list(device_runs[0].experiments), device_runs)
+    with concurrent.futures.ThreadPoolExecutor(len(busy), thread_name_prefix="qiskit-cupy-pool") as threads:
+        device_runs = list(threads.map(enqueue, busy))
     by_part = {
         position: experiment
         for (_device, indices), run in zip(busy, device_runs)
@@ -239,8 +237,11 @@ def submit_experiments(
         stream = own_stream or device.streams(1)[0]
         return DeviceRun(device, [], device.record_event(stream))
     requests = [part.request for part in parts]
-    needs = [request_bytes(request, precision) for request in requests]
-    count = usable_streams(device, max(needs), 1 if inline else min(max_streams, len(requests)))
+    if inline:  # one stream; run() has checked that the job fits (check_fits)
+        count = 1
+    else:
+        needs = [request_bytes(request, precision) for request in requests]
+        count = usable_streams(device, max(needs), min(max_streams, len(requests)))
     streams = [own_stream] if own_stream is not None else device.streams(count)
     buffers: list[DeviceArray | None] = []
     for index, stream in enumerate(streams):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -26,7 +26,33 @@ def progress_wanted(enabled: bool) -> bool:
     return enabled and not turned_off and bool(isatty and isatty())
 
 
-def progress_bar(total: int, description: str, enabled: bool, unit: str = "experiment") -> tqdm[NoReturn]:
+class QuietBar:
+    """What a bar that is not wanted is: nothing drawn, and nothing made for it (a tiny
+    job's ``run()`` and ``result()`` would otherwise each make a disabled tqdm)."""
+
+    disable = True
+
+    def __enter__(self) -> QuietBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        """Count ``n`` more pieces done: nothing to show."""
+
+    @staticmethod
+    def write(s: str, file: TextIO | None = None, end: str = "\n", nolock: bool = False) -> None:
+        """Write a line as tqdm does where no bar is drawn."""
+        tqdm.write(s, file=file, end=end, nolock=nolock)
+
+
+_QUIET = QuietBar()
+
+
+def progress_bar(
+    total: int, description: str, enabled: bool, unit: str = "experiment"
+) -> tqdm[NoReturn] | QuietBar:
     """A bar over ``total`` pieces of work, on standard error; a silent one when not wanted.
 
     Args:
@@ -38,6 +64,8 @@ def progress_bar(total: int, description: str, enabled: bool, unit: str = "exper
     Returns:
         The bar; use it as a context manager and call ``update(n)`` as pieces finish.
     """
+    if not progress_wanted(enabled):
+        return _QUIET
     return tqdm(
         total=total,
         desc=description,
@@ -46,5 +74,4 @@ def progress_bar(total: int, description: str, enabled: bool, unit: str = "exper
         delay=DELAY_SECONDS,
         leave=False,
         dynamic_ncols=True,
-        disable=not progress_wanted(enabled),
     )
