@@ -317,6 +317,18 @@ NB_MODULE(QC_CPU_MODULE_NAME, module) {
              "\"x86-64-v4\"); False on other processors.");
   module.def("simd", &simd_level,
              "The vector instruction set the extension was compiled for and its width in bits.");
+  module.def(
+      "program_passes",
+      [](int num_qubits, index_t batch, OpArray ops, int itemsize, int block_bits) {
+        if (itemsize != 8 && itemsize != 16) {
+          throw std::invalid_argument("itemsize must be 8 (single) or 16 (double)");
+        }
+        return itemsize == 16 ? program_passes<double>(num_qubits, batch, ops, block_bits)
+                              : program_passes<float>(num_qubits, batch, ops, block_bits);
+      },
+      nb::arg("num_qubits"), nb::arg("batch"), nb::arg("ops"), nb::arg("itemsize"), nb::arg("block_bits") = -1,
+      "The passes over memory run_program makes for these ops: one per cache-blocked run, one "
+      "per op outside them.");
   module.def("cache_block_bits", &cache_block_bits, nb::arg("itemsize"),
              "The block width run_program's cache-blocked runs use by default for amplitudes "
              "of itemsize bytes: half a core's L2 cache.");

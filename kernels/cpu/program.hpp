@@ -19,11 +19,19 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
                  ConstComplexArray<T> data, IndexArray rows, index_t row_width,
                  index_t mask_slot, int num_threads, int block_bits);
 
+// The passes over memory run_program makes for a program: one per blocked run, one per
+// op outside them (what the benchmark reports; the states themselves are not needed).
+template <typename T>
+index_t program_passes(int num_qubits, index_t batch, OpArray ops, int block_bits);
+
 extern template void run_program<double>(StateArray<double>, int, index_t, OpArray,
                                          ConstComplexArray<double>, IndexArray, index_t, index_t,
                                          int, int);
 extern template void run_program<float>(StateArray<float>, int, index_t, OpArray,
                                         ConstComplexArray<float>, IndexArray, index_t, index_t,
                                         int, int);
+
+extern template index_t program_passes<double>(int, index_t, OpArray, int);
+extern template index_t program_passes<float>(int, index_t, OpArray, int);
 
 }  // namespace qc_cpu

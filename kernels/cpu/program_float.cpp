@@ -7,4 +7,6 @@ namespace qc_cpu {
 template void run_program<float>(StateArray<float>, int, index_t, OpArray, ConstComplexArray<float>,
                                IndexArray, index_t, index_t, int, int);
 
+template index_t program_passes<float>(int, index_t, OpArray, int);
+
 }  // namespace qc_cpu

@@ -2,6 +2,7 @@
 // Included only by the per-precision translation units that instantiate it.
 #pragma once
 
+#include <limits>
 #include <utility>
 
 #include "checks.hpp"
@@ -231,6 +232,36 @@ void run_blocked(qc::complex<T>* states, int num_qubits, index_t batch, int bits
   }
 }
 
+// The widths run_program blocks with, for a program of amplitudes of type T: the
+// block width (0: no blocking) and whether a batch's whole states are the blocks.
+struct Blocking {
+  int bits;
+  bool resident;
+};
+
+template <typename T>
+Blocking blocking_of(int num_qubits, index_t batch, int block_bits) {
+  block_bits = block_bits < 0 ? cache_block_bits(sizeof(qc::complex<T>)) : block_bits;
+  // A whole cache-resident state of a batch is one block: every op of the program runs
+  // blocked, one batch entry per thread at a time.
+  const bool resident = batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes;
+  return {resident ? num_qubits : (block_bits > 0 && block_bits < num_qubits ? block_bits : 0), resident};
+}
+
+// The end of the run that starts at op `first`: past every following op that fits the
+// blocks; `first` itself when none does (the op then runs alone, across the state).
+template <typename T>
+index_t blocked_run_end(const qc::index_t* op_rows, index_t num_ops, index_t first, Blocking blocking) {
+  index_t end = first;
+  while (end < num_ops && (blocking.resident || (blocking.bits > 0 &&
+                                                  fits_block<T>(op_rows + end * qc::op::kOpWidth,
+                                                                blocking.bits)))) {
+    ++end;
+  }
+  const bool worth_it = end - first >= kMinBlockedOps || (blocking.resident && end > first);
+  return worth_it ? end : first;
+}
+
 template <typename T>
 void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray ops,
                  ConstComplexArray<T> data, IndexArray rows, index_t row_width,
@@ -244,20 +275,12 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
   qc::complex<T>* state_data = as_qc(states.data());
   const qc::complex<T>* op_data = as_qc(data.data());
   const qc::index_t* op_rows = ops.data();
-  block_bits = block_bits < 0 ? cache_block_bits(sizeof(qc::complex<T>)) : block_bits;
-  // A whole cache-resident state of a batch is one block: every op of the program runs
-  // blocked, one batch entry per thread at a time.
-  const bool resident = batch > 1 && (sizeof(qc::complex<T>) << num_qubits) <= kCacheResidentStateBytes;
-  const int bits = resident ? num_qubits : (block_bits > 0 && block_bits < num_qubits ? block_bits : 0);
+  const Blocking blocking = blocking_of<T>(num_qubits, batch, block_bits);
   index_t i = 0;
   while (i < num_ops) {
-    index_t end = i;
-    while (end < num_ops &&
-           (resident || (bits > 0 && fits_block<T>(op_rows + end * qc::op::kOpWidth, bits)))) {
-      ++end;
-    }
-    if (end - i >= kMinBlockedOps || (resident && end > i)) {
-      run_blocked<T>(state_data, num_qubits, batch, bits, op_rows + i * qc::op::kOpWidth,
+    const index_t end = blocked_run_end<T>(op_rows, num_ops, i, blocking);
+    if (end > i) {
+      run_blocked<T>(state_data, num_qubits, batch, blocking.bits, op_rows + i * qc::op::kOpWidth,
                      op_rows + end * qc::op::kOpWidth, op_data, mask, resolve_threads(num_threads));
       i = end;
       continue;
@@ -266,6 +289,20 @@ void run_program(StateArray<T> states, int num_qubits, index_t batch, OpArray op
               num_threads);
     ++i;
   }
+}
+
+template <typename T>
+index_t program_passes(int num_qubits, index_t batch, OpArray ops, int block_bits) {
+  check_states(num_qubits, batch, static_cast<size_t>(batch) << num_qubits);
+  check_program(num_qubits, batch, ops, static_cast<size_t>(std::numeric_limits<index_t>::max()));
+  const index_t num_ops = static_cast<index_t>(ops.shape(0));
+  const Blocking blocking = blocking_of<T>(num_qubits, batch, block_bits);
+  index_t passes = 0;
+  for (index_t i = 0; i < num_ops; ++passes) {
+    const index_t end = blocked_run_end<T>(ops.data(), num_ops, i, blocking);
+    i = end > i ? end : i + 1;
+  }
+  return passes;
 }
 
 }  // namespace qc_cpu

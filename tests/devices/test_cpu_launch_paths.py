@@ -545,3 +545,37 @@ def _l2_cache_bytes() -> int:
         except (OSError, ValueError, KeyError):
             return 0
     return 0
+
+
+def _passes(layout: str, num_qubits: int, dtype: type, block_bits: int, batch: int = 1) -> int:
+    """program_passes of a program of one-qubit dense ops: "l" on qubit 1, "h" on the top."""
+    rng = np.random.default_rng(3)
+    ops = [
+        GateOp(OpKind.DENSE, (1 if kind == "l" else num_qubits - 1,), random_unitary(2, rng))
+        for kind in layout
+    ]
+    program = encode_program(ops, batch=batch)
+    return int(_cpu.program_passes(num_qubits, batch, program.rows, np.dtype(dtype).itemsize, block_bits))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["double", "single"])
+@pytest.mark.parametrize(
+    ("layout", "passes"),
+    [("llll", 1), ("llhll", 3), ("lhl", 3), ("l", 1), ("hh", 2), ("llhlllhl", 5), ("", 0)],
+)
+def test_program_passes_counts_one_pass_per_blocked_run(dtype: type, layout: str, passes: int) -> None:
+    """Two or more consecutive low ops are one pass; every other op is a pass of its own."""
+    assert _passes(layout, 14, dtype, block_bits=8) == passes
+    assert _passes(layout, 14, dtype, block_bits=0) == len(layout)
+    assert _passes(layout, 8, dtype, block_bits=8) == len(layout)  # the state is no wider than a block
+
+
+def test_program_passes_of_a_cache_resident_batch_is_one() -> None:
+    """A batch of small states runs its whole program in one pass, one state per thread."""
+    assert _passes("lhlhl", 6, np.complex128, block_bits=0, batch=3) == 1
+
+
+def test_program_passes_refuses_an_unknown_itemsize() -> None:
+    program = encode_program([GateOp(OpKind.DENSE, (0,), np.eye(2, dtype=complex))])
+    with pytest.raises(ValueError, match="itemsize must be 8"):
+        _cpu.program_passes(4, 1, program.rows, 4)
