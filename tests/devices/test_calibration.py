@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qiskit import QuantumCircuit
 from qiskit.circuit.random import random_circuit
 
 from qiskit_cupy import CupySimulator, _cpu
@@ -142,3 +143,21 @@ def test_the_thread_count_does_not_change_how_a_circuit_fuses() -> None:
 def test_a_roofline_without_measurements_keeps_the_model() -> None:
     roofline = Roofline(bandwidth=1e10, flop_rate=1e10, launch_seconds=0.0)
     assert roofline.op_seconds(10, OpKind.DENSE, 3, 0, 16) == pytest.approx(max(2 * 16, 64) * 2**10 / 1e10)
+
+
+def test_results_report_the_passes_over_memory() -> None:
+    """Metadata "passes": a run of low gates is one pass (cache blocking); gates that
+    alternate between a low and the top qubit are one pass each."""
+    backend = CupySimulator(device="CPU", fusion_enable=False)
+    low = QuantumCircuit(18)
+    for layer in range(4):
+        for qubit in range(6):
+            low.rx(0.1 * (layer + qubit + 1), qubit)
+    metadata = backend.run(low, shots=1).result().results[0].metadata
+    assert (metadata["num_ops"], metadata["passes"]) == (24, 1)
+    alternating = QuantumCircuit(18)
+    for layer in range(4):
+        alternating.rx(0.3 + layer, 0)
+        alternating.rx(0.2 + layer, 17)
+    metadata = backend.run(alternating, shots=1).result().results[0].metadata
+    assert (metadata["num_ops"], metadata["passes"]) == (8, 8)

@@ -148,6 +148,11 @@ class Device(ABC):
     def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> DeviceProgram:
         """Enqueue the copy of an encoded program to the device."""
 
+    def program_passes(self, program: EncodedProgram, num_qubits: int, batch: int, precision: str) -> int:
+        """The passes over the states that :meth:`run_program` makes for ``program``:
+        one per op, unless the device applies runs of ops in one pass (cache blocking)."""
+        return len(program)
+
     @abstractmethod
     def run_program(
         self,

@@ -155,6 +155,11 @@ class CpuDevice(Device):
     def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> CpuProgram:
         return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision]))
 
+    def program_passes(self, program: EncodedProgram, num_qubits: int, batch: int, precision: str) -> int:
+        """One pass per cache-blocked run and per op outside them, as ``run_program`` plans them."""
+        itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
+        return int(_cpu.program_passes(num_qubits, batch, program.rows, itemsize))
+
     def run_program(
         self,
         stream: Stream,

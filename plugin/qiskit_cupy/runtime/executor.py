@@ -49,6 +49,7 @@ class PendingExperiment:
     outcomes: HostCopy | None = None
     saved_states: list[tuple[str, HostCopy]] = field(default_factory=list)
     num_ops: int = 0
+    num_passes: int = 0
     clbit_bits: dict[int, int] = field(default_factory=dict)
     chunks: list[ChunkRecord] = field(default_factory=list)
     index: int = 0
@@ -312,7 +313,16 @@ def _enqueue_trajectories(
     )
     chunks = engine.run(request.shots, request.first_shot)
     end = device.record_event(stream)
-    return PendingExperiment(request, low, device, start, end, num_ops=engine.num_ops, chunks=chunks)
+    return PendingExperiment(
+        request,
+        low,
+        device,
+        start,
+        end,
+        num_ops=engine.num_ops,
+        num_passes=engine.num_passes,
+        chunks=chunks,
+    )
 
 
 def _enqueue(
@@ -354,5 +364,6 @@ def _enqueue(
         context.outcomes,
         context.saved,
         context.num_ops,
+        context.num_passes,
         clbit_bits,
     )

@@ -241,6 +241,7 @@ def experiment_results(
             "method": "statevector",
             "num_qubits": lowered.num_qubits,
             "num_ops": sum(part.num_ops for part in parts),
+            "passes": sum(part.num_passes for part in parts),
             "measured_qubits": list(lowered.measured_qubits),
             "batch_size": request.batch,
         }

@@ -19,7 +19,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -62,6 +62,7 @@ class StepContext:
         outcome_bits: For each position of a sampled outcome's bits, the measured
             qubit it holds (see ``PendingExperiment.clbit_bits``).
         num_ops: Gate ops enqueued so far, after fusion.
+        num_passes: Passes over the states those ops make (``Device.program_passes``).
         per_state_data: Parametric ops carry data per state (bound per batch entry):
             such runs are not fused, whatever the batch size, so that a state's
             amplitudes do not depend on the batch it ran in.
@@ -82,6 +83,7 @@ class StepContext:
     outcomes: HostCopy | None = None
     outcome_bits: tuple[int, ...] = ()
     num_ops: int = 0
+    num_passes: int = 0
     per_state_data: bool = False
     pricing: Roofline | None = None
 
@@ -157,7 +159,7 @@ class GateRun(Step, handles=GateOp):
         return cls(tuple(instructions))
 
     def enqueue(self, context: StepContext) -> None:
-        context.num_ops += enqueue_gates(
+        enqueued = enqueue_gates(
             context.device,
             context.stream,
             context.states,
@@ -169,6 +171,8 @@ class GateRun(Step, handles=GateOp):
             fuse=not context.per_state_data,
             pricing=context.pricing,
         )
+        context.num_ops += enqueued.ops
+        context.num_passes += enqueued.passes
 
 
 def fusion_applies(settings: FusionSettings, num_qubits: int) -> bool:
@@ -179,6 +183,13 @@ def fusion_applies(settings: FusionSettings, num_qubits: int) -> bool:
     is only looked up for circuits that this says fusion acts on.
     """
     return settings.enable and num_qubits >= settings.threshold
+
+
+class GatesEnqueued(NamedTuple):
+    """What :func:`enqueue_gates` enqueued: ops after fusion, and their passes over the states."""
+
+    ops: int
+    passes: int
 
 
 def enqueue_gates(
@@ -193,7 +204,7 @@ def enqueue_gates(
     fuse: bool,
     condition: tuple[ClassicalRows, int] | None = None,
     pricing: Roofline | None = None,
-) -> int:
+) -> GatesEnqueued:
     """Enqueue a run of gate ops: fused (if ``fuse``), encoded, uploaded and launched.
 
     WIDE_DENSE ops split the program and run through the device's BLAS; they take no
@@ -213,7 +224,7 @@ def enqueue_gates(
         pricing: The roofline fusion prices with; the device's own by default.
 
     Returns:
-        The number of ops enqueued, after fusion.
+        The ops enqueued, after fusion, and the passes over the states they make.
     """
     if fuse:
         if fusion_applies(fuser.settings, num_qubits):  # else fusion leaves the ops as they are
@@ -221,15 +232,18 @@ def enqueue_gates(
             ops = fuser.fuse(ops, num_qubits, pricing or device.roofline(precision), itemsize)
     elif fuser.settings.enable:
         ops = merge_one_qubit_runs(ops)
+    passes = 0
     for wide, group in itertools.groupby(ops, key=lambda op: op.kind is OpKind.WIDE_DENSE):
         if wide:
             for op in group:
                 device.apply_wide_matrix(stream, states, num_qubits, batch, op)
+                passes += 1
         else:
             encoded = encode_program(list(group), batch)
             program = device.upload_program(stream, encoded, precision)
             device.run_program(stream, states, num_qubits, batch, program, condition)
-    return len(ops)
+            passes += device.program_passes(encoded, num_qubits, batch, precision)
+    return GatesEnqueued(len(ops), passes)
 
 
 @dataclass(frozen=True)

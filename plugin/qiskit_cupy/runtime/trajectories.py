@@ -152,6 +152,7 @@ class TrajectoryEngine:
             state per shot.
         pricing: The roofline fusion prices with (``StepContext.pricing``).
         num_ops: Gate ops enqueued so far, after fusion (summed over chunks).
+        num_passes: Passes over the states those ops make (summed over chunks).
     """
 
     device: Device
@@ -163,6 +164,7 @@ class TrajectoryEngine:
     branching: bool
     pricing: Roofline | None = None
     num_ops: int = 0
+    num_passes: int = 0
     records: list[ChunkRecord] = field(default_factory=list)
 
     def run(self, shots: int, first_shot: int = 0) -> list[ChunkRecord]:
@@ -213,7 +215,7 @@ class TrajectoryEngine:
     def _run_nodes(self, branches: _Branches, nodes: tuple[DynamicNode, ...] | list[DynamicNode]) -> None:
         for node in nodes:
             if isinstance(node, Gates):
-                self.num_ops += enqueue_gates(
+                enqueued = enqueue_gates(
                     self.device,
                     self.stream,
                     branches.live,
@@ -226,6 +228,8 @@ class TrajectoryEngine:
                     condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
                     pricing=self.pricing,
                 )
+                self.num_ops += enqueued.ops
+                self.num_passes += enqueued.passes
             elif isinstance(node, Collapse):
                 self._collapse(branches, node)
             elif isinstance(node, Classical):
