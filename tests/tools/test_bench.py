@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,15 @@ def test_command_succeeds_and_prints_one_table_row_per_measurement(bench_run: Be
     assert [row["circuit"] for row in table[:: len(table) // len(bench.DEFAULT_CIRCUITS)]] == list(
         bench.DEFAULT_CIRCUITS
     )
-    assert {"time [s]", "time/cupy-cpu", "BW fraction", "H100 model [s]"} <= set(table[0])
+    assert {
+        "time [s]",
+        "time/cupy-cpu",
+        "passes",
+        "GB moved",
+        "BW fraction",
+        "peak MB",
+        "H100 model [s]",
+    } <= set(table[0])
     assert "H100 model: a MODEL, not a measurement" in bench_run.stdout
 
 
@@ -139,9 +148,32 @@ def test_bandwidth_fraction_is_the_limit_over_the_time(bench_run: BenchRun) -> N
             assert not row.get("bandwidth_fraction")
             continue
         amplitude = 16 if row["precision"] == "double" else 8
-        limit = int(row["num_ops"]) * 2 * amplitude * 2 ** int(row["qubits"]) / bandwidth
+        assert 1 <= int(row["passes"]) <= int(row["num_ops"])
+        moved = int(row["passes"]) * 2 * amplitude * 2 ** int(row["qubits"])
+        assert int(row["bytes_moved"]) == moved
+        limit = moved / bandwidth
         assert float(row["bandwidth_limit_seconds"]) == pytest.approx(limit)
         assert float(row["bandwidth_fraction"]) == pytest.approx(limit / float(row["seconds"]))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the peak is read from Linux's /proc")
+def test_each_measured_run_reports_its_peak_memory(bench_run: BenchRun) -> None:
+    measured = [row for row in bench_run.rows if row["seconds"] not in (None, "")]
+    assert measured and all(int(row["peak_memory_bytes"]) >= 0 for row in measured)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the peak is read from Linux's /proc")
+def test_peak_memory_of_sees_what_a_run_allocates_and_frees() -> None:
+    """A run that fills 64 MiB and frees it peaks about 64 MiB above where it started (pages
+    the process already held may serve a little of it)."""
+    size = 64 << 20
+
+    def run() -> None:
+        block = np.ones(size, dtype=np.uint8)
+        assert block.sum() == size
+
+    peak = bench.peak_memory_of(run)
+    assert peak is not None and 0.9 * size <= peak < 4 * size
 
 
 def test_gpu_is_measured_only_where_usable_and_the_h100_column_is_a_model(

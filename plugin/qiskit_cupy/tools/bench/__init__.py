@@ -48,6 +48,7 @@ from qiskit_cupy.tools.bench.machine import (
     Machine,
     describe_machine,
     measure_bandwidth,
+    peak_memory_of,
 )
 from qiskit_cupy.tools.bench.measurement import (
     AMPLITUDE_BYTES,
@@ -120,6 +121,7 @@ __all__ = [
     "markdown_table",
     "measure",
     "measure_bandwidth",
+    "peak_memory_of",
     "measured_clbit_qubits",
     "midcircuit_circuit",
     "notes",

@@ -83,6 +83,36 @@ def measure_bandwidth(
     )
 
 
+def _status_bytes(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status in bytes (Linux), or None."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def peak_memory_of(run: Callable[[], object]) -> int | None:
+    """Bytes by which this process's resident memory peaked above where it was when
+    ``run`` started (Linux: the peak is reset through /proc/self/clear_refs, then read
+    as VmHWM); None where the system does not say.
+
+    Every simulator runs in this process, so each is measured the same way.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")  # reset VmHWM to the current resident size
+    except OSError:
+        return None
+    before = _status_bytes("VmRSS")
+    run()
+    peak = _status_bytes("VmHWM")
+    return None if before is None or peak is None else max(peak - before, 0)
+
+
 def _cpu_model() -> str:
     """The CPU's model name (as ``lscpu`` shows it), or what ``platform`` knows."""
     try:

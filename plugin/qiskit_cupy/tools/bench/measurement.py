@@ -26,8 +26,8 @@ from qiskit_cupy.tools.bench.circuits import (
     benchmark_circuit,
     format_qubits,
 )
-from qiskit_cupy.tools.bench.machine import Machine, describe_machine, measure_bandwidth
-from qiskit_cupy.tools.bench.peers import SIMULATORS, Setting, Simulator
+from qiskit_cupy.tools.bench.machine import Machine, describe_machine, measure_bandwidth, peak_memory_of
+from qiskit_cupy.tools.bench.peers import SIMULATORS, RunOutput, Setting, Simulator
 
 #: Peak HBM3 bandwidth of an NVIDIA H100 SXM, bytes per second: the GPU model's only input.
 H100_BANDWIDTH = 3.35e12
@@ -96,6 +96,9 @@ class Measurement:
         samples: The best setting's timed runs, seconds.
         num_ops: The program's ops (qiskit-cupy only), else None.
         num_states: The most states kept alive for a dynamic circuit (qiskit-cupy only).
+        passes: The passes over the state the program made (qiskit-cupy only).
+        peak_memory_bytes: How far the process's resident memory rose during the
+            warm-up run (Linux), or None.
         setting_seconds: Median seconds of each setting timed in full.
         pruned: Warm-up seconds of each setting dropped after its warm-up.
         failures: The error of each setting that failed.
@@ -111,6 +114,8 @@ class Measurement:
     samples: list[float] = field(default_factory=list)
     num_ops: int | None = None
     num_states: int | None = None
+    passes: int | None = None
+    peak_memory_bytes: int | None = None
     setting_seconds: dict[str, float] = field(default_factory=dict)
     pruned: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
@@ -127,7 +132,9 @@ def _time_setting(
 ) -> None:
     """Time one setting into ``measurement``, keeping it if it is the best so far."""
     run = setting.prepare(circuit, precision, config.shots)
-    warmup, output = simulator.timer(run)
+    timed: list[tuple[float, RunOutput]] = []
+    peak = peak_memory_of(lambda: timed.append(simulator.timer(run)))
+    ((warmup, output),) = timed
     best = measurement.seconds
     if best is not None and warmup > PRUNE_FACTOR * best and warmup >= PRUNE_MIN_SECONDS:
         measurement.pruned[setting.label] = warmup
@@ -138,7 +145,8 @@ def _time_setting(
     if best is None or median < best:
         measurement.seconds, measurement.setting = median, setting.label
         measurement.samples, measurement.num_ops = samples, output.num_ops
-        measurement.num_states = output.num_states
+        measurement.num_states, measurement.passes = output.num_states, output.passes
+        measurement.peak_memory_bytes = peak
 
 
 def measure(
@@ -282,11 +290,11 @@ def state_bytes(num_qubits: int, precision: str) -> int:
     return AMPLITUDE_BYTES[precision] << num_qubits
 
 
-def pass_seconds(num_ops: int, num_qubits: int, precision: str, bandwidth: float) -> float:
-    """The bandwidth limit: ``num_ops`` passes, each reading and writing the whole state.
+def pass_seconds(passes: int, num_qubits: int, precision: str, bandwidth: float) -> float:
+    """The bandwidth limit: ``passes`` passes, each reading and writing the whole state.
 
     Args:
-        num_ops: Passes over the state.
+        passes: Passes over the state.
         num_qubits: The width.
         precision: The precision.
         bandwidth: Bytes per second.
@@ -294,16 +302,17 @@ def pass_seconds(num_ops: int, num_qubits: int, precision: str, bandwidth: float
     Returns:
         Seconds.
     """
-    return num_ops * 2 * state_bytes(num_qubits, precision) / bandwidth
+    return passes * 2 * state_bytes(num_qubits, precision) / bandwidth
 
 
 def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
     """One row per measurement with the figures derived from it.
 
     Besides the measurement's own fields, each row has ``state_bytes``;
-    ``bandwidth_limit_seconds`` and ``bandwidth_fraction`` (limit / time) for the CPU
-    fallback; ``h100_model_seconds`` (a model, never a measurement) for the GPU (both
-    for static circuits only: a dynamic circuit's ops run on a varying batch); and
+    ``bytes_moved`` (passes x 2 x state bytes), ``bandwidth_limit_seconds`` and
+    ``bandwidth_fraction`` (limit / time) for the CPU fallback; ``h100_model_seconds``
+    (a model, never a measurement) for the GPU (both for static circuits only: a
+    dynamic circuit's ops run on a varying batch); and
     ``ratio_<peer>`` (time / the peer's time) for each other measured simulator.
 
     Args:
@@ -325,9 +334,10 @@ def derived_rows(report: BenchReport) -> list[dict[str, Any]]:
                 static
                 and measurement.simulator == "cupy-cpu"
                 and measurement.seconds is not None
-                and measurement.num_ops is not None
+                and measurement.passes is not None
             ):
-                limit = pass_seconds(measurement.num_ops, *args, bandwidth)
+                limit = pass_seconds(measurement.passes, *args, bandwidth)
+                row["bytes_moved"] = 2 * measurement.passes * row["state_bytes"]
                 row["bandwidth_limit_seconds"] = limit
                 row["bandwidth_fraction"] = limit / measurement.seconds
             if static and measurement.simulator == "cupy-gpu" and num_ops is not None:

@@ -34,11 +34,14 @@ class RunOutput:
             None for the peers.
         num_states: The most states qiskit-cupy kept alive for a dynamic circuit's
             shots (result metadata ``num_states``), or None.
+        passes: qiskit-cupy's passes over the state (result metadata ``passes``: one
+            per cache-blocked run of ops, one per other op), or None.
     """
 
     counts: Mapping[str, int]
     num_ops: int | None = None
     num_states: int | None = None
+    passes: int | None = None
 
 
 #: One run: circuit in, counts out.
@@ -153,7 +156,7 @@ def _qiskit_run(backend: Any, circuit: QuantumCircuit, shots: int) -> Run:
         result = backend.run(circuit, shots=shots).result()
         counts = result.get_counts()
         metadata = result.results[0].metadata
-        return RunOutput(counts, metadata.get("num_ops"), metadata.get("num_states"))
+        return RunOutput(counts, metadata.get("num_ops"), metadata.get("num_states"), metadata.get("passes"))
 
     return run
 

@@ -56,7 +56,7 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
     model = "cupy-gpu" in report.config.simulators
     states = any(m.num_states is not None for m in report.measurements)
     headings = ["circuit", "qubits", "precision", "simulator", "setting", "time [s]"]
-    headings += [f"time/{peer}" for peer in peers] + ["BW fraction"]
+    headings += [f"time/{peer}" for peer in peers] + ["passes", "GB moved", "BW fraction", "peak MB"]
     headings += ["H100 model [s]"] if model else []
     headings += ["states"] if states else []
     rows = []
@@ -73,7 +73,11 @@ def table(report: BenchReport) -> tuple[list[str], list[list[str]]]:
         ]
         cells += [_number(row.get(f"ratio_{peer}"), "{:.2f}") for peer in peers]
         fraction = row.get("bandwidth_fraction")
+        cells.append("-" if row["passes"] is None else str(row["passes"]))
+        cells.append(_number(None if row.get("bytes_moved") is None else row["bytes_moved"] / 1e9, "{:.3g}"))
         cells.append("-" if fraction is None else f"{100 * fraction:.2g}%")
+        peak = row["peak_memory_bytes"]
+        cells.append("-" if peak is None else f"{peak / 2**20:.0f}")
         if model:
             cells.append(_number(row.get("h100_model_seconds"), "{:.3g}"))
         if states:
@@ -100,8 +104,12 @@ def notes(report: BenchReport) -> list[str]:
         f"time: median of {report.config.repeat} run(s) after one warm-up, circuit in, "
         f"counts out ({report.config.shots} shots); each peer's best setting is shown.",
         "time/peer: this time divided by the peer's time (below 1: faster than the peer).",
-        f"BW fraction: num_ops x 2 x state bytes / {bandwidth.best / 1e9:.1f} GB/s "
-        "(measured here) divided by the time: 100% would be one full-bandwidth pass per op.",
+        "passes: qiskit-cupy's passes over the state (result metadata: one per cache-blocked "
+        "run of ops, one per other op); GB moved: passes x 2 x state bytes.",
+        f"BW fraction: GB moved / {bandwidth.best / 1e9:.1f} GB/s (measured here) divided by the "
+        "time: 100% would be every pass at full bandwidth.",
+        "peak MB: how far the process's resident memory rose during the warm-up run (all "
+        "simulators run in this process).",
     ]
     if any(m.num_states is not None for m in report.measurements):
         lines.append(
@@ -111,7 +119,7 @@ def notes(report: BenchReport) -> list[str]:
     if "cupy-gpu" in report.config.simulators:
         lines.append(
             f"H100 model: a MODEL, not a measurement: num_ops x 2 x state bytes / "
-            f"{H100_BANDWIDTH / 1e12:.2f} TB/s (H100 SXM HBM3 peak)."
+            f"{H100_BANDWIDTH / 1e12:.2f} TB/s (H100 SXM HBM3 peak; one pass per op)."
         )
     reasons = {(m.simulator, m.note) for m in report.measurements if m.seconds is None and m.note}
     lines += [f"{simulator}: not measured ({note})" for simulator, note in sorted(reasons)]
@@ -172,8 +180,9 @@ def plot_unavailable_reason() -> str | None:
 def write_plot(report: BenchReport, path: Path) -> None:
     """Plot time against width, one panel per circuit, with matplotlib's Agg backend.
 
-    Each measured simulator and precision is a line; the H100 model, where there is
-    one, is a dotted line labelled as a model.
+    Each measured simulator and precision is a line; the CPU fallback's bandwidth limit
+    (its passes at the bandwidth measured in the run) is a grey dash-dotted line; the H100
+    model, where there is one, is a dotted line labelled as a model.
 
     Args:
         report: The report.
@@ -196,6 +205,7 @@ def write_plot(report: BenchReport, path: Path) -> None:
                 marker = "o" if precision == "double" else "s"
                 for key, label, line in (
                     ("seconds", f"{simulator} {precision}", "-" if marker == "o" else "--"),
+                    ("bandwidth_limit_seconds", f"{simulator} {precision} bandwidth limit", "-."),
                     ("h100_model_seconds", f"H100 {precision} (model, not measured)", ":"),
                 ):
                     points = [
@@ -211,7 +221,7 @@ def write_plot(report: BenchReport, path: Path) -> None:
                             line,
                             marker=marker,
                             markersize=3,
-                            color=colors[simulator],
+                            color="grey" if key == "bandwidth_limit_seconds" else colors[simulator],
                             label=label,
                         )
         axis.set_title(circuit)
@@ -370,9 +380,14 @@ def _method_section(config: BenchConfig, gpu_method: str) -> str:
   {PRUNE_FACTOR:g}x the best median so far (and over {PRUNE_MIN_SECONDS:g} s) is not timed
   further; the JSON output lists every setting's time.
 - **time/peer**: the row's time divided by the peer's time (below 1: faster than the peer).
-- **BW fraction** (cupy-cpu): the bandwidth limit, `num_ops x 2 x state bytes /
-  measured bandwidth` (`num_ops` from the result metadata: one pass reading and writing
-  every amplitude per op), divided by the measured time.
+- **passes** (qiskit-cupy): its passes over the state, from the result metadata: one
+  per cache-blocked run of ops (consecutive ops on qubits below a block of half a core's
+  L2 cache, applied block by block), one per other op. **GB moved**: passes x 2 x state
+  bytes (each pass reads and writes every amplitude).
+- **BW fraction** (cupy-cpu): the bandwidth limit, GB moved / measured bandwidth, divided
+  by the measured time; the plot draws the limit as a grey dash-dotted line.
+- **peak MB**: how far this process's resident memory rose during the simulator's
+  warm-up run (Linux's VmHWM, reset before it); every simulator runs in the process.
 - **GPU (the cupy-gpu rows)**: {gpu_method}.
 - **H100 model [s]**: a MODEL, not a measurement: `num_ops x 2 x state bytes /
   {H100_BANDWIDTH / 1e12:.2f} TB/s` (H100 SXM, HBM3 peak), with state bytes = 2^n x 16
