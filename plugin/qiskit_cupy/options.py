@@ -121,9 +121,12 @@ class RunOptions:
         return self.max_parallel_experiments or DEFAULT_MAX_STREAMS
 
 
+_OPTION_NAMES = tuple(field.name for field in fields(RunOptions))
+
+
 def option_names() -> tuple[str, ...]:
     """Return the name of every option."""
-    return tuple(field.name for field in fields(RunOptions))
+    return _OPTION_NAMES
 
 
 def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
@@ -224,10 +227,10 @@ def validate_options(values: Mapping[str, Any], base: RunOptions | None = None) 
     Raises:
         InvalidOptionError: An option is unknown or has a value that is not allowed.
     """
-    known = option_names()
     merged = dict(vars(base or RunOptions()))
     for name, value in values.items():
-        if name not in known:
-            raise InvalidOptionError(f"unknown option {name!r}; the options are: {', '.join(known)}")
+        if name not in merged:
+            known = ", ".join(_OPTION_NAMES)
+            raise InvalidOptionError(f"unknown option {name!r}; the options are: {known}")
         merged[name] = _validate(name, value)
     return RunOptions(**merged)

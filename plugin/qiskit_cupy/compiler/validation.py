@@ -40,12 +40,12 @@ def check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
     check_finite(circuit.global_phase, "the global phase")
     for position, instruction in enumerate(circuit.data):
         operation = instruction.operation
-        where = f"instruction {position} ('{operation.name}')"
+        where = _Where(position, operation.name)
         check_shape(instruction, where)
         for parameter in getattr(operation, "params", ()):
-            check_finite(parameter, f"a parameter of {where}")
+            check_finite(parameter, _Where(position, operation.name, "a parameter of "))
         if isinstance(operation, UnitaryGate):
-            require_unitary(operation.to_matrix(), where)
+            require_unitary(operation.to_matrix(), str(where))
         if (
             operation.name not in INSTRUCTION_TREATMENTS
             and operation.name not in DYNAMIC_NAMES
@@ -58,7 +58,19 @@ def check_circuit(circuit: QuantumCircuit, bound: bool) -> None:
             )
 
 
-def check_shape(instruction: Any, where: str) -> None:
+class _Where:
+    """Names an instruction in a message; the text is only made when a check fails."""
+
+    __slots__ = ("name", "position", "prefix")
+
+    def __init__(self, position: int, name: str, prefix: str = "") -> None:
+        self.position, self.name, self.prefix = position, name, prefix
+
+    def __str__(self) -> str:
+        return f"{self.prefix}instruction {self.position} ('{self.name}')"
+
+
+def check_shape(instruction: Any, where: str | _Where) -> None:
     """Require an instruction's qubits and clbits to match its operation, without repeats."""
     operation = instruction.operation
     qubits, clbits = instruction.qubits, instruction.clbits
@@ -71,8 +83,12 @@ def check_shape(instruction: Any, where: str) -> None:
         raise InvalidCircuitError(f"{where} names the same qubit or clbit more than once")
 
 
-def check_finite(value: Any, what: str) -> None:
+def check_finite(value: Any, what: object) -> None:
     """Require a numeric value (where it is one) to be finite."""
+    if type(value) is float:  # the common case, without the ABC check below
+        if not math.isfinite(value):
+            raise InvalidCircuitError(f"{what} is {value}; values must be finite")
+        return
     if isinstance(value, numbers.Number) and not cmath.isfinite(complex(value)):  # type: ignore[call-overload]  # typeshed's Number lacks __complex__
         raise InvalidCircuitError(f"{what} is {value}; values must be finite")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not np.isfinite(value).all():

@@ -153,7 +153,9 @@ class CpuDevice(Device):
         _queue(stream).enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
 
     def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> CpuProgram:
-        return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision]))
+        # The encoded program is the job's own: its data is used as it is where it already
+        # has the run's precision.
+        return CpuProgram(program.rows, program.data.astype(COMPLEX_DTYPES[precision], copy=False))
 
     def program_passes(self, program: EncodedProgram, num_qubits: int, batch: int, precision: str) -> int:
         """One pass per cache-blocked run and per op outside them, as ``run_program`` plans them."""
@@ -237,7 +239,7 @@ class CpuDevice(Device):
         return sums.reshape(batch, -1)
 
     def cumulative_sum(self, stream: Stream, rows: np.ndarray) -> np.ndarray:
-        _queue(stream).enqueue(lambda: np.cumsum(rows, axis=1, out=rows))
+        _queue(stream).enqueue(lambda: np.add.accumulate(rows, axis=1, out=rows))  # np.cumsum's ufunc
         return rows
 
     def sample(
