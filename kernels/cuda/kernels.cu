@@ -38,6 +38,70 @@ __global__ void qc_apply_op(qc::complex<T>* states, int num_qubits, long long nu
   }
 }
 
+// The items of one op of a blocked run, over the block's copy in shared memory: a state
+// of BlockBits qubits, whose items the threads of the CUDA block share out in a
+// block-stride loop, each through the op's per-item body (as qc_apply_op runs it).
+// `data` is the program's data for the state's batch entry.
+template <typename T, int BlockBits>
+struct BlockedOpItems {
+  qc::complex<T>* block;
+  const long long* op;
+  const qc::complex<T>* data;
+  template <typename Body>
+  QC_HD void operator()() const {
+    const qc::uindex_t items = qc::uindex_t{1}
+                               << (BlockBits - static_cast<int>(op[qc::op::kNumSorted]));
+    for (qc::uindex_t item = threadIdx.x; item < items; item += blockDim.x) {
+      qc::apply_op_item<Body>(block, BlockBits, item, op, data);
+    }
+  }
+};
+
+// A run of consecutive ops whose qubits (targets and sorted positions) all lie below
+// BlockBits, on a batch of states wider than BlockBits: each CUDA block takes state
+// blocks of 2^BlockBits consecutive amplitudes in a grid-stride loop (num_blocks in
+// all, batch entry by batch entry), copies one into shared memory, applies every op of
+// the run to the copy as a state of BlockBits qubits (the same per-item bodies as
+// qc_apply_op, dispatched on each row's kind and size at run time), with a barrier
+// between ops, and writes it back: one pass over device memory for the whole run.
+// Every amplitude sees the same ops in the same order through the same body as op by
+// op. BlockBits is chosen per precision so that the copy fits the 48 KiB of static
+// shared memory a block may have (devices/kernel_source.py, BLOCK_BITS).
+template <typename T, int BlockBits>
+__global__ void qc_apply_blocked_run(qc::complex<T>* states, int num_qubits, long long num_blocks,
+                                     const long long* ops, long long num_ops,
+                                     const qc::complex<T>* data, const long long* rows,
+                                     long long row_width, long long mask_slot) {
+  constexpr qc::uindex_t kAmplitudes = qc::uindex_t{1} << BlockBits;
+  __shared__ qc::complex<T> block[kAmplitudes];
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  const int blocks_bits = num_qubits - BlockBits;  // state blocks per state, log2
+  for (qc::uindex_t index = blockIdx.x; index < static_cast<qc::uindex_t>(num_blocks);
+       index += gridDim.x) {
+    const qc::uindex_t entry = index >> blocks_bits;
+    if (!mask.active(entry)) {  // the same for every thread of the block
+      continue;
+    }
+    qc::complex<T>* amplitudes = states + (index << BlockBits);
+    // Each thread loads and stores the same amplitudes, so no barrier is needed between
+    // one state block's store and the next one's load.
+    for (qc::uindex_t i = threadIdx.x; i < kAmplitudes; i += blockDim.x) {
+      block[i] = amplitudes[i];
+    }
+    __syncthreads();
+    for (long long j = 0; j < num_ops; ++j) {
+      const long long* op = ops + static_cast<qc::uindex_t>(j) * qc::op::kOpWidth;
+      const BlockedOpItems<T, BlockBits> items{
+          block, op, data + static_cast<qc::index_t>(entry) * op[qc::op::kDataBatchStride]};
+      qc::visit_op_body<T>(op, items);
+      __syncthreads();
+    }
+    for (qc::uindex_t i = threadIdx.x; i < kAmplitudes; i += blockDim.x) {
+      amplitudes[i] = block[i];
+    }
+  }
+}
+
 template <typename T>
 __global__ void qc_set_zero_state(qc::complex<T>* states, int num_qubits, long long num_items) {
   for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);

@@ -425,4 +425,43 @@ QC_HD void apply_op_item(complex<T>* states, int num_qubits, uindex_t item, cons
               data + op[op::kDataOffset] + static_cast<index_t>(entry) * op[op::kDataBatchStride]);
 }
 
+// Run-time dispatch of an op row to its body, by walking the registry (op_layout.cuh):
+// visit.template operator()<Body>() is called with Body the row's kind's body of
+// precision T, instantiated for the row's size (K = kNumTargets for a sized kind, 0
+// otherwise). Returns whether the row named a registered kind and size (otherwise
+// nothing is called). Written without the standard library, for NVRTC.
+template <typename T, typename Entry, int K, typename Visitor>
+QC_HD bool visit_sized_body(index_t num_targets, Visitor& visit) {
+  if constexpr (K > Entry::kMaxTargets) {
+    return false;
+  } else {
+    if (num_targets == K) {
+      visit.template operator()<typename Entry::template BodyOf<T, K>>();
+      return true;
+    }
+    return visit_sized_body<T, Entry, K + 1>(num_targets, visit);
+  }
+}
+
+template <typename T, typename Entry, typename Visitor>
+QC_HD bool visit_kind_body(const index_t* op, Visitor& visit) {
+  if constexpr (Entry::kSized) {
+    return visit_sized_body<T, Entry, 1>(op[op::kNumTargets], visit);
+  } else {
+    visit.template operator()<typename Entry::template BodyOf<T, 0>>();
+    return true;
+  }
+}
+
+template <typename T, typename Visitor, typename... Entries>
+QC_HD bool visit_op_body_of(OpKindList<Entries...>, const index_t* op, Visitor& visit) {
+  const index_t code = op[op::kKind];
+  return ((code == Entries::kCode && visit_kind_body<T, Entries>(op, visit)) || ...);
+}
+
+template <typename T, typename Visitor>
+QC_HD bool visit_op_body(const index_t* op, Visitor& visit) {
+  return visit_op_body_of<T>(OpKinds{}, op, visit);
+}
+
 }  // namespace qc

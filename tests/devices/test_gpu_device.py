@@ -264,8 +264,8 @@ def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytes
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, precision: str) -> None:
     """Circuits that take every kernel: dense and diagonal blocks of 1..5 qubits, a wide
-    diagonal, permutations, full and marginal (chunked) sampling, a dynamic circuit;
-    each result checked against the CPU's."""
+    diagonal, permutations, a blocked run, full and marginal (chunked) sampling, a dynamic
+    circuit; each result checked against the CPU's."""
     from qiskit.circuit.library import UnitaryGate
     from qiskit.quantum_info import random_unitary
 
@@ -284,6 +284,8 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     marginal.add_register(type(full.cregs[0])(2, "m"))
     marginal.measure([7, 1], [0, 1])
     unchunked = QuantumCircuit(17, 16)  # 16 measured: marginal sums without a reduction
+    unchunked.h(range(3))  # a blocked run: consecutive ops below the block, states wider
+    unchunked.cx(0, 2)
     unchunked.compose(random_circuit(17, 12, 6), inplace=True)
     unchunked.measure(list(range(16, 0, -1)), list(range(16)))
     saved = circuit.copy()

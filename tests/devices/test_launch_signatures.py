@@ -37,6 +37,8 @@ POINTEE_DTYPES: dict[str, Any] = {
 }
 
 NUM_QUBITS = 5
+#: Width of the states of a blocked run: wider than either precision's block.
+BLOCKED_QUBITS = 13
 BATCH = 3
 NUM_MEASURED = 2
 CHUNK_BITS = 2
@@ -92,6 +94,17 @@ def well_typed(builder: str, precision: str) -> dict[str, Any]:
             "kind_name": "kDense",
             "num_targets": 1,
             "num_sorted": 1,
+            "precision": precision,
+            "mask": (rows(), WIDTH, SLOT),
+        },
+        "blocked_run": {
+            "states": np.zeros(BATCH << BLOCKED_QUBITS, dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
+            "num_qubits": BLOCKED_QUBITS,
+            "batch": BATCH,
+            "ops": np.zeros(2 * OP_LAYOUT["kOpWidth"], dtype=np.int64),
+            "num_ops": 2,
+            "highest_qubit": 4,
+            "data": np.zeros(4, dtype=POINTEE_DTYPES["qc::complex<T>"][precision]),
             "precision": precision,
             "mask": (rows(), WIDTH, SLOT),
         },
@@ -206,6 +219,7 @@ def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
 BUILDERS = (
     "set_zero_state",
     "apply_op",
+    "blocked_run",
     "marginal_partials",
     "probabilities",
     "reduce_partials",
@@ -433,6 +447,8 @@ def test_a_wrong_array_is_refused(builder: str, name: str, index: int | None, wr
     [
         ("apply_op", "states"),
         ("apply_op", "data"),
+        ("blocked_run", "states"),
+        ("blocked_run", "data"),
         ("collapse", "states"),
         ("gather", "source"),
         ("gather", "branches"),
@@ -677,3 +693,72 @@ def test_a_bad_op_row_is_refused_before_its_program_is_launched() -> None:
 def test_a_wrong_argument_count_is_refused() -> None:
     with pytest.raises(CupySimulatorError, match="takes 6 arguments, the launch passes 2"):
         launches.check_arguments("qc_sample", "double", (np.zeros(1), 1))
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_a_blocked_run_has_one_item_per_state_block_each_for_a_whole_cuda_block(precision: str) -> None:
+    launch = build("blocked_run", precision)
+    block_bits = kernel_source.BLOCK_BITS[precision]
+    assert launch.kernel == f"qc_apply_blocked_run<{kernel_source.PRECISION_TYPES[precision]}, {block_bits}>"
+    assert launch.num_items == BATCH << (BLOCKED_QUBITS - block_bits)
+    assert launch.arguments[2] == launch.num_items and launch.arguments[4] == 2
+    assert launch.block_per_item
+    assert not build("apply_op", precision).block_per_item
+
+
+def test_each_precisions_block_fits_the_static_shared_memory_of_a_cuda_block() -> None:
+    """The largest power of two of amplitudes within 48 KiB: one bit more would not fit."""
+    for precision, bits in kernel_source.BLOCK_BITS.items():
+        itemsize = np.dtype(POINTEE_DTYPES["qc::complex<T>"][precision]).itemsize
+        assert itemsize << bits <= kernel_source.STATIC_SHARED_BYTES < itemsize << (bits + 1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"highest_qubit": 11}, "every qubit below the block width 11"),
+        ({"num_qubits": 11, "states": np.zeros(BATCH << 11, dtype=np.complex128)}, "states wider than it"),
+        ({"num_ops": 3}, "a blocked run of 3 ops needs as many rows"),
+        ({"num_ops": 0, "ops": np.zeros(0, dtype=np.int64)}, "a blocked run of 0 ops"),
+        ({"mask": (np.zeros(BATCH * WIDTH - 1, dtype=np.int64), WIDTH, SLOT)}, "rows"),
+    ],
+)
+def test_a_blocked_run_that_does_not_fit_its_blocks_is_refused(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build("blocked_run", "double", **changes)
+
+
+def _gate(targets: tuple[int, ...], controls: tuple[int, ...] = (), kind: OpKind = OpKind.DENSE) -> GateOp:
+    k = len(targets)
+    data = np.eye(1 << k) if kind is OpKind.DENSE else np.ones(1 << k)
+    permutation = tuple(range(1 << k)) if kind is OpKind.PERMUTATION else ()
+    return GateOp(kind, targets, data, controls, 0, permutation)
+
+
+def test_highest_qubits_reads_targets_and_sorted_positions() -> None:
+    ops = [
+        _gate((3,)),
+        _gate((2,), (9,), OpKind.DIAGONAL),  # a diagonal's target is not a sorted position
+        _gate((7, 1), (), OpKind.DIAGONAL),
+        _gate((0, 5), (), OpKind.PERMUTATION),
+        _gate(tuple(range(8)), (12,), OpKind.WIDE_DIAGONAL),
+    ]
+    assert launches.highest_qubits(encode_program(ops).rows).tolist() == [3, 9, 7, 5, 12]
+    assert launches.highest_qubits(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64)).size == 0
+
+
+def test_program_segments_group_runs_of_two_or_more_ops_below_the_block() -> None:
+    low, high = _gate((1,)), _gate((4,), (6,))
+    ops = [low, high, low, low, low, high, low, high, high, low, low]
+    segments = launches.program_segments(encode_program(ops).rows, 5)
+    S = launches.ProgramSegment
+    assert segments == (
+        S(0, 2, False, 6),  # a lone low op stays with the high one after it
+        S(2, 5, True, 1),
+        S(5, 9, False, 6),  # one low op between high ones is not a run
+        S(9, 11, True, 1),
+    )
+    assert launches.program_segments(encode_program([low]).rows, 5) == (S(0, 1, False, 1),)
+    assert launches.program_segments(encode_program([low, low]).rows, 2) == (S(0, 2, True, 1),)
+    assert launches.program_segments(encode_program([low, low]).rows, 1) == (S(0, 2, False, 1),)
+    assert launches.program_segments(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64), 5) == ()

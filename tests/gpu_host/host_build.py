@@ -2,17 +2,36 @@
 
 ``kernel_source.cuda_source()`` (every header and ``kernels/cuda/kernels.cu``, unchanged)
 is compiled by the host C++ compiler behind a small CUDA-semantics prelude: the
-qualifiers, ``dim3`` and the per-thread ``threadIdx``/``blockIdx``/``blockDim``/``gridDim``.
-``__CUDACC__`` is defined, as NVRTC defines it, so the source takes the same branches
-it takes on a GPU. Every name expression of both precisions gets two ``extern "C"``
-trampolines: one runs the whole grid — every block, every thread of it — one thread at
-a time, which is what a grid-stride launch computes; the other runs one chosen thread of
-a launch, so that a test can reach the items of a grid far larger than it could run
-(64-bit item indices) without running the rest. Arguments are passed as CUDA passes
-them to ``cuLaunchKernel``: an array of pointers to each argument's value.
+qualifiers, ``dim3``, the per-thread ``threadIdx``/``blockIdx``/``blockDim``/``gridDim``,
+``__shared__`` and ``__syncthreads()``. ``__CUDACC__`` is defined, as NVRTC defines it,
+so the source takes the same branches it takes on a GPU. Every name expression of both
+precisions gets two ``extern "C"`` trampolines: one runs the whole grid, the other runs
+one chosen thread of a launch, so that a test can reach the items of a grid far larger
+than it could run (64-bit item indices) without running the rest. Arguments are passed
+as CUDA passes them to ``cuLaunchKernel``: an array of pointers to each argument's value.
 
-This proves the GPU entry points run and compute the right numbers; it says nothing of
-how a GPU runs them, or how fast.
+How a whole grid runs depends on whether the kernel cooperates within a block (its
+``__global__`` body uses ``__shared__`` or ``__syncthreads``, found in the source text):
+
+* a kernel that does not (every grid-stride launcher whose threads are independent)
+  runs every block, every thread of it, one thread at a time, which is what such a
+  launch computes, and much faster than threads would;
+* a cooperative kernel runs its blocks one after another, and the threads of a block
+  concurrently: one ``std::thread`` per thread of the block (``threadIdx.x``), started
+  once per launch and reused by each block in turn. ``__shared__`` variables are
+  ``static``: one copy, shared by the block's threads, which the blocks, one after
+  another, reuse (as a GPU's blocks would find their shared memory: holding whatever
+  was there; nothing may be read before it is written). A launch of a cooperative
+  kernel holds a lock of its instantiation, so that launches on two streams never share
+  that copy. ``__syncthreads()`` is a barrier of the block's threads that have not
+  returned (a returned thread no longer counts, as on Volta and later);
+  after every thread has returned, the next block starts. ``__syncthreads()`` outside a
+  cooperative launch (a single-thread launch, or a kernel the text search missed)
+  aborts the process with a message rather than compute without the barrier.
+
+This proves the GPU entry points run and compute the right numbers, and that a
+cooperative kernel's barriers order its threads' shared-memory accesses when they really
+run concurrently; it says nothing of how a GPU schedules them, or how fast.
 """
 
 from __future__ import annotations
@@ -21,6 +40,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -37,16 +57,86 @@ PRELUDE = r"""
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __shared__ static
 #include <cmath>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 using std::sqrt;  // CUDA's math library declares sqrt(double) for device code
 struct dim3 { unsigned int x = 1, y = 1, z = 1; };
 thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+// A barrier of the threads of one block that have not returned from the kernel. Arrivals
+// are counted under a lock; waiters yield the processor until the generation changes
+// (a block has more threads than the host has cores: sleeping on a condition variable
+// would cost every waiter a wake-up and a fight for the lock at each barrier).
+class QcBlockBarrier {
+ public:
+  explicit QcBlockBarrier(unsigned count) : expected_(count) {}
+  // Waits until every counted thread has arrived; `last`, if given, runs in the last
+  // thread to arrive before any is released.
+  template <typename F>
+  void arrive_and_wait(F last) {
+    unsigned long long generation;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation = generation_.load(std::memory_order_relaxed);
+      if (++arrived_ == expected_) {
+        last();
+        release();
+        return;
+      }
+    }
+    while (generation_.load(std::memory_order_acquire) == generation) {
+      std::this_thread::yield();
+    }
+  }
+  void arrive_and_wait() { arrive_and_wait([] {}); }
+  // A thread that returned from the kernel: no longer counted.
+  void drop() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --expected_;
+    if (arrived_ > 0 && arrived_ == expected_) {
+      release();
+    }
+  }
+  // Counts `count` threads again; only while no thread uses the barrier.
+  void reset(unsigned count) {
+    expected_ = count;
+    arrived_ = 0;
+  }
+
+ private:
+  void release() {
+    arrived_ = 0;
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  std::mutex mutex_;
+  unsigned expected_;
+  unsigned arrived_ = 0;
+  std::atomic<unsigned long long> generation_{0};
+};
+
+// The barrier of the block the calling thread belongs to; null outside a cooperative launch.
+thread_local QcBlockBarrier* qc_block_barrier = nullptr;
+
+inline void __syncthreads() {
+  if (qc_block_barrier == nullptr) {
+    std::fprintf(stderr, "__syncthreads() outside a cooperative host launch\n");
+    std::abort();
+  }
+  qc_block_barrier->arrive_and_wait();
+}
 """
 
 LAUNCH_SUPPORT = r"""
 #include <cstddef>
+#include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 template <typename... P, std::size_t... I>
 void qc_host_call(void (*kernel)(P...), void** args, std::index_sequence<I...>) {
@@ -64,13 +154,38 @@ void qc_host_thread(void (*kernel)(P...), unsigned grid, unsigned block, unsigne
   qc_host_call(kernel, args, std::index_sequence_for<P...>{});
 }
 
-// Runs every thread of every block of a 1-D launch.
+// Runs every thread of every block of a 1-D launch, one thread at a time.
 template <typename... P>
 void qc_host_grid(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
   for (unsigned b = 0; b < grid; ++b) {
     for (unsigned t = 0; t < block; ++t) {
       qc_host_thread(kernel, grid, block, b, t, args);
     }
+  }
+}
+
+// Runs a 1-D launch of a kernel whose threads cooperate within a block: blocks one after
+// another, the threads of each concurrently (one std::thread per threadIdx.x, reused by
+// every block), __syncthreads() a barrier of the block's threads that have not returned.
+template <typename... P>
+void qc_host_grid_cooperative(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
+  QcBlockBarrier sync(block);     // __syncthreads() of the running block
+  QcBlockBarrier between(block);  // every thread has returned from the running block
+  std::vector<std::thread> threads;
+  threads.reserve(block);
+  for (unsigned t = 0; t < block; ++t) {
+    threads.emplace_back([&, t] {
+      qc_block_barrier = &sync;
+      for (unsigned b = 0; b < grid; ++b) {
+        qc_host_thread(kernel, grid, block, b, t, args);
+        sync.drop();
+        between.arrive_and_wait([&] { sync.reset(block); });
+      }
+      qc_block_barrier = nullptr;
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
   }
 }
 """
@@ -84,21 +199,58 @@ def all_name_expressions() -> tuple[str, ...]:
     return tuple(names)
 
 
+_GLOBAL_DEFINITION = re.compile(r"__global__\s+void\s+(\w+)\s*\(")
+
+
+def cooperative_kernels(code: str) -> frozenset[str]:
+    """The ``__global__`` functions of ``code`` whose body uses ``__shared__`` or
+    ``__syncthreads``: their threads cooperate within a block.
+
+    Args:
+        code: CUDA C++ source.
+
+    Returns:
+        The kernels' (template) names.
+    """
+    names = set()
+    for match in _GLOBAL_DEFINITION.finditer(code):
+        start = code.index("{", match.end())
+        depth, end = 0, start
+        for end in range(start, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[end], 0)
+            if depth == 0:
+                break
+        body = code[start : end + 1]
+        if "__shared__" in body or "__syncthreads" in body:
+            names.add(match.group(1))
+    return frozenset(names)
+
+
 def translation_unit(code: str, names: tuple[str, ...]) -> str:
     """The prelude, the source, and two trampolines per name expression.
 
-    ``qc_host_launch_<i>`` runs the whole grid of name expression ``i``,
+    ``qc_host_launch_<i>`` runs the whole grid of name expression ``i`` (a cooperative
+    kernel's blocks with their threads concurrent, under its instantiation's lock),
     ``qc_host_thread_<i>`` one thread of it.
     """
-    trampolines = "\n".join(
-        f'extern "C" void qc_host_launch_{index}(unsigned grid, unsigned block, void** args) '
-        f"{{ qc_host_grid(&{name}, grid, block, args); }}\n"
-        f'extern "C" void qc_host_thread_{index}(unsigned grid, unsigned block, '
-        f"unsigned block_index, unsigned thread, void** args) "
-        f"{{ qc_host_thread(&{name}, grid, block, block_index, thread, args); }}"
-        for index, name in enumerate(names)
-    )
-    return "\n".join([PRELUDE, code, LAUNCH_SUPPORT, trampolines])
+    cooperative = cooperative_kernels(code)
+    trampolines = []
+    for index, name in enumerate(names):
+        if name.split("<", 1)[0] in cooperative:
+            launch = (
+                "static std::mutex lock; std::lock_guard<std::mutex> held(lock); "
+                f"qc_host_grid_cooperative(&{name}, grid, block, args);"
+            )
+        else:
+            launch = f"qc_host_grid(&{name}, grid, block, args);"
+        trampolines.append(
+            f'extern "C" void qc_host_launch_{index}(unsigned grid, unsigned block, void** args) '
+            f"{{ {launch} }}\n"
+            f'extern "C" void qc_host_thread_{index}(unsigned grid, unsigned block, '
+            f"unsigned block_index, unsigned thread, void** args) "
+            f"{{ qc_host_thread(&{name}, grid, block, block_index, thread, args); }}"
+        )
+    return "\n".join([PRELUDE, code, LAUNCH_SUPPORT, "\n".join(trampolines)])
 
 
 def compiler() -> str:
@@ -124,9 +276,14 @@ def _argument_pointers(arguments: list[ctypes._SimpleCData]) -> ctypes.Array:
 class HostKernels:
     """The built library: launch any name expression over a 1-D grid, or one thread of it."""
 
-    def __init__(self, library: ctypes.CDLL, names: tuple[str, ...]) -> None:
+    def __init__(self, library: ctypes.CDLL, names: tuple[str, ...], cooperative: frozenset[str]) -> None:
         self._library = library
         self._index = {name: index for index, name in enumerate(names)}
+        self._cooperative = cooperative
+
+    def is_cooperative(self, name: str) -> bool:
+        """Whether the threads of a block of kernel ``name`` run concurrently (see the module)."""
+        return name.split("<", 1)[0] in self._cooperative
 
     def has(self, name: str) -> bool:
         """Whether ``name`` is one of the instantiated name expressions."""
@@ -161,8 +318,12 @@ class HostKernels:
             arguments: The kernel's arguments, C-typed.
 
         Raises:
-            ValueError: The launch or the thread is outside CUDA's limits or the launch.
+            ValueError: The launch or the thread is outside CUDA's limits or the launch,
+                or the kernel is cooperative (one thread alone would wait at its first
+                barrier for ever).
         """
+        if self.is_cooperative(name):
+            raise ValueError(f"{name} synchronizes its block's threads: one thread cannot run alone")
         if not (1 <= grid <= MAX_GRID and 1 <= block <= MAX_BLOCK):
             raise ValueError(f"a {grid} x {block} launch is outside CUDA's limits")
         if not (0 <= block_index < grid and 0 <= thread_index < block):
@@ -210,7 +371,7 @@ def host_library(code: str, names: tuple[str, ...]) -> HostKernels:
         if built.returncode != 0:
             raise RuntimeError(f"the host build of the kernel source failed:\n{built.stderr[-4000:]}")
         partial.replace(library)
-    return HostKernels(ctypes.CDLL(str(library)), names)
+    return HostKernels(ctypes.CDLL(str(library)), names, cooperative_kernels(code))
 
 
 def host_kernels() -> HostKernels:

@@ -22,7 +22,7 @@ from qiskit_cupy.compiler.program import EncodedProgram
 from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceProgram, Event
 from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
-from qiskit_cupy.devices.kernel_source import NVRTC_OPTIONS, cuda_source, name_expressions
+from qiskit_cupy.devices.kernel_source import BLOCK_BITS, NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.errors import DeviceUnavailableError
 
@@ -139,7 +139,8 @@ class GpuDevice(Device):
         a launch of no items has nothing to do (and a grid of no blocks is invalid)."""
         if launch.num_items == 0:
             return
-        blocks = min(-(-launch.num_items // BLOCK_SIZE), self._max_blocks)
+        wanted = launch.num_items if launch.block_per_item else -(-launch.num_items // BLOCK_SIZE)
+        blocks = min(wanted, self._max_blocks)
         with self._device:
             kernel = self._module(precision).get_function(launch.kernel)
             kernel((blocks,), (BLOCK_SIZE,), launch.arguments, stream=stream)
@@ -192,7 +193,8 @@ class GpuDevice(Device):
     def upload_program(self, stream: Any, program: EncodedProgram, precision: str) -> GpuProgram:
         rows = self._upload(stream, program.rows)
         data = self._upload(stream, program.data.astype(COMPLEX_DTYPES[precision]))
-        return GpuProgram(rows, data, program)
+        segments = launches.program_segments(program.rows, BLOCK_BITS[precision])
+        return GpuProgram(rows, data, program, segments)
 
     def run_program(
         self,
@@ -208,20 +210,36 @@ class GpuDevice(Device):
         encoded = resident.program
         launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
         mask = self._mask(condition)
-        for index, kind in enumerate(encoded.kinds):
-            launch = launches.apply_op(
-                states,
-                num_qubits,
-                batch,
-                resident.rows[index],
-                resident.data,
-                kind.value,
-                encoded.num_targets[index],
-                encoded.num_sorted[index],
-                precision,
-                mask,
-            )
-            self._run(stream, launch, precision)
+        blocks = num_qubits > BLOCK_BITS[precision]  # else a state is no wider than a block
+        for segment in resident.segments:
+            if segment.blocked and blocks:
+                launch = launches.blocked_run(
+                    states,
+                    num_qubits,
+                    batch,
+                    resident.rows[segment.start : segment.stop],
+                    segment.stop - segment.start,
+                    segment.highest_qubit,
+                    resident.data,
+                    precision,
+                    mask,
+                )
+                self._run(stream, launch, precision)
+                continue
+            for index in range(segment.start, segment.stop):
+                launch = launches.apply_op(
+                    states,
+                    num_qubits,
+                    batch,
+                    resident.rows[index],
+                    resident.data,
+                    encoded.kinds[index].value,
+                    encoded.num_targets[index],
+                    encoded.num_sorted[index],
+                    precision,
+                    mask,
+                )
+                self._run(stream, launch, precision)
 
     def _mask(self, condition: tuple[ClassicalRows, int] | None) -> tuple[Any, int, int]:
         """The (rows, width, slot) kernel arguments of a condition; without one, the

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from qiskit_cupy.compiler.program import EncodedProgram
+from qiskit_cupy.devices.launches import ProgramSegment
 
 #: cudaEventQuery's statuses (cudaError_t): done, and not yet done.
 CUDA_SUCCESS = 0
@@ -24,11 +25,20 @@ CUDA_ERROR_NOT_READY = 600
 
 @dataclass(frozen=True)
 class GpuProgram:
-    """An encoded program resident on the GPU."""
+    """An encoded program resident on the GPU.
+
+    Attributes:
+        rows: The op rows on the device.
+        data: The op data on the device, of the precision it was uploaded for.
+        program: The encoded program (host rows).
+        segments: The program split into blocked runs and ops launched one by one, for
+            the precision's block width (computed once, at upload).
+    """
 
     rows: Any
     data: Any
     program: EncodedProgram
+    segments: tuple[ProgramSegment, ...]
 
 
 @dataclass

@@ -79,6 +79,30 @@ def apply_op_kernel(kind_name: str, num_targets: int, precision: str) -> str:
     return f"qc_apply_op<{spec.body}<{scalar}, {size}>, {scalar}>"
 
 
+#: Static shared memory one CUDA block may have without opting in (dynamic shared
+#: memory beyond it needs cudaFuncSetAttribute), on every supported architecture.
+STATIC_SHARED_BYTES = 48 * 1024
+
+#: Width (qubits) of the state blocks ``qc_apply_blocked_run`` holds in shared memory, per
+#: precision: the largest power of two of amplitudes that fits STATIC_SHARED_BYTES,
+#: 2**11 complex128 (32 KiB) and 2**12 complex64 (32 KiB); one bit more would take
+#: 64 KiB. Half of the 48 KiB left unused also leaves a multiprocessor room for more
+#: resident blocks (up to 7 on sm_90's 228 KiB) than a 48 KiB block would.
+BLOCK_BITS: dict[str, int] = {"double": 11, "single": 12}
+
+
+def blocked_run_kernel(precision: str) -> str:
+    """Name the ``qc_apply_blocked_run`` instantiation of one precision.
+
+    Args:
+        precision: ``"double"`` or ``"single"``.
+
+    Returns:
+        The C++ name expression of the kernel, its block width :data:`BLOCK_BITS`.
+    """
+    return f"qc_apply_blocked_run<{PRECISION_TYPES[precision]}, {BLOCK_BITS[precision]}>"
+
+
 def precision_kernel(name: str, precision: str) -> str:
     """Name a kernel template instantiated on precision only.
 
@@ -124,5 +148,6 @@ def name_expressions(precision: str) -> tuple[str, ...]:
     names = [precision_kernel(name, precision) for name in PRECISION_KERNELS]
     for kind_name, spec in OP_KINDS.items():
         names.extend(apply_op_kernel(kind_name, k, precision) for k in spec.sizes())
+    names.append(blocked_run_kernel(precision))
     names.extend(PLAIN_KERNELS)
     return tuple(names)

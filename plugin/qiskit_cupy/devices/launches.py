@@ -21,8 +21,15 @@ from typing import Any
 import numpy as np
 
 from qiskit_cupy import _cpu
+from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 from qiskit_cupy.devices.base import COMPLEX_DTYPES
-from qiskit_cupy.devices.kernel_source import KERNEL_LAUNCHERS, apply_op_kernel, precision_kernel
+from qiskit_cupy.devices.kernel_source import (
+    BLOCK_BITS,
+    KERNEL_LAUNCHERS,
+    apply_op_kernel,
+    blocked_run_kernel,
+    precision_kernel,
+)
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.kernel_files import read_kernel_file
 
@@ -64,11 +71,20 @@ def kernel_signatures() -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class Launch:
-    """One kernel launch: which instantiation, over how many items, with what arguments."""
+    """One kernel launch: which instantiation, over how many items, with what arguments.
+
+    Attributes:
+        kernel: The name expression.
+        num_items: Work items of the launch.
+        arguments: The kernel's arguments, checked.
+        block_per_item: Each work item is taken by a whole CUDA block (whose threads
+            share it out), not by one thread: the grid needs no more blocks than items.
+    """
 
     kernel: str
     num_items: int
     arguments: tuple[Any, ...]
+    block_per_item: bool = False
 
 
 def check_arguments(kernel: str, precision: str, arguments: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -123,11 +139,12 @@ def _launch(
     precision: str,
     arguments: tuple[Any, ...],
     check_values: Callable[[], None],
+    block_per_item: bool = False,
 ) -> Launch:
     """Check the arguments' types, then their values (``check_values``); build the launch."""
     packed = check_arguments(kernel, precision, arguments)
     check_values()
-    return Launch(kernel, num_items, packed)
+    return Launch(kernel, num_items, packed, block_per_item)
 
 
 def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
@@ -185,6 +202,148 @@ def apply_op(
         precision,
         (states, num_qubits, items, row, data, rows, width, slot),
         lambda: _cpu.check_rows(int(batch), rows.size, int(width), int(slot)),
+    )
+
+
+#: The fewest consecutive ops a blocked run takes: one op is one pass over the states anyway.
+MIN_BLOCKED_OPS = 2
+
+
+@dataclass(frozen=True)
+class ProgramSegment:
+    """Consecutive ops of a program that run the same way.
+
+    Attributes:
+        start: The first op's index.
+        stop: One past the last op's index.
+        blocked: The ops run as one ``qc_apply_blocked_run`` (every qubit of each lies
+            below the block width, and there are at least :data:`MIN_BLOCKED_OPS`); otherwise
+            each runs as its own ``qc_apply_op``.
+        highest_qubit: The highest qubit any of the ops reads or writes.
+    """
+
+    start: int
+    stop: int
+    blocked: bool
+    highest_qubit: int
+
+
+def highest_qubits(rows: np.ndarray) -> np.ndarray:
+    """The highest qubit each op row reads or writes: its targets and sorted positions.
+
+    Args:
+        rows: Encoded op rows, int64, one op per row.
+
+    Returns:
+        One int64 per row; -1 for a row of no qubits.
+    """
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, OP_LAYOUT["kOpWidth"])
+    highest = np.full(len(rows), -1, dtype=np.int64)
+    fields = (
+        ("kNumTargets", "kTargets", "kSorted"),
+        ("kNumSorted", "kSorted", "kPermutation"),
+    )
+    for count_at, first, end in fields:
+        slots = rows[:, OP_LAYOUT[first] : OP_LAYOUT[end]]
+        used = np.arange(slots.shape[1]) < rows[:, OP_LAYOUT[count_at], None]
+        highest = np.maximum(highest, np.where(used, slots, -1).max(axis=1, initial=-1))
+    return highest
+
+
+def program_segments(rows: np.ndarray, block_bits: int) -> tuple[ProgramSegment, ...]:
+    """Split a program into blocked runs and ops launched one by one.
+
+    A blocked run is a longest stretch of at least :data:`MIN_BLOCKED_OPS` consecutive
+    ops whose every qubit lies below ``block_bits``; the ops between runs form segments
+    of their own. Computed once per program (when it is uploaded); whether a run is
+    launched blocked also needs states wider than ``block_bits`` (:func:`blocked_run`).
+
+    Args:
+        rows: The encoded op rows, on the host.
+        block_bits: Width of the blocks of ``qc_apply_blocked_run``.
+
+    Returns:
+        The segments, in order, covering every op once.
+    """
+    highest = highest_qubits(rows)
+    fits = highest < block_bits
+
+    def segment(start: int, stop: int, blocked: bool) -> ProgramSegment:
+        return ProgramSegment(start, stop, blocked, int(highest[start:stop].max()))
+
+    segments: list[ProgramSegment] = []
+    loose = 0  # the first op not yet in a segment
+    index = 0
+    while index < len(fits):
+        if not fits[index]:
+            index += 1
+            continue
+        stop = index
+        while stop < len(fits) and fits[stop]:
+            stop += 1
+        if stop - index >= MIN_BLOCKED_OPS:
+            if loose < index:
+                segments.append(segment(loose, index, False))
+            segments.append(segment(index, stop, True))
+            loose = stop
+        index = stop
+    if loose < len(fits):
+        segments.append(segment(loose, len(fits), False))
+    return tuple(segments)
+
+
+def blocked_run(
+    states: Any,
+    num_qubits: int,
+    batch: int,
+    ops: Any,
+    num_ops: int,
+    highest_qubit: int,
+    data: Any,
+    precision: str,
+    mask: tuple[Any, int, int],
+) -> Launch:
+    """The launch of a blocked run: consecutive ops applied block by block in shared memory.
+
+    The ops' rows are checked with the whole program by :func:`check_program`; here,
+    that they fit the blocks: every qubit at most ``highest_qubit``, which must lie below
+    the precision's block width, itself below ``num_qubits``.
+
+    Args:
+        states: The batch.
+        num_qubits: Width of each state.
+        batch: Number of states.
+        ops: The run's rows on the device (``num_ops`` consecutive rows).
+        num_ops: Ops in the run.
+        highest_qubit: The highest qubit any op of the run reads or writes.
+        data: The program's data on the device.
+        precision: ``"double"`` or ``"single"``.
+        mask: (rows, row width, mask slot), as for :func:`apply_op`.
+
+    Returns:
+        The launch, one work item per state block, each taken by a whole CUDA block.
+    """
+    block_bits = BLOCK_BITS[precision]
+    num_blocks = batch << max(num_qubits - block_bits, 0)
+    rows, width, slot = mask
+
+    def check_values() -> None:
+        if not highest_qubit < block_bits < num_qubits:
+            raise ValueError(
+                f"a blocked run needs every qubit below the block width {block_bits} "
+                f"and states wider than it: qubit {highest_qubit}, {num_qubits} qubits"
+            )
+        if num_ops < 1 or ops.size != num_ops * OP_LAYOUT["kOpWidth"]:
+            raise ValueError(f"a blocked run of {num_ops} ops needs as many rows, got {ops.size} values")
+        _cpu.check_rows(int(batch), rows.size, int(width), int(slot))
+
+    return _launch(
+        blocked_run_kernel(precision),
+        num_blocks,
+        precision,
+        (states, num_qubits, num_blocks, ops, num_ops, data, rows, width, slot),
+        check_values,
+        block_per_item=True,
     )
 
 

@@ -32,6 +32,7 @@ from gpu_host.cupy_standin import cuda
 from gpu_host.cupy_standin.arrays import ndarray
 from gpu_host.cupy_standin.machine import CUDADriverError, Launch, Work
 from qiskit_cupy import _cpu
+from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 
 _GLOBAL = re.compile(
     r"(?:template\s*<(?P<template>[^{;]*?)>\s*)?__global__\s+void\s+(?P<name>\w+)\s*\((?P<params>[^)]*)\)",
@@ -218,7 +219,11 @@ class RawKernel:
 
 
 def _row_check(name: str, args: tuple[Any, ...]) -> Any:
-    """For ``qc_apply_op``: a check, to run on the stream, of the row the kernel will read."""
+    """For ``qc_apply_op`` and ``qc_apply_blocked_run``: a check, to run on the stream, of
+    the rows the kernel will read (and, for a blocked run, that each of their qubits lies
+    in the block held in shared memory)."""
+    if name.startswith("qc_apply_blocked_run<"):
+        return _blocked_rows_check(name, args)
     if not name.startswith("qc_apply_op<"):
         return lambda: None
     states, num_qubits, row, data = args[0]._view, int(args[1]), args[3]._view, args[4]._view
@@ -271,3 +276,28 @@ class RawModule:
             if name not in self._kernels:
                 self._kernels[name] = RawKernel(self, name)
             return self._kernels[name]
+
+
+def _blocked_rows_check(name: str, args: tuple[Any, ...]) -> Any:
+    """The rows check of a ``qc_apply_blocked_run<T, BlockBits>`` launch: the rows as
+    ``qc_apply_op``'s, each qubit (targets, sorted positions) below BlockBits, states wider."""
+    block_bits = int(_split_top_level(name.partition("<")[2][:-1])[1])
+    states, num_qubits, ops, num_ops, data = (
+        args[0]._view,
+        int(args[1]),
+        args[3]._view,
+        int(args[4]),
+        args[5]._view,
+    )
+    layout = OP_LAYOUT
+
+    def check() -> None:
+        rows = ops[: num_ops * layout["kOpWidth"]].reshape(num_ops, -1)
+        _cpu.check_program(num_qubits, states.size >> num_qubits, rows, data.size)
+        for row in rows:
+            targets = row[layout["kTargets"] : layout["kTargets"] + row[layout["kNumTargets"]]]
+            positions = row[layout["kSorted"] : layout["kSorted"] + row[layout["kNumSorted"]]]
+            if max([*targets, *positions], default=-1) >= block_bits or num_qubits <= block_bits:
+                raise ValueError(f"a row of a blocked run reaches past its {block_bits}-qubit block")
+
+    return check
