@@ -21,7 +21,7 @@ from gpu_host.cupy_standin.machine import LAUNCHED, DeviceSpec, Machine
 from qiskit_cupy import CupySimulator
 from qiskit_cupy.devices.calibration import CACHE_VARIABLE
 from qiskit_cupy.devices.gpu import gpu_unavailable_reason
-from qiskit_cupy.devices.kernel_source import PRECISION_TYPES, name_expressions
+from qiskit_cupy.devices.kernel_source import PRECISION_TYPES, blocked_run_kernel, name_expressions
 
 # The CPU's op costs are measured once per test run, into a directory of the run's own
 # (processes the tests start inherit it), never into the user's cache.
@@ -90,6 +90,12 @@ def cpu_backend() -> CupySimulator:
 def standin(monkeypatch: pytest.MonkeyPatch) -> Machine:
     """The CuPy stand-in in place of CuPy, on a fresh one-device machine."""
     return use_standin(monkeypatch)
+
+
+def blocked_run_launches(precision: str) -> int:
+    """How many ``qc_apply_blocked_run`` launches of ``precision`` the stand-in has queued
+    in this session (the LAUNCHED record the session summary prints)."""
+    return LAUNCHED[blocked_run_kernel(precision)]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

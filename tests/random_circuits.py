@@ -81,6 +81,29 @@ def random_circuit(num_qubits: int, num_gates: int, seed: int) -> QuantumCircuit
     return circuit
 
 
+def low_heavy_circuit(num_qubits: int, num_gates: int, seed: int, low: int = 8) -> QuantumCircuit:
+    """Return a random circuit whose gates mostly act on its lowest ``low`` qubits.
+
+    Every qubit starts in a random product state; then stretches of random gates on the
+    low qubits (which a GPU applies as blocked runs once the state is wider than its
+    shared-memory block) alternate with single random gates on any qubit.
+    """
+    rng = np.random.default_rng(seed)
+    circuit = QuantumCircuit(num_qubits, name=f"low_heavy_{num_qubits}_{seed}")
+    for qubit in range(num_qubits):
+        circuit.ry(float(rng.uniform(0.2, 2.9)), qubit)
+        circuit.rz(float(rng.uniform(-3, 3)), qubit)
+    narrow = random_circuit(low, num_gates, seed + 1)
+    wide = random_circuit(num_qubits, max(1, num_gates // 6), seed + 2)
+    for index, instruction in enumerate(narrow.data):
+        circuit.append(instruction.operation, [narrow.find_bit(q).index for q in instruction.qubits])
+        if index % 6 == 5 and index // 6 < len(wide.data):
+            extra = wide.data[index // 6]
+            circuit.append(extra.operation, [wide.find_bit(q).index for q in extra.qubits])
+    circuit.global_phase = narrow.global_phase + wide.global_phase
+    return circuit
+
+
 def random_dynamic_circuit(seed: int, num_qubits: int = 3, depth: int = 8) -> QuantumCircuit:
     """Random unitaries, mid-circuit measurements, resets and conditioned blocks."""
     rng = np.random.default_rng(seed)

@@ -9,6 +9,7 @@ from qiskit.circuit import Parameter, ParameterVector
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Statevector
 
+from conftest import STANDIN, blocked_run_launches, device_param
 from qiskit_cupy import InvalidOptionError
 
 PARAMETRIC_GATES = sorted(
@@ -43,6 +44,23 @@ def test_bound_states_match_statevector(backend, precision: str) -> None:
         expected = Statevector(circuit.assign_parameters(values[entry])).data
         np.testing.assert_allclose(result.get_statevector(entry).data, expected, atol=tolerance)
         assert result.results[entry].metadata["batch_size"] == 7
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_bindings_of_a_state_wider_than_a_gpu_block(backend, precision: str, request) -> None:
+    """13 qubits: on a GPU the layers on the low qubits run as blocked runs, whose ops
+    hold one matrix per binding (data per batch entry)."""
+    circuit, theta = hea(13, 1)
+    values = np.random.default_rng(2).uniform(-np.pi, np.pi, size=(3, len(theta)))
+    binds = [{parameter: values[:, i] for i, parameter in enumerate(theta)}]
+    before = blocked_run_launches(precision)
+    result = backend.run(circuit, parameter_binds=binds, save_statevector=True, precision=precision).result()
+    tolerance = 1e-10 if precision == "double" else 5e-5
+    for entry in range(3):
+        expected = Statevector(circuit.assign_parameters(values[entry])).data
+        np.testing.assert_allclose(result.get_statevector(entry).data, expected, atol=tolerance)
+    if device_param(request) == STANDIN:
+        assert blocked_run_launches(precision) > before
 
 
 @pytest.mark.parametrize("name", PARAMETRIC_GATES)

@@ -11,7 +11,8 @@ import pytest
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from random_circuits import STANDARD_GATES, random_circuit
+from conftest import STANDIN, blocked_run_launches, device_param
+from random_circuits import STANDARD_GATES, low_heavy_circuit, random_circuit
 
 TOLERANCE = {"double": 1e-10, "single": 5e-5}
 
@@ -32,6 +33,23 @@ def test_random_circuits_match_statevector(backend, precision: str) -> None:
         expected = Statevector(circuit).data
         actual = np.asarray(result.get_statevector(index))
         np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[precision], err_msg=circuit.name)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_circuits_wider_than_a_gpu_block_match_statevector(
+    backend, precision: str, request: pytest.FixtureRequest
+) -> None:
+    """A state of 13 qubits, most gates on the 8 lowest: on a GPU, runs of them are applied
+    in shared-memory blocks (qc_apply_blocked_run), the others op by op."""
+    circuits = [low_heavy_circuit(13, 24, 71)]
+    before = blocked_run_launches(precision)
+    result = backend.run(circuits, save_statevector=True, precision=precision).result()
+    for index, circuit in enumerate(circuits):
+        expected = Statevector(circuit).data
+        actual = np.asarray(result.get_statevector(index))
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[precision], err_msg=circuit.name)
+    if device_param(request) == STANDIN:
+        assert blocked_run_launches(precision) > before
 
 
 def test_every_standard_gate_is_exercised() -> None:

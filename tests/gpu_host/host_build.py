@@ -17,25 +17,32 @@ How a whole grid runs depends on whether the kernel cooperates within a block (i
   runs every block, every thread of it, one thread at a time, which is what such a
   launch computes, and much faster than threads would;
 * a cooperative kernel runs its blocks one after another, and the threads of a block
-  concurrently: one ``std::thread`` per thread of the block (``threadIdx.x``), started
-  once per launch and reused by each block in turn. ``__shared__`` variables are
-  ``static``: one copy, shared by the block's threads, which the blocks, one after
-  another, reuse (as a GPU's blocks would find their shared memory: holding whatever
-  was there; nothing may be read before it is written). A launch of a cooperative
-  kernel holds a lock of its instantiation, so that launches on two streams never share
-  that copy. ``__syncthreads()`` is a barrier of the block's threads that have not
-  returned (a returned thread no longer counts, as on Volta and later);
-  after every thread has returned, the next block starts. ``__syncthreads()`` outside a
-  cooperative launch (a single-thread launch, or a kernel the text search missed)
-  aborts the process with a message rather than compute without the barrier.
+  together: each has its own stack and registers, ``__shared__`` variables are
+  ``static`` (one copy, shared by the block's threads and reused by the blocks one after
+  another, as a GPU's blocks find their shared memory: holding whatever was there, so
+  nothing may be read before it is written), and ``__syncthreads()`` is a barrier of
+  the block's threads that have not returned (a returned thread no longer counts, as
+  on Volta and later); after every thread has returned, the next block starts. A launch
+  holds a lock of its instantiation, so that launches on two streams never share the
+  copy. By default the threads are coroutines (``ucontext``) on the launching thread:
+  each runs until its next barrier, one after another, in increasing and decreasing
+  order of ``threadIdx.x`` on alternate rounds, so that a missing barrier makes some
+  thread read what others have not written yet, deterministically. Within
+  ``HostKernels.os_threads()`` they are ``std::thread`` objects instead, one per thread
+  of the block, running concurrently between barriers (slower, several times under
+  load, but any interleaving). ``__syncthreads()`` outside a cooperative launch (a
+  single-thread launch, or a kernel the text search missed) aborts the process with a
+  message rather than compute without the barrier.
 
 This proves the GPU entry points run and compute the right numbers, and that a
-cooperative kernel's barriers order its threads' shared-memory accesses when they really
-run concurrently; it says nothing of how a GPU schedules them, or how fast.
+cooperative kernel's barriers order its threads' shared-memory accesses under both
+schedules; it says nothing of how a GPU schedules them (warps in lock step, many blocks
+at once), of its shared-memory limits (the NVRTC check compiles those), or how fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -44,6 +51,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +68,7 @@ PRELUDE = r"""
 #define __shared__ static
 #include <cmath>
 #include <atomic>
+#include <ucontext.h>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -119,20 +128,29 @@ class QcBlockBarrier {
   std::atomic<unsigned long long> generation_{0};
 };
 
-// The barrier of the block the calling thread belongs to; null outside a cooperative launch.
+// The barrier of the block the calling thread belongs to, when the block's threads are
+// std::threads; null otherwise.
 thread_local QcBlockBarrier* qc_block_barrier = nullptr;
+// When the block's threads are coroutines: the scheduler's context, to switch back to at
+// a barrier; null otherwise.
+thread_local ucontext_t* qc_block_scheduler = nullptr;
+thread_local ucontext_t* qc_current_coroutine = nullptr;
 
 inline void __syncthreads() {
-  if (qc_block_barrier == nullptr) {
+  if (qc_block_barrier != nullptr) {
+    qc_block_barrier->arrive_and_wait();
+  } else if (qc_block_scheduler != nullptr) {
+    swapcontext(qc_current_coroutine, qc_block_scheduler);
+  } else {
     std::fprintf(stderr, "__syncthreads() outside a cooperative host launch\n");
     std::abort();
   }
-  qc_block_barrier->arrive_and_wait();
 }
 """
 
 LAUNCH_SUPPORT = r"""
 #include <cstddef>
+#include <cstdint>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -164,11 +182,105 @@ void qc_host_grid(void (*kernel)(P...), unsigned grid, unsigned block, void** ar
   }
 }
 
+// How the threads of a cooperative kernel's block run: as coroutines (0, the default) or
+// as std::threads (1). Set by qc_host_set_block_threads.
+std::atomic<int> qc_block_threads{0};
+
+extern "C" void qc_host_set_block_threads(int threads) { qc_block_threads = threads; }
+
+// One thread of a block run as a coroutine: its context, stack and state.
+struct QcCoroutine {
+  ucontext_t context;
+  char* stack = nullptr;
+  bool finished = false;
+  void (*run)(void*, unsigned) = nullptr;
+  void* launch = nullptr;
+  unsigned thread = 0;
+};
+
+constexpr std::size_t kQcCoroutineStack = std::size_t{1} << 18;
+
+inline void qc_coroutine_entry(unsigned high, unsigned low) {
+  QcCoroutine* self = reinterpret_cast<QcCoroutine*>(
+      (static_cast<std::uintptr_t>(high) << 32) | static_cast<std::uintptr_t>(low));
+  self->run(self->launch, self->thread);
+  self->finished = true;  // then uc_link resumes the scheduler
+}
+
+// Runs a 1-D launch of a kernel whose threads cooperate within a block, the threads of
+// each block as coroutines on the calling thread: each runs until its next
+// __syncthreads() (or its return), one after another, and once every thread that has
+// not returned has reached the barrier, the next round releases them. Rounds visit the
+// threads in increasing and decreasing order in turn, so that a thread runs both before
+// and after the others between two barriers.
+template <typename... P>
+void qc_host_grid_coroutines(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
+  struct Launch {
+    void (*kernel)(P...);
+    unsigned grid, block, block_index;
+    void** args;
+  } launch{kernel, grid, block, 0, args};
+  auto run = [](void* state, unsigned thread) {
+    Launch* l = static_cast<Launch*>(state);
+    qc_host_thread(l->kernel, l->grid, l->block, l->block_index, thread, l->args);
+  };
+  std::vector<QcCoroutine> threads(block);
+  for (QcCoroutine& coroutine : threads) {
+    coroutine.stack = new char[kQcCoroutineStack];
+  }
+  ucontext_t scheduler;
+  qc_block_scheduler = &scheduler;
+  for (unsigned b = 0; b < grid; ++b) {
+    launch.block_index = b;
+    for (unsigned t = 0; t < block; ++t) {
+      QcCoroutine& coroutine = threads[t];
+      coroutine.finished = false;
+      coroutine.run = run;
+      coroutine.launch = &launch;
+      coroutine.thread = t;
+      getcontext(&coroutine.context);
+      coroutine.context.uc_stack.ss_sp = coroutine.stack;
+      coroutine.context.uc_stack.ss_size = kQcCoroutineStack;
+      coroutine.context.uc_link = &scheduler;
+      const std::uintptr_t address = reinterpret_cast<std::uintptr_t>(&coroutine);
+      makecontext(&coroutine.context, reinterpret_cast<void (*)()>(&qc_coroutine_entry), 2,
+                  static_cast<unsigned>(address >> 32), static_cast<unsigned>(address & 0xffffffffu));
+    }
+    unsigned alive = block;
+    for (unsigned round = 0; alive > 0; ++round) {
+      for (unsigned i = 0; i < block; ++i) {
+        const unsigned t = round % 2 == 0 ? i : block - 1 - i;
+        QcCoroutine& coroutine = threads[t];
+        if (coroutine.finished) {
+          continue;
+        }
+        gridDim = dim3{grid, 1, 1};
+        blockDim = dim3{block, 1, 1};
+        blockIdx = dim3{b, 1, 1};
+        threadIdx = dim3{t, 1, 1};
+        qc_current_coroutine = &coroutine.context;
+        swapcontext(&scheduler, &coroutine.context);
+        alive -= coroutine.finished ? 1 : 0;
+      }
+    }
+  }
+  qc_block_scheduler = nullptr;
+  qc_current_coroutine = nullptr;
+  for (QcCoroutine& coroutine : threads) {
+    delete[] coroutine.stack;
+  }
+}
+
 // Runs a 1-D launch of a kernel whose threads cooperate within a block: blocks one after
-// another, the threads of each concurrently (one std::thread per threadIdx.x, reused by
-// every block), __syncthreads() a barrier of the block's threads that have not returned.
+// another, the threads of each as coroutines or, if qc_host_set_block_threads(1) was
+// called, concurrently (one std::thread per threadIdx.x, reused by every block),
+// __syncthreads() a barrier of the block's threads that have not returned.
 template <typename... P>
 void qc_host_grid_cooperative(void (*kernel)(P...), unsigned grid, unsigned block, void** args) {
+  if (qc_block_threads == 0) {
+    qc_host_grid_coroutines(kernel, grid, block, args);
+    return;
+  }
   QcBlockBarrier sync(block);     // __syncthreads() of the running block
   QcBlockBarrier between(block);  // every thread has returned from the running block
   std::vector<std::thread> threads;
@@ -280,6 +392,16 @@ class HostKernels:
         self._library = library
         self._index = {name: index for index, name in enumerate(names)}
         self._cooperative = cooperative
+
+    @contextlib.contextmanager
+    def os_threads(self) -> Iterator[None]:
+        """Meanwhile, run the threads of a cooperative kernel's block as concurrent
+        ``std::thread``s rather than as coroutines (see the module)."""
+        self._library.qc_host_set_block_threads(ctypes.c_int(1))
+        try:
+            yield
+        finally:
+            self._library.qc_host_set_block_threads(ctypes.c_int(0))
 
     def is_cooperative(self, name: str) -> bool:
         """Whether the threads of a block of kernel ``name`` run concurrently (see the module)."""

@@ -1,8 +1,9 @@
 """The GPU's blocked launcher agrees with its op-by-op launches and with the CPU launchers.
 
 ``qc_apply_blocked_run<T, BlockBits>`` (the exact NVRTC source built for the host,
-``host_build.py``; the threads of each CUDA block run concurrently, ``__shared__`` is the
-block's copy, ``__syncthreads()`` a barrier) runs random programs of ops whose qubits all
+``host_build.py``; the threads of each CUDA block run as coroutines switching at each
+barrier, and in one test as concurrent ``std::thread`` objects; ``__shared__`` is the block's
+copy, ``__syncthreads()`` a barrier) runs random programs of ops whose qubits all
 lie below the block width: every op kind the registry lists and every size of it
 (dense 1..5 targets, diagonal 1..5, permutation 1..2 phased and plain, wide diagonal),
 with and without controls, on batches of 1 and 3 states, some ops with data per batch
@@ -168,6 +169,23 @@ def test_blocked_run_agrees_with_op_by_op_and_the_cpu(
     if masked and batch == 3:
         middle = slice(1 << num_qubits, 2 << num_qubits)
         np.testing.assert_array_equal(blocked[middle], initial[middle])
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64], ids=["double", "single"])
+def test_a_blocked_run_with_a_blocks_threads_as_os_threads_agrees(dtype: type) -> None:
+    """The same, the threads of each CUDA block run concurrently as std::threads."""
+    precision = PRECISIONS[dtype]
+    num_qubits = BLOCK_BITS[precision] + 1
+    ops = _program(BLOCK_BITS[precision], 3, 9)
+    program = encode_program(ops, 3)
+    data = program.data.astype(dtype)
+    mask = _mask(3, True)
+    initial = _states(num_qubits, 3, dtype, np.random.default_rng(9))
+    blocked, op_by_op = initial.copy(), initial.copy()
+    with host_kernels().os_threads():
+        _run_blocked(blocked, num_qubits, 3, program, data, precision, mask, 2)
+    _run_op_by_op(op_by_op, num_qubits, 3, program, data, precision, mask)
+    np.testing.assert_array_equal(blocked, op_by_op)
 
 
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64], ids=["double", "single"])

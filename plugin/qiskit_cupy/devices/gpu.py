@@ -1,7 +1,9 @@
 """The GPU device: a thin CuPy adapter.
 
 Kernels come from ``kernel_source.py`` (compiled by NVRTC through ``cupy.RawModule``),
-launches from ``launches.py`` (checked against the C++ signatures). Work is issued to
+launches from ``launches.py`` (checked against the C++ signatures). A program's runs of
+consecutive ops below the shared-memory block width go out as one blocked launch each
+(split once, at upload), its other ops one launch each. Work is issued to
 non-blocking streams, device memory comes from CuPy's pool, and nothing here waits on
 the host: the executor synchronizes on the events recorded here. This is the only
 module of the package that runs only where a GPU exists; keep it thin.
