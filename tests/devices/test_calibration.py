@@ -161,3 +161,18 @@ def test_results_report_the_passes_over_memory() -> None:
         alternating.rx(0.2 + layer, 17)
     metadata = backend.run(alternating, shots=1).result().results[0].metadata
     assert (metadata["num_ops"], metadata["passes"]) == (8, 8)
+
+
+def test_the_gpu_reports_one_pass_per_blocked_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the GPU (the CuPy stand-in here), a run of low gates is one shared-memory launch."""
+    from conftest import use_standin
+
+    use_standin(monkeypatch)
+    backend = CupySimulator(device="GPU", fusion_enable=False)
+    circuit = QuantumCircuit(13)
+    for layer in range(3):
+        for qubit in range(5):
+            circuit.rx(0.1 * (layer + qubit + 1), qubit)
+        circuit.rx(0.5, 12)
+    metadata = backend.run(circuit, shots=1).result().results[0].metadata
+    assert (metadata["num_ops"], metadata["passes"]) == (18, 6)

@@ -198,6 +198,15 @@ class GpuDevice(Device):
         segments = launches.program_segments(program.rows, BLOCK_BITS[precision])
         return GpuProgram(rows, data, program, segments)
 
+    def program_passes(self, program: EncodedProgram, num_qubits: int, batch: int, precision: str) -> int:
+        """One pass per blocked run (on states wider than a block) and per other op, as
+        :meth:`run_program` launches them."""
+        blocks = num_qubits > BLOCK_BITS[precision]
+        return sum(
+            1 if segment.blocked and blocks else segment.stop - segment.start
+            for segment in launches.program_segments(program.rows, BLOCK_BITS[precision])
+        )
+
     def run_program(
         self,
         stream: Any,
