@@ -130,11 +130,12 @@ def cache_file() -> Path:
 def machine_key(precision: str) -> str:
     """What a calibration is valid for: package version, CPU build and processor."""
     simd, _bits = _cpu.simd()
-    processor = _processor_name()
+    processor = processor_name()
     return f"{__version__}|{_cpu.build}|{simd}|{processor}|{precision}"
 
 
-def _processor_name() -> str:
+def processor_name() -> str:
+    """The CPU's model name (as ``lscpu`` shows it), or what ``platform`` knows."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qiskit_cupy.devices.calibration import processor_name
 from qiskit_cupy.devices.gpu import gpu_unavailable_reason
 
 #: Bytes of each array of the bandwidth measurement (well beyond any cache).
@@ -113,18 +114,6 @@ def peak_memory_of(run: Callable[[], object]) -> int | None:
     return None if before is None or peak is None else max(peak - before, 0)
 
 
-def _cpu_model() -> str:
-    """The CPU's model name (as ``lscpu`` shows it), or what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _versions() -> dict[str, str]:
     """Versions of Python and of the installed packages that take part."""
     versions = {"python": platform.python_version()}
@@ -175,7 +164,7 @@ def describe_machine(bandwidth: Bandwidth, load_before: float, started: str) -> 
         The machine; its ``load_after`` is the 1-minute load average now.
     """
     return Machine(
-        cpu_model=_cpu_model(),
+        cpu_model=processor_name(),
         cores=os.cpu_count() or 1,
         memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         bandwidth=bandwidth,
