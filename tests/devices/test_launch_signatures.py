@@ -17,7 +17,7 @@ from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
-from qiskit_cupy.devices import kernel_source, launches
+from qiskit_cupy.devices import gpu_segments, kernel_source, launches
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.kernel_files import read_kernel_file
 
@@ -743,22 +743,22 @@ def test_highest_qubits_reads_targets_and_sorted_positions() -> None:
         _gate((0, 5), (), OpKind.PERMUTATION),
         _gate(tuple(range(8)), (12,), OpKind.WIDE_DIAGONAL),
     ]
-    assert launches.highest_qubits(encode_program(ops).rows).tolist() == [3, 9, 7, 5, 12]
-    assert launches.highest_qubits(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64)).size == 0
+    assert gpu_segments.highest_qubits(encode_program(ops).rows).tolist() == [3, 9, 7, 5, 12]
+    assert gpu_segments.highest_qubits(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64)).size == 0
 
 
 def test_program_segments_group_runs_of_two_or_more_ops_below_the_block() -> None:
     low, high = _gate((1,)), _gate((4,), (6,))
     ops = [low, high, low, low, low, high, low, high, high, low, low]
-    segments = launches.program_segments(encode_program(ops).rows, 5)
-    S = launches.ProgramSegment
+    segments = gpu_segments.program_segments(encode_program(ops).rows, 5)
+    S = gpu_segments.ProgramSegment
     assert segments == (
         S(0, 2, False, 6),  # a lone low op stays with the high one after it
         S(2, 5, True, 1),
         S(5, 9, False, 6),  # one low op between high ones is not a run
         S(9, 11, True, 1),
     )
-    assert launches.program_segments(encode_program([low]).rows, 5) == (S(0, 1, False, 1),)
-    assert launches.program_segments(encode_program([low, low]).rows, 2) == (S(0, 2, True, 1),)
-    assert launches.program_segments(encode_program([low, low]).rows, 1) == (S(0, 2, False, 1),)
-    assert launches.program_segments(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64), 5) == ()
+    assert gpu_segments.program_segments(encode_program([low]).rows, 5) == (S(0, 1, False, 1),)
+    assert gpu_segments.program_segments(encode_program([low, low]).rows, 2) == (S(0, 2, True, 1),)
+    assert gpu_segments.program_segments(encode_program([low, low]).rows, 1) == (S(0, 2, False, 1),)
+    assert gpu_segments.program_segments(np.zeros((0, OP_LAYOUT["kOpWidth"]), dtype=np.int64), 5) == ()

@@ -28,7 +28,7 @@ from gpu_host.host_build import host_kernels, pointer
 from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.ops import MAX_PERMUTATION_TARGETS, MAX_TARGETS, GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
-from qiskit_cupy.devices import launches
+from qiskit_cupy.devices import gpu_segments
 from qiskit_cupy.devices.kernel_source import BLOCK_BITS, apply_op_kernel, blocked_run_kernel
 
 TOLERANCE = {np.complex128: 1e-12, np.complex64: 1e-5}
@@ -152,8 +152,8 @@ def test_blocked_run_agrees_with_op_by_op_and_the_cpu(
     ops = _program(block_bits, batch, seed)
     program = encode_program(ops, batch)
     highest = max(max(op.qubits) for op in ops)
-    segments = launches.program_segments(program.rows, block_bits)
-    assert segments == (launches.ProgramSegment(0, len(ops), True, highest),)
+    segments = gpu_segments.program_segments(program.rows, block_bits)
+    assert segments == (gpu_segments.ProgramSegment(0, len(ops), True, highest),)
     data = program.data.astype(dtype)
     mask = _mask(batch, masked)
     initial = _states(num_qubits, batch, dtype, np.random.default_rng(seed))

@@ -6,8 +6,7 @@ consecutive ops below the shared-memory block width go out as one blocked launch
 (split once, at upload), its other ops one launch each. Work is issued to
 non-blocking streams, device memory comes from CuPy's pool, and nothing here waits on
 the host: the executor synchronizes on the events recorded here. This is the only
-module of the package that runs only where a GPU exists; keep it thin.
-"""
+module of the package that runs only where a GPU exists; keep it thin."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ from qiskit_cupy.compiler.program import EncodedProgram
 from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceProgram, Event
 from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
+from qiskit_cupy.devices.gpu_segments import program_segments, segment_passes
 from qiskit_cupy.devices.kernel_source import BLOCK_BITS, NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.errors import DeviceUnavailableError
@@ -195,17 +195,11 @@ class GpuDevice(Device):
     def upload_program(self, stream: Any, program: EncodedProgram, precision: str) -> GpuProgram:
         rows = self._upload(stream, program.rows)
         data = self._upload(stream, program.data.astype(COMPLEX_DTYPES[precision]))
-        segments = launches.program_segments(program.rows, BLOCK_BITS[precision])
+        segments = program_segments(program.rows, BLOCK_BITS[precision])
         return GpuProgram(rows, data, program, segments)
 
     def program_passes(self, program: EncodedProgram, num_qubits: int, batch: int, precision: str) -> int:
-        """One pass per blocked run (on states wider than a block) and per other op, as
-        :meth:`run_program` launches them."""
-        blocks = num_qubits > BLOCK_BITS[precision]
-        return sum(
-            1 if segment.blocked and blocks else segment.stop - segment.start
-            for segment in launches.program_segments(program.rows, BLOCK_BITS[precision])
-        )
+        return segment_passes(program_segments(program.rows, BLOCK_BITS[precision]), num_qubits, precision)
 
     def run_program(
         self,
@@ -491,12 +485,9 @@ class GpuDevice(Device):
 
 
 def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
-    """Peak bandwidth and flop rate from the device's attributes, read once per device.
-
-    Bandwidth = 2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes
-    x multiprocessors x clock, divided by the single/double ratio for doubles. These
-    are peaks, from ``cudaDeviceGetAttribute``; the cost model only compares them.
-    """
+    """Peaks from ``cudaDeviceGetAttribute``, which the cost model only compares: bandwidth =
+    2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes x multiprocessors x
+    clock, over the single/double ratio for doubles."""
     bandwidth = 2.0 * attributes["MemoryClockRate"] * 1e3 * attributes["GlobalMemoryBusWidth"] / 8
     single = 2.0 * 128 * attributes["MultiProcessorCount"] * attributes["ClockRate"] * 1e3
     ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from qiskit_cupy.compiler.program import EncodedProgram
-from qiskit_cupy.devices.launches import ProgramSegment
+from qiskit_cupy.devices.gpu_segments import ProgramSegment
 
 #: cudaEventQuery's statuses (cudaError_t): done, and not yet done.
 CUDA_SUCCESS = 0
