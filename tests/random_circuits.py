@@ -129,3 +129,18 @@ def random_dynamic_circuit(seed: int, num_qubits: int = 3, depth: int = 8) -> Qu
             circuit.append(UnitaryGate(random_unitary(4, seed=int(rng.integers(1 << 30)))), pair)
     circuit.measure(range(num_qubits), range(num_qubits))
     return circuit
+
+
+def measured_randomly(circuit: QuantumCircuit, rng: np.random.Generator) -> QuantumCircuit:
+    """The circuit with every qubit measured, or a random subset in random order (the
+    marginal path)."""
+    if rng.random() < 0.5:
+        circuit.measure_all()
+        return circuit
+    count = int(rng.integers(1, circuit.num_qubits + 1))
+    qubits = [int(q) for q in rng.permutation(circuit.num_qubits)[:count]]
+    measured = QuantumCircuit(circuit.num_qubits, count, name=circuit.name)
+    measured.compose(circuit, inplace=True)
+    measured.global_phase = circuit.global_phase
+    measured.measure(qubits, range(count))
+    return measured

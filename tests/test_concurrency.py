@@ -26,7 +26,7 @@ from qiskit.result import Result
 
 from conftest import STANDIN, device_param
 from qiskit_cupy import CupySimulator
-from random_circuits import random_circuit, random_dynamic_circuit
+from random_circuits import measured_randomly, random_circuit, random_dynamic_circuit
 
 #: Seconds the whole of one concurrent run may take before it counts as a deadlock.
 DEADLINE_SECONDS = 600.0
@@ -57,26 +57,12 @@ def _tiny(rng: np.random.Generator, index: int) -> list[QuantumCircuit]:
     return [circuit]
 
 
-def _measured(circuit: QuantumCircuit, rng: np.random.Generator) -> QuantumCircuit:
-    """The circuit with every qubit measured, or a random subset in random order."""
-    if rng.random() < 0.5:
-        circuit.measure_all()
-        return circuit
-    count = int(rng.integers(1, circuit.num_qubits + 1))
-    qubits = [int(q) for q in rng.permutation(circuit.num_qubits)[:count]]
-    measured = QuantumCircuit(circuit.num_qubits, count, name=circuit.name)
-    measured.compose(circuit, inplace=True)
-    measured.global_phase = circuit.global_phase
-    measured.measure(qubits, range(count))
-    return measured
-
-
 def _random_circuits(rng: np.random.Generator, count: int, low: int, high: int) -> list[QuantumCircuit]:
     circuits = []
     for _ in range(count):
         width = int(rng.integers(low, high + 1))
         circuit = random_circuit(width, int(rng.integers(4, 24)), int(rng.integers(1 << 30)))
-        circuits.append(_measured(circuit, rng))
+        circuits.append(measured_randomly(circuit, rng))
     return circuits
 
 
@@ -88,7 +74,7 @@ def _layered_circuit(rng: np.random.Generator, width: int) -> QuantumCircuit:
             circuit.u(*rng.uniform(-np.pi, np.pi, size=3), qubit)
         for qubit in rng.permutation(width - 1):
             circuit.cx(int(qubit), int(qubit) + 1)
-    return _measured(circuit, rng)
+    return measured_randomly(circuit, rng)
 
 
 def _bound_ansatz(rng: np.random.Generator, index: int) -> tuple[QuantumCircuit, dict]:

@@ -33,7 +33,7 @@ from qiskit_cupy.devices.cpu_streams import CpuInlineStream
 from qiskit_cupy.options import validate_options
 from qiskit_cupy.runtime import host_executors
 from qiskit_cupy.runtime.host_executors import BackendHostExecutor, runs_inline
-from random_circuits import random_circuit, random_dynamic_circuit
+from random_circuits import measured_randomly, random_circuit, random_dynamic_circuit
 
 #: Seconds any wait in these tests may take before it counts as a hang.
 DEADLINE = 120
@@ -47,20 +47,6 @@ def tiny_circuit() -> QuantumCircuit:
     circuit.h(0)
     circuit.measure_all()
     return circuit
-
-
-def _measured(circuit: QuantumCircuit, rng: np.random.Generator) -> QuantumCircuit:
-    """Every qubit measured, or a random subset in random order (the marginal path)."""
-    if rng.random() < 0.5:
-        circuit.measure_all()
-        return circuit
-    count = int(rng.integers(1, circuit.num_qubits + 1))
-    qubits = [int(q) for q in rng.permutation(circuit.num_qubits)[:count]]
-    measured = QuantumCircuit(circuit.num_qubits, count, name=circuit.name)
-    measured.compose(circuit, inplace=True)
-    measured.global_phase = circuit.global_phase
-    measured.measure(qubits, range(count))
-    return measured
 
 
 def tiny_job(rng: np.random.Generator, index: int) -> tuple[list[QuantumCircuit], dict[str, Any]]:
@@ -88,7 +74,7 @@ def tiny_job(rng: np.random.Generator, index: int) -> tuple[list[QuantumCircuit]
         for _ in range(int(rng.integers(1, 4))):
             width = int(rng.integers(1, 7))
             circuit = random_circuit(width, int(rng.integers(1, 6)), int(rng.integers(1 << 30)))
-            circuits.append(_measured(circuit, rng))
+            circuits.append(measured_randomly(circuit, rng))
         if runs_inline(_requests(circuits, **options)):
             return circuits, options
 
@@ -97,7 +83,7 @@ def larger_job(rng: np.random.Generator) -> tuple[list[QuantumCircuit], dict[str
     """A job the rule leaves on the stream path: 11-12 qubits."""
     circuit = random_circuit(int(rng.integers(11, 13)), 12, int(rng.integers(1 << 30)))
     options = {"shots": int(rng.integers(1, 600)), "seed_simulator": int(rng.integers(1 << 40))}
-    return [_measured(circuit, rng)], options
+    return [measured_randomly(circuit, rng)], options
 
 
 def summary(result: Result) -> list[tuple[Any, ...]]:
@@ -151,7 +137,7 @@ def _ghz(width: int, extra_gates: int = 0) -> QuantumCircuit:
 
 
 def test_the_rule_bounds_each_buffer_by_amplitudes() -> None:
-    assert 1 << 10 == host_executors.INLINE_MAX_AMPLITUDES
+    assert host_executors.INLINE_MAX_AMPLITUDES == 1 << 10
     assert runs_inline(_requests([_ghz(10)], shots=1))
     assert not runs_inline(_requests([_ghz(11)], shots=1))
 
