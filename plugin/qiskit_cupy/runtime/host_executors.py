@@ -30,11 +30,11 @@ INLINE_INSTRUCTIONS = 256
 
 # The inline rule. Measured on this project's 2-core development machine (x86-64,
 # CPU extension, double precision): a hand-off to a stream worker and back (enqueue,
-# record an event, wake the worker, wake the caller) costs about 25 us with nothing
-# else running and far more while the caller holds the GIL (the worker waits for it);
-# an op on a state of 2**10 amplitudes about 1 us, plus about 2 us per kernel call;
-# drawing a shot about 10 ns. A job below every limit needs well under a hand-off's
-# cost of device time.
+# record an event, wake the worker, wake the caller) costs 25 to 90 us, and more while
+# the caller holds the GIL (the worker waits for it); an op on a state of 2**10
+# amplitudes about 2 us (2 ns per amplitude update), plus about 3 us per kernel call;
+# drawing a shot 5 to 20 ns. A job within every limit below needs about a hand-off's
+# cost of kernel time or less.
 
 #: Most amplitudes of an inline job's state buffer (batch x 2**num_qubits): every
 #: kernel then has fewer items than the extension's parallel threshold (2**12,
