@@ -109,6 +109,10 @@ def peak_memory_of(run: Callable[[], object]) -> int | None:
     except OSError:
         return None
     before = _status_bytes("VmRSS")
+    reset = _status_bytes("VmHWM")
+    if before is None or reset is None or reset > before + (1 << 20):
+        run()  # the peak was not reset (a kernel without clear_refs): nothing to report
+        return None
     run()
     peak = _status_bytes("VmHWM")
     return None if before is None or peak is None else max(peak - before, 0)
