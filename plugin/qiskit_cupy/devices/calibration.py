@@ -21,6 +21,7 @@ workers, a process pool) share one measurement.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -134,6 +135,7 @@ def machine_key(precision: str) -> str:
     return f"{__version__}|{_cpu.build}|{simd}|{processor}|{precision}"
 
 
+@functools.cache
 def processor_name() -> str:
     """The CPU's model name (as ``lscpu`` shows it), or what ``platform`` knows."""
     try:
