@@ -13,8 +13,10 @@ compiled.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -341,7 +343,9 @@ def check_kernels(
         raise CupySimulatorError(
             f"NVRTC {major}.{minor} can target none of {', '.join(SUPPORTED_ARCHITECTURES)}"
         )
-    compiled = tuple(
-        compile_kernels(architecture, precision) for architecture in chosen for precision in precisions
-    )
+    targets = [(architecture, precision) for architecture in chosen for precision in precisions]
+    # NVRTC releases the GIL while it compiles, so the compiles run side by side on the
+    # machine's cores; map keeps the reports in the order of ``targets``.
+    with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
+        compiled = tuple(pool.map(lambda target: compile_kernels(*target), targets))
     return CheckReport(nvrtc_version(), compiled, skipped)
