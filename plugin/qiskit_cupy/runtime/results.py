@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import numpy as np
@@ -29,22 +30,37 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     Returns:
         For each outcome, the integer whose bit c is clbit c.
     """
-    if clbit_sources and max(clbit_sources) >= 63:
+    values = _register_array(outcomes, clbit_sources)
+    if values is None:
         return [
             sum(((int(outcome) >> source) & 1) << clbit for clbit, source in clbit_sources.items())
             for outcome in outcomes
         ]
+    register_values: list[int] = values.tolist()
+    return register_values
+
+
+def _register_array(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> NDArray[np.int64] | None:
+    """:func:`clbit_values` as an int64 array; None where a clbit past 62 needs Python ints."""
+    if clbit_sources and max(clbit_sources) >= 63:
+        return None
+    if all(clbit == source for clbit, source in clbit_sources.items()) and len(clbit_sources) == (
+        max(clbit_sources, default=-1) + 1
+    ):
+        # Clbit c holds outcome bit c for every clbit: the values are the outcomes' low bits.
+        return np.asarray(outcomes, dtype=np.int64) & ((1 << len(clbit_sources)) - 1)
     values = np.zeros(len(outcomes), dtype=np.int64)
     for clbit, source in clbit_sources.items():
         values |= ((outcomes >> source) & 1) << clbit
-    register_values: list[int] = values.tolist()
-    return register_values
+    return values
 
 
 def measurement_data(
     outcomes: np.ndarray, clbit_sources: dict[int, int] | None, memory: bool
 ) -> dict[str, Any]:
     """Turn sampled outcomes into hex counts and, if asked, hex per-shot memory.
+
+    Counts are keyed in ascending register value, memory is in shot order.
 
     Args:
         outcomes: int64 sampled outcomes, one per shot; or, with ``clbit_sources``
@@ -56,37 +72,57 @@ def measurement_data(
         ``{"counts": {...}}``, with ``"memory": [...]`` when asked.
     """
     if len(outcomes) <= FEW_SHOTS:
-        distinct, inverse, frequency = _tally(outcomes.tolist())
-        values = distinct if clbit_sources is None else _register_values(distinct, clbit_sources)
-    else:
-        found, where, tally = np.unique(outcomes, return_inverse=True, return_counts=True)
-        distinct, inverse, frequency = found.tolist(), where.ravel().tolist(), tally.tolist()
-        values = distinct if clbit_sources is None else clbit_values(found, clbit_sources)
-    labels = [hex(value) for value in values]
-    counts: dict[str, int] = {}
-    for label, count in zip(labels, frequency):
-        counts[label] = counts.get(label, 0) + count
-    data: dict[str, Any] = {"counts": counts}
+        shots = outcomes.tolist()
+        values = shots if clbit_sources is None else _register_values(shots, clbit_sources)
+        return _tally(values, memory)
+    array = np.asarray(outcomes) if clbit_sources is None else _register_array(outcomes, clbit_sources)
+    if array is None or array.dtype.kind not in "iu":
+        values = list(outcomes) if clbit_sources is None else clbit_values(outcomes, clbit_sources)
+        return _tally(values, memory)
+    if int(array.max()) < (1 << LABEL_TABLE_BITS):
+        # Few possible values: one bincount, labels from the table.
+        frequency = np.bincount(array)
+        distinct = np.flatnonzero(frequency)
+        labels = _hex_labels()
+        counts = dict(zip([labels[value] for value in distinct.tolist()], frequency[distinct].tolist()))
+        data: dict[str, Any] = {"counts": counts}
+        if memory:
+            data["memory"] = [labels[value] for value in array.tolist()]
+        return data
+    found, where, tally = np.unique(array, return_inverse=True, return_counts=True)
+    names = [hex(value) for value in found.tolist()]
+    data = {"counts": dict(zip(names, tally.tolist()))}
     if memory:
-        data["memory"] = [labels[index] for index in inverse]
+        data["memory"] = [names[index] for index in where.ravel().tolist()]
     return data
 
 
-#: Up to this many shots, outcomes are tallied in Python: ``np.unique`` costs more
-#: than the tally below some hundreds of shots. Both give the same counts, in the
-#: same (ascending outcome) order, and the same memory.
+#: Up to this many shots, outcomes are tallied in Python: numpy's setup costs more than
+#: the tally below some hundreds of shots. Every path gives the same counts, in the same
+#: (ascending value) order, and the same memory.
 FEW_SHOTS = 128
 
+#: Register values below 2**LABEL_TABLE_BITS take their hex label from a table.
+LABEL_TABLE_BITS = 16
 
-def _tally(outcomes: list[int]) -> tuple[list[int], list[int], list[int]]:
-    """``np.unique(outcomes, return_inverse=True, return_counts=True)``, as lists."""
-    distinct = sorted(set(outcomes))
-    position = {value: index for index, value in enumerate(distinct)}
-    inverse = [position[value] for value in outcomes]
-    frequency = [0] * len(distinct)
-    for index in inverse:
-        frequency[index] += 1
-    return distinct, inverse, frequency
+
+@functools.cache
+def _hex_labels() -> list[str]:
+    """``hex(value)`` of every value below 2**LABEL_TABLE_BITS, built on first use."""
+    return [hex(value) for value in range(1 << LABEL_TABLE_BITS)]
+
+
+def _tally(values: list[int], memory: bool) -> dict[str, Any]:
+    """Counts (and memory) of a few register values, in Python."""
+    distinct = sorted(set(values))
+    labels = {value: hex(value) for value in distinct}
+    counts = dict.fromkeys(labels.values(), 0)
+    for value in values:
+        counts[labels[value]] += 1
+    data: dict[str, Any] = {"counts": counts}
+    if memory:
+        data["memory"] = [labels[value] for value in values]
+    return data
 
 
 def _register_values(outcomes: list[int], clbit_sources: dict[int, int]) -> list[int]:
