@@ -9,6 +9,7 @@ from qiskit.circuit import Parameter
 from qiskit.circuit.library import QFTGate
 from qiskit.quantum_info import Statevector
 
+from op_reference import evolve_ops
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.lowering import lower_circuit
 from qiskit_cupy.compiler.ops import OpKind
@@ -74,22 +75,9 @@ def test_plans_are_cached_across_parameter_values() -> None:
     for value in (0.3, 0.7, 1.1):
         bound = template.assign_parameters({theta: value})
         fused = fuser.fuse(lower_circuit(bound).gate_ops, 14, ROOFLINE, 16)
-        state = Statevector.from_label("0" * 14)
-        for op in fused:
-            state = state.evolve(
-                op.dense_matrix() if not op.controls else _controlled(op),
-                qargs=list(op.targets + op.controls),
-            )
+        state = evolve_ops(Statevector.from_label("0" * 14), fused)
         np.testing.assert_allclose(state.data, Statevector(bound).data, atol=1e-10)
     assert fuser.cached_plans == 1
-
-
-def _controlled(op) -> np.ndarray:
-    size = 1 << len(op.targets)
-    full = np.eye(size << len(op.controls), dtype=complex)
-    start = op.control_values * size
-    full[start : start + size, start : start + size] = op.dense_matrix()
-    return full
 
 
 def test_cost_model_prefers_fewer_passes_when_memory_bound() -> None:
@@ -117,3 +105,4 @@ def test_gpu_roofline_from_device_attributes() -> None:
     assert single.bandwidth == double.bandwidth == 2 * 2_619_000e3 * 5120 / 8
     assert single.flop_rate == 2 * 128 * 132 * 1_980_000e3
     assert double.flop_rate == single.flop_rate / 2
+    assert (single.block_bits, double.block_bits) == (12, 11)  # qc_apply_blocked_run's blocks

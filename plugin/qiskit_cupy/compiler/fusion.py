@@ -85,23 +85,49 @@ class Roofline:
         """
         amplitudes = float(2 ** max(num_qubits - num_controls, 0))
         blocked = top_qubit is not None and top_qubit < self.block_bits < num_qubits
-        if blocked and kind in _DIAGONAL_KINDS and self.blocked_seconds:
-            return amplitudes * self.blocked_seconds[0]
-        if blocked and kind is OpKind.DENSE and 1 <= num_targets < len(self.blocked_seconds):
-            return amplitudes * self.blocked_seconds[num_targets]
+        if blocked and self._measured_in_block(kind, num_targets):
+            return self.in_block_seconds(num_qubits, kind, num_targets, num_controls)
         if kind is OpKind.DENSE and 1 <= num_targets <= len(self.dense_seconds):
             return self.launch_seconds + amplitudes * self.dense_seconds[num_targets - 1]
-        if kind is OpKind.DENSE:
-            flops_per_amplitude = 8.0 * (1 << num_targets)
-        elif kind in _DIAGONAL_KINDS:
-            flops_per_amplitude = 6.0 + 2.0 * num_targets
-        else:
-            flops_per_amplitude = 6.0
         seconds = max(
             2.0 * itemsize * amplitudes / self.bandwidth,
-            flops_per_amplitude * amplitudes / self.flop_rate,
+            _flops_per_amplitude(kind, num_targets) * amplitudes / self.flop_rate,
         )
         return self.launch_seconds + seconds
+
+    def in_block_seconds(self, num_qubits: int, kind: OpKind, num_targets: int, num_controls: int) -> float:
+        """Model the time of one op inside a blocked run, the block in cache.
+
+        Args:
+            num_qubits: Width of the state.
+            kind: The op's kind.
+            num_targets: Its targets.
+            num_controls: Its controls.
+
+        Returns:
+            The measured in-cache cost where the device measured the kind and size (a
+            diagonal, or a dense op of a measured size), else the op's arithmetic at the
+            flop rate: in a block, no op moves the state through memory by itself.
+        """
+        amplitudes = float(2 ** max(num_qubits - num_controls, 0))
+        if not self._measured_in_block(kind, num_targets):
+            return _flops_per_amplitude(kind, num_targets) * amplitudes / self.flop_rate
+        return amplitudes * self.blocked_seconds[0 if kind in _DIAGONAL_KINDS else num_targets]
+
+    def _measured_in_block(self, kind: OpKind, num_targets: int) -> bool:
+        """Whether the device measured this kind and size inside a block."""
+        if kind in _DIAGONAL_KINDS:
+            return bool(self.blocked_seconds)
+        return kind is OpKind.DENSE and 1 <= num_targets < len(self.blocked_seconds)
+
+
+def _flops_per_amplitude(kind: OpKind, num_targets: int) -> float:
+    """Floating-point operations an op spends per amplitude it touches."""
+    if kind is OpKind.DENSE:
+        return 8.0 * (1 << num_targets)
+    if kind in _DIAGONAL_KINDS:
+        return 6.0 + 2.0 * num_targets
+    return 6.0
 
 
 @dataclass(frozen=True)

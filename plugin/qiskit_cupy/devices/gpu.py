@@ -487,12 +487,12 @@ class GpuDevice(Device):
 def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
     """Peaks from ``cudaDeviceGetAttribute``, which the cost model only compares: bandwidth =
     2 (DDR) x memory clock x bus width; flop rate = 2 (FMA) x 128 lanes x multiprocessors x
-    clock, over the single/double ratio for doubles."""
+    clock, over the single/double ratio for doubles; blocks of ``qc_apply_blocked_run``."""
     bandwidth = 2.0 * attributes["MemoryClockRate"] * 1e3 * attributes["GlobalMemoryBusWidth"] / 8
     single = 2.0 * 128 * attributes["MultiProcessorCount"] * attributes["ClockRate"] * 1e3
     ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2
     flop_rate = single if precision == "single" else single / ratio
-    return Roofline(bandwidth=bandwidth, flop_rate=flop_rate, launch_seconds=3e-6)
+    return Roofline(bandwidth, flop_rate, launch_seconds=3e-6, block_bits=BLOCK_BITS[precision])
 
 
 def _precision_of(states: Any) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 
 from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
+from qiskit_cupy.compiler.index_swaps import IndexSwapper
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
 from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind
@@ -39,6 +40,9 @@ from qiskit_cupy.devices.base import (
 )
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.runtime.memory import chunk_bits, trajectory_chunk_bits
+
+#: Places fused runs in the devices' blocks (plans cached by structure; thread-safe).
+INDEX_SWAPPER = IndexSwapper()
 
 
 @dataclass
@@ -229,7 +233,9 @@ def enqueue_gates(
     if fuse:
         if fusion_applies(fuser.settings, num_qubits):  # else fusion leaves the ops as they are
             itemsize = np.dtype(COMPLEX_DTYPES[precision]).itemsize
-            ops = fuser.fuse(ops, num_qubits, pricing or device.roofline(precision), itemsize)
+            roofline = pricing or device.roofline(precision)
+            fused = fuser.fuse(ops, num_qubits, roofline, itemsize)
+            ops = INDEX_SWAPPER.place(fused, num_qubits, roofline, itemsize)
     elif fuser.settings.enable:
         ops = merge_one_qubit_runs(ops)
     passes = 0
