@@ -259,6 +259,11 @@ def experiment_results(
     device, description = pool_description([part.device for part in parts])
     chunks = [chunk for part in parts for chunk in part.chunks]
     shots = sum(part.request.shots for part in parts)
+    # Each parameter's values as Python floats, converted once for every entry.
+    bound = {
+        parameter.name: np.asarray(column, dtype=float).tolist()
+        for parameter, column in (values or {}).items()
+    }
     results = []
     for entry, seed in enumerate(request.seeds):
         data: dict[str, Any] = {}
@@ -283,10 +288,8 @@ def experiment_results(
         }
         if isinstance(lowered, DynamicCircuit):
             metadata.update(_trajectory_metadata(request.shot_branching, chunks))
-        if request.parameter_values is not None:
-            metadata["parameter_binds"] = {
-                parameter.name: float(values[entry]) for parameter, values in request.parameter_values.items()
-            }
+        if values is not None:
+            metadata["parameter_binds"] = {name: column[entry] for name, column in bound.items()}
         results.append(
             ExperimentResult(
                 shots=shots,
