@@ -10,12 +10,14 @@ swapped back so that every later step sees the circuit's own layout. This is the
 index-bit permutation of Doi and Horii (IEEE QCE 2020) and of cuStateVec, with SWAP
 ops that both devices already run.
 
-For each op that does not fit a block, the planner prices the ops that follow (a
-window of them) under two layouts, the current one and one with the op's high qubits
-swapped for the low qubits needed furthest in the future, each with the swaps that
-restore the layout at the end, and takes the cheaper: a blocked run costs one pass
-over memory plus each op's cost inside a block, any other op one pass of its own
-(``Roofline``). Plans depend only on the ops' structure and are cached like fusion
+For each op that does not fit a block, the planner prices the ops that follow (up to
+LOOKAHEAD_OPS of them) under two layouts, the current one and one with the op's high
+qubits swapped for the low qubits needed furthest in the future, each with the swaps
+that restore the layout at the end: a blocked run costs one pass over memory plus each
+op's cost inside a block, any other op one pass of its own (``Roofline``). It swaps
+only where that makes both fewer passes and fewer modeled seconds: swaps exist to save
+passes, and a model that prices ops in a block apart from ops alone must not trade
+passes for its own error between the two. Plans depend only on the ops' structure and are cached like fusion
 plans. Swaps move amplitudes without arithmetic and the ops keep their matrices, so
 results are those of the unswapped program.
 """
@@ -32,7 +34,7 @@ from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 
 #: Ops after an unfitting one that its decision looks at.
-LOOKAHEAD_OPS = 48
+LOOKAHEAD_OPS = 512
 
 #: Plans kept in the cache.
 _CACHE_SIZE = 256
@@ -93,9 +95,10 @@ class _Pricer:
             self.num_qubits, shape.kind, shape.num_targets, shape.num_controls
         )
 
-    def sequence(self, steps: Sequence[tuple[_Shape, int]]) -> float:
-        """Seconds of (shape, highest position) steps, grouped as the devices group them."""
-        total = 0.0
+    def sequence(self, steps: Sequence[tuple[_Shape, int]]) -> tuple[int, float]:
+        """Passes over memory and seconds of (shape, highest position) steps, grouped
+        as the devices group them."""
+        passes, total = 0, 0.0
         run: list[_Shape] = []
         for shape, highest in [*steps, (_SWAP_SHAPE, self.num_qubits)]:
             if highest < self.block_bits:
@@ -105,10 +108,12 @@ class _Pricer:
                 total += self.alone(run[0])
             elif run:
                 total += self.pass_seconds + sum(self.in_block(member) for member in run)
+            passes += bool(run)
             run = []
             if highest < self.num_qubits:
+                passes += 1
                 total += self.alone(shape)
-        return total
+        return passes, total
 
 
 def _restore_swaps(position: list[int]) -> list[tuple[int, int]]:
@@ -135,8 +140,11 @@ def _highest(shape: _Shape, position: list[int], num_qubits: int) -> int:
     return max((position[q] for q in shape.qubits), default=-1)
 
 
-def _window_seconds(pricer: _Pricer, shapes: Sequence[_Shape], position: list[int], swaps: int) -> float:
-    """Seconds of ``swaps`` swaps, then ``shapes`` under ``position``, then the restore."""
+def _window_cost(
+    pricer: _Pricer, shapes: Sequence[_Shape], position: list[int], swaps: int
+) -> tuple[int, float]:
+    """Passes and seconds of ``swaps`` swaps, then ``shapes`` under ``position``, then the
+    restore."""
     steps = [(_SWAP_SHAPE, pricer.num_qubits - 1)] * swaps
     steps += [(shape, _highest(shape, position, pricer.num_qubits)) for shape in shapes]
     steps += [(_SWAP_SHAPE, max(pair)) for pair in _restore_swaps(position)]
@@ -171,8 +179,9 @@ def plan_swaps(shapes: Sequence[_Shape], pricer: _Pricer) -> list[PlanStep]:
             swapped = list(position)
             for qubit, victim in zip(high, victims):
                 swapped[qubit], swapped[victim] = position[victim], position[qubit]
-            stay = _window_seconds(pricer, window, position, 0)
-            if _window_seconds(pricer, window, swapped, len(high)) < stay:
+            stay_passes, stay_seconds = _window_cost(pricer, window, position, 0)
+            passes, seconds = _window_cost(pricer, window, swapped, len(high))
+            if passes < stay_passes and seconds < stay_seconds:
                 for qubit, victim in zip(high, victims):
                     steps.append(("swap", position[qubit], (position[victim],)))
                 position = swapped
