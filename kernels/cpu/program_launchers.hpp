@@ -34,11 +34,17 @@ constexpr int kVectorBytes = 16;
 
 constexpr int log2_of(int value) { return value <= 1 ? 0 : 1 + log2_of(value / 2); }
 
-// Calls run(state, base, count, entries) over the items of one op, on a batch of states,
-// in runs of 2^b consecutive items (min_run_bits <= b <= kMaxRunBits), or, when the op's
-// lowest sorted position is below min_run_bits, tile(state, bases, entries) over tiles
-// of 2^TileBits items. `entries` is the op's data for the state's batch entry as
-// SplitEntries<T, N>.
+// A call of a launcher's run callback covers at least this many items (log2): an op
+// whose runs are shorter gets several consecutive runs per call, so that the per-call
+// work (the data check, the callback, the body's setup) is spread over enough items.
+constexpr int kMinCallBits = 8;
+
+// Calls run(state, first_item, num_runs, b, entries) over the items of one op, on a
+// batch of states: num_runs consecutive runs of 2^b consecutive items each, the first
+// run starting at local item first_item (min_run_bits <= b <= kMaxRunBits), or, when
+// the op's lowest sorted position is below min_run_bits, tile(state, bases, entries)
+// over tiles of 2^TileBits items. `entries` is the op's data for the state's batch
+// entry as SplitEntries<T, N>.
 template <typename T, int N, int TileBits, typename Run, typename Tile>
 void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::index_t* op,
                const qc::complex<T>* data, qc::ActiveMask mask, int num_threads,
@@ -51,8 +57,14 @@ void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::
   const index_t items = batch << free_bits;
   const int threads = items >= kMinParallelItems ? resolve_threads(num_threads) : 1;
   const bool use_runs = lowest >= min_run_bits || free_bits < TileBits;
-  const int group_bits = use_runs ? (lowest < kMaxRunBits ? lowest : kMaxRunBits) : TileBits;
-  const int groups_bits = free_bits - group_bits;  // groups per batch entry, log2
+  const int run_bits = use_runs ? (lowest < kMaxRunBits ? lowest : kMaxRunBits) : TileBits;
+  // Runs per call (log2), never past a batch entry's items.
+  const int runs_bits = use_runs && run_bits < kMinCallBits
+                            ? (kMinCallBits - run_bits < free_bits - run_bits ? kMinCallBits - run_bits
+                                                                               : free_bits - run_bits)
+                            : 0;
+  const int group_bits = run_bits + runs_bits;     // items per call, log2
+  const int groups_bits = free_bits - group_bits;  // calls per batch entry, log2
   const index_t groups = batch << groups_bits;
   const uindex_t group_mask = (uindex_t{1} << groups_bits) - 1;
   const index_t stride = op[o::kDataBatchStride];
@@ -75,7 +87,7 @@ void launch_op(qc::complex<T>* states, int num_qubits, index_t batch, const qc::
       qc::complex<T>* state = states + (static_cast<uindex_t>(entry) << num_qubits);
       const uindex_t first_item = (static_cast<uindex_t>(group) & group_mask) << group_bits;
       if (use_runs) {
-        run(state, qc::item_base_index(first_item, op), uindex_t{1} << group_bits, entries);
+        run(state, first_item, uindex_t{1} << runs_bits, run_bits, entries);
       } else {
         uindex_t bases[kTileItems];
         for (int w = 0; w < kTileItems; ++w) {
@@ -99,24 +111,37 @@ void run_sized_op(qc::complex<T>* states, int num_qubits, index_t batch, const q
   const auto tile = [&](qc::complex<T>* state, const uindex_t* bases, const Entries& entries) {
     Body::template apply_tile<W>(state, 0, bases, plan, entries);
   };
+  // Each run of a call: its first amplitude, then the body over its 2^run_bits items.
+  const auto runs = [&](qc::complex<T>* state, uindex_t first_item, uindex_t num_runs, int run_bits,
+                        const auto& body) {
+    for (uindex_t g = 0; g < num_runs; ++g) {
+      body(qc::item_base_index(first_item + (g << run_bits), op), uindex_t{1} << run_bits);
+    }
+  };
   if constexpr (!Body::kRunsAsTiles) {
     launch_op<T, Body::kEntries, kTileBits>(
         states, num_qubits, batch, op, data, mask, num_threads, kMinRunBits,
-        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
-          Body::apply_run(state, base, count, plan, entries);
+        [&](qc::complex<T>* state, uindex_t first_item, uindex_t num_runs, int run_bits,
+            const Entries& entries) {
+          runs(state, first_item, num_runs, run_bits, [&](uindex_t base, uindex_t count) {
+            Body::apply_run(state, base, count, plan, entries);
+          });
         },
         tile);
   } else {
     launch_op<T, Body::kEntries, kTileBits>(
         states, num_qubits, batch, op, data, mask, num_threads, kTileBits,
-        [&](qc::complex<T>* state, uindex_t base, uindex_t count, const Entries& entries) {
-          if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
-            Body::apply_run(state, base, count, plan, entries);
-            return;
-          }
-          for (uindex_t first = 0; first < count; first += W) {
-            Body::template apply_tile<W>(state, base + first, nullptr, plan, entries);
-          }
+        [&](qc::complex<T>* state, uindex_t first_item, uindex_t num_runs, int run_bits,
+            const Entries& entries) {
+          runs(state, first_item, num_runs, run_bits, [&](uindex_t base, uindex_t count) {
+            if (count < static_cast<uindex_t>(W)) {  // only for states of a few qubits
+              Body::apply_run(state, base, count, plan, entries);
+              return;
+            }
+            for (uindex_t first = 0; first < count; first += W) {
+              Body::template apply_tile<W>(state, base + first, nullptr, plan, entries);
+            }
+          });
         },
         tile);
   }
