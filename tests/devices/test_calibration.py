@@ -8,6 +8,7 @@ and that fusion follows the kept costs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -22,7 +23,7 @@ from qiskit.circuit.random import random_circuit
 from qiskit_cupy import CupySimulator, _cpu
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import OpKind
-from qiskit_cupy.devices import calibration
+from qiskit_cupy.devices import calibration, kernel_source
 from qiskit_cupy.devices.cpu import CpuDevice
 
 
@@ -85,6 +86,20 @@ def test_the_roofline_prices_dense_ops_with_the_measured_costs(cache: Path) -> N
         roofline.launch_seconds + measured.dense_seconds[0] * 2**measured.block_bits
     )
     assert CpuDevice().roofline("double") == roofline
+
+
+def test_changed_kernels_are_measured_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A calibration belongs to the kernel bodies it measured: other kernels (an upgrade
+    or a rebuild within one version) measure their own, and the old entry stays."""
+    first = calibration.calibration("double")
+    old_key = calibration.machine_key("double")
+    assert hashlib.sha256(kernel_source.cuda_source().encode()).hexdigest()[:12] in old_key
+    monkeypatch.setattr(calibration, "kernel_digest", lambda: "0123456789ab")
+    calibration._memo.clear()
+    changed = calibration.calibration("double")
+    assert changed.measured_at > first.measured_at
+    stored = _stored(cache)
+    assert calibration.machine_key("double") in stored and old_key in stored
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ workers, a process pool) share one measurement.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.program import encode_program
 from qiskit_cupy.devices.base import COMPLEX_DTYPES
+from qiskit_cupy.devices.kernel_source import cuda_source
 from qiskit_cupy.version import __version__
 
 try:
@@ -129,10 +131,17 @@ def cache_file() -> Path:
 
 
 def machine_key(precision: str) -> str:
-    """What a calibration is valid for: package version, CPU build and processor."""
+    """What a calibration is valid for: package version, kernel source, CPU build and
+    processor (a changed kernel body has other costs, even within one version)."""
     simd, _bits = _cpu.simd()
     processor = processor_name()
-    return f"{__version__}|{_cpu.build}|{simd}|{processor}|{precision}"
+    return f"{__version__}|{kernel_digest()}|{_cpu.build}|{simd}|{processor}|{precision}"
+
+
+@functools.cache
+def kernel_digest() -> str:
+    """A short digest of the kernel bodies the extension was built from."""
+    return hashlib.sha256(cuda_source().encode()).hexdigest()[:12]
 
 
 @functools.cache
