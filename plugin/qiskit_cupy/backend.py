@@ -27,7 +27,7 @@ from qiskit_cupy.distributed.job import CupyDistributedJob
 from qiskit_cupy.distributed.subjobs import split_job
 from qiskit_cupy.errors import CupySimulatorError, DeviceUnavailableError, InvalidCircuitError
 from qiskit_cupy.job import CupyJob
-from qiskit_cupy.options import MAX_SEED, RunOptions, validate_options
+from qiskit_cupy.options import ALIASES, MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
 from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor, runs_inline
 from qiskit_cupy.runtime.memory import check_fits
@@ -90,7 +90,8 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             InvalidOptionError: An option is unknown or has a value that is not allowed.
         """
         self._run_options = validate_options(fields, self._run_options)
-        super().set_options(**{name: getattr(self._run_options, name) for name in fields})
+        names = (ALIASES.get(name, name) for name in fields)  # Aer's spellings set ours
+        super().set_options(**{name: getattr(self._run_options, name) for name in names})
 
     def resolve_options(self, overrides: dict[str, Any]) -> RunOptions:
         """Return the backend's options with ``overrides`` applied, validated.

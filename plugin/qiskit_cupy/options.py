@@ -23,6 +23,20 @@ DEFAULT_MAX_STREAMS = 4
 
 PRECISIONS = ("double", "single")
 DEVICES = ("auto", "GPU", "CPU", "GPU+CPU")
+#: Aer's simulation methods this backend runs: both mean a statevector.
+METHODS = ("automatic", "statevector")
+#: Aer's other methods, refused by name.
+OTHER_AER_METHODS = (
+    "density_matrix",
+    "stabilizer",
+    "extended_stabilizer",
+    "matrix_product_state",
+    "unitary",
+    "superop",
+    "tensor_network",
+)
+#: Aer's spellings of options this backend names otherwise: accepted, and read as ours.
+ALIASES = {"fusion_max_qubit": "fusion_max_qubits"}
 MAX_SEED = 2**64 - 1
 #: Largest dense block the kernels apply (the dense kind's limit in the op-kind registry).
 MAX_FUSED_QUBITS = MAX_TARGETS
@@ -33,7 +47,8 @@ class RunOptions:
     """Every option of ``CupySimulator.run`` and ``set_options``.
 
     Attributes:
-        shots: Samples of each circuit's terminal measurements (Aer: ``shots``).
+        shots: Samples of each circuit's terminal measurements; an integral float such
+            as ``1e3`` is read as that integer (Aer: ``shots``).
         seed_simulator: Seed of the sampler; ``None`` draws one per job. With a seed,
             every circuit of the job is sampled with it, so a circuit's counts do not
             depend on what else the job holds (Aer: ``seed_simulator``).
@@ -72,8 +87,8 @@ class RunOptions:
         fusion_enable: Fuse consecutive gates into larger dense or diagonal blocks
             (Aer: ``fusion_enable``).
         fusion_max_qubits: Largest dense block fusion may build, 1 to MAX_FUSED_QUBITS
-            (5); a cost model
-            picks the best size up to this (Aer: ``fusion_max_qubits``).
+            (5); a cost model picks the best size up to this (Aer: ``fusion_max_qubit``,
+            which is accepted under that name too).
         fusion_threshold: Fuse only circuits of at least this many qubits, where the
             saved passes outweigh the planning (Aer: ``fusion_threshold``).
         parameter_binds: One dict per circuit mapping each of its Parameters to a list
@@ -85,6 +100,9 @@ class RunOptions:
             min(shots, 2^m) states. Off, each shot is its own trajectory from the
             start. Counts are the same either way for a given seed. On by default
             (Aer: ``shot_branching_enable``, off there by default).
+        method: ``"automatic"`` or ``"statevector"``: both simulate the statevector.
+            Aer's other methods (``density_matrix``, ``stabilizer``...) are refused by
+            name (Aer: ``method``).
         progress: Show a progress bar on standard error while a job of many
             experiments lowers and runs, once it has taken a second; never when
             standard error is not a terminal or ``QISKIT_CUPY_PROGRESS=0`` (this
@@ -108,6 +126,7 @@ class RunOptions:
     fusion_threshold: int = 14
     parameter_binds: list[dict[Parameter, Any]] | None = None
     shot_branching_enable: bool = True
+    method: str = "automatic"
     progress: bool = True
 
     @property
@@ -136,6 +155,23 @@ def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) ->
         upper = "" if maximum is None else f" and at most {maximum}"
         raise InvalidOptionError(f"{name} must be at least {minimum}{upper}, not {value}")
     return int(value)
+
+
+def _shots(value: Any) -> int:
+    """``shots``: a positive integer, or a float that holds one (Aer accepts ``1e3``)."""
+    if isinstance(value, float) and value.is_integer():
+        return _integer("shots", int(value), 1)
+    return _integer("shots", value, 1)
+
+
+def _method(value: Any) -> str:
+    """``method``: one of METHODS; Aer's other methods are refused by name."""
+    if isinstance(value, str) and value.lower() in OTHER_AER_METHODS:
+        raise InvalidOptionError(
+            f"method {value!r} is not supported: qiskit-cupy simulates statevectors "
+            f"(method {' or '.join(repr(choice) for choice in METHODS)})"
+        )
+    return _choice("method", value, METHODS)
 
 
 def _boolean(name: str, value: Any) -> bool:
@@ -183,7 +219,9 @@ def _executor(value: Any) -> Any:
 def _validate(name: str, value: Any) -> Any:
     """Check one option's value and return it in canonical form."""
     if name == "shots":
-        return _integer(name, value, 1)
+        return _shots(value)
+    if name == "method":
+        return _method(value)
     if name == "seed_simulator":
         return None if value is None else _integer(name, value, 0, MAX_SEED)
     if name in ("memory", "save_statevector", "fusion_enable", "shot_branching_enable", "progress"):
@@ -228,7 +266,11 @@ def validate_options(values: Mapping[str, Any], base: RunOptions | None = None) 
         InvalidOptionError: An option is unknown or has a value that is not allowed.
     """
     merged = dict(vars(base or RunOptions()))
-    for name, value in values.items():
+    for given, ours in ALIASES.items():
+        if given in values and ours in values:
+            raise InvalidOptionError(f"{given} is Aer's name for {ours}: give one of them, not both")
+    for given, value in values.items():
+        name = ALIASES.get(given, given)
         if name not in merged:
             known = ", ".join(_OPTION_NAMES)
             raise InvalidOptionError(f"unknown option {name!r}; the options are: {known}")
