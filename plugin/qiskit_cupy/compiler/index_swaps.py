@@ -31,7 +31,7 @@ import numpy as np
 
 from qiskit_cupy.compiler.cache import BoundedCache
 from qiskit_cupy.compiler.fusion import Roofline
-from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.ops import SWAP_PERMUTATION, GateOp, OpKind
 
 #: Ops after an unfitting one that its decision looks at.
 LOOKAHEAD_OPS = 512
@@ -41,13 +41,10 @@ _CACHE_SIZE = 256
 
 _DIAGONAL_KINDS = (OpKind.DIAGONAL, OpKind.WIDE_DIAGONAL)
 
-#: Input basis state j of a SWAP goes to the state with its two bits exchanged.
-_SWAP_PERMUTATION = (0, 2, 1, 3)
-
 
 def swap_op(first: int, second: int) -> GateOp:
     """The SWAP of two qubits, as a permutation op (no arithmetic on the amplitudes)."""
-    return GateOp(OpKind.PERMUTATION, (first, second), np.ones(4, dtype=complex), (), 0, _SWAP_PERMUTATION)
+    return GateOp(OpKind.PERMUTATION, (first, second), np.ones(4, dtype=complex), (), 0, SWAP_PERMUTATION)
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,9 @@ def _shape(op: GateOp) -> _Shape:
 _SWAP_SHAPE = _Shape(OpKind.PERMUTATION, 2, 0, ())
 
 
-#: One step of a plan: ("op", index of the op, its qubits' positions) or ("swap", a, b).
-PlanStep = tuple[str, int, tuple[int, ...]]
+#: One step of a plan: (index of an op, the positions of its qubits), or (None, (a, b))
+#: for a SWAP of positions a and b.
+PlanStep = tuple[int | None, tuple[int, ...]]
 
 
 class _Pricer:
@@ -183,10 +181,10 @@ def plan_swaps(shapes: Sequence[_Shape], pricer: _Pricer) -> list[PlanStep]:
             passes, seconds = _window_cost(pricer, window, swapped, len(high))
             if passes < stay_passes and seconds < stay_seconds:
                 for qubit, victim in zip(high, victims):
-                    steps.append(("swap", position[qubit], (position[victim],)))
+                    steps.append((None, (position[qubit], position[victim])))
                 position = swapped
-        steps.append(("op", index, tuple(position[q] for q in shape.qubits)))
-    steps.extend(("swap", first, (second,)) for first, second in _restore_swaps(position))
+        steps.append((index, tuple(position[q] for q in shape.qubits)))
+    steps.extend((None, pair) for pair in _restore_swaps(position))
     return steps
 
 
@@ -242,14 +240,13 @@ class IndexSwapper:
             return list(ops)
         shapes = tuple(_shape(op) for op in ops)
         key = (shapes, num_qubits, roofline, itemsize)
-        pricer = _Pricer(num_qubits, roofline, itemsize)
-        steps = self._plans.get(key, lambda: plan_swaps(shapes, pricer))
+        steps = self._plans.get(key, lambda: plan_swaps(shapes, _Pricer(num_qubits, roofline, itemsize)))
         placed = []
-        for step, value, positions in steps:
-            if step == "swap":
-                placed.append(swap_op(value, positions[0]))
+        for index, positions in steps:
+            if index is None:
+                placed.append(swap_op(*positions))
             else:
-                op = ops[value]
+                op = ops[index]
                 placed.append(op if positions == op.qubits else _relabelled(op, positions))
         return placed
 

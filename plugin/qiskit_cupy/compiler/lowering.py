@@ -38,7 +38,7 @@ from qiskit_cupy.compiler.gate_ops import (
 )
 from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.observables import EvaluateObservables
-from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
+from qiskit_cupy.compiler.ops import SWAP_PERMUTATION, GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
 from qiskit_cupy.compiler.saves import save_request
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
@@ -313,7 +313,7 @@ def _is_plain_swap(step: LoweredInstruction) -> TypeGuard[GateOp]:
         isinstance(step, GateOp)
         and step.kind is OpKind.PERMUTATION
         and not step.controls
-        and step.permutation == (0, 2, 1, 3)
+        and step.permutation == SWAP_PERMUTATION
         and bool(np.all(step.data == 1))
     )
 

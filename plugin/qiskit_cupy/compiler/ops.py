@@ -42,6 +42,8 @@ MAX_TARGETS = OP_KINDS[OpKind.DENSE.value].max_targets
 MAX_PERMUTATION_TARGETS = OP_KINDS[OpKind.PERMUTATION.value].max_targets
 #: Largest number of targets of a wide diagonal op.
 MAX_WIDE_TARGETS = OP_KINDS[OpKind.WIDE_DIAGONAL.value].max_targets
+#: The permutation of a SWAP: input basis state j goes to j with its two bits exchanged.
+SWAP_PERMUTATION = (0, 2, 1, 3)
 
 
 @dataclass(frozen=True, eq=False)

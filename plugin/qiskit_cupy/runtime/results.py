@@ -32,10 +32,7 @@ def clbit_values(outcomes: np.ndarray, clbit_sources: dict[int, int]) -> list[in
     """
     values = _register_array(outcomes, clbit_sources)
     if values is None:
-        return [
-            sum(((int(outcome) >> source) & 1) << clbit for clbit, source in clbit_sources.items())
-            for outcome in outcomes
-        ]
+        return _register_values([int(outcome) for outcome in outcomes], clbit_sources)
     register_values: list[int] = values.tolist()
     return register_values
 
