@@ -170,8 +170,8 @@ void check_classical(IndexArray code, index_t row_width) {
   for (size_t pc = 0; pc < code.size() / 2; ++pc) {
     const index_t opcode = code.data()[2 * pc];
     const index_t operand = code.data()[2 * pc + 1];
-    require(opcode >= c::kPushConst && opcode <= c::kPop, "unknown classical opcode");
-    const bool pushes = opcode == c::kPushConst || opcode == c::kLoad;
+    require(opcode >= c::kPushConst && opcode <= c::kDraw, "unknown classical opcode");
+    const bool pushes = opcode == c::kPushConst || opcode == c::kLoad || opcode == c::kDraw;
     const bool drops = opcode == c::kStore || opcode == c::kPop;
     const bool unary = opcode >= c::kMaskWidth && opcode <= c::kNegate;
     const index_t needed = pushes ? 0 : (drops || unary || opcode == c::kDup ? 1 : 2);
@@ -194,6 +194,25 @@ void check_collapse(int num_qubits, index_t batch, size_t states_size, int qubit
   require(num_qubits >= 1 && qubit >= 0 && qubit < num_qubits, "qubit out of range");
   require(probabilities_size == static_cast<size_t>(2 * batch), "probabilities must have 2 * batch entries");
   check_rows(batch, rows_size, row_width, qc::cl::kOutcomeSlot);
+}
+
+void check_choose_kraus(size_t rows_size, index_t row_width, size_t pieces_size,
+                        size_t coefficients_size, int num_kraus, int num_pieces, index_t index_slot,
+                        size_t scales_size) {
+  const index_t batch = check_row_batch(rows_size, row_width);
+  check_rows(batch, rows_size, row_width, index_slot);
+  require(index_slot >= qc::cl::kFirstFreeSlot, "the Kraus index slot is one the engine keeps");
+  require(num_kraus >= 1 && num_pieces >= 1, "a channel needs operators and pieces");
+  require(pieces_size == static_cast<size_t>(num_pieces) * static_cast<size_t>(2 * batch),
+          "pieces must have num_pieces * batch * 2 entries");
+  require(coefficients_size == static_cast<size_t>(num_kraus) * static_cast<size_t>(2 * num_pieces),
+          "coefficients must have num_kraus * num_pieces * 2 entries");
+  require(scales_size == static_cast<size_t>(batch), "scales must have one entry per row");
+}
+
+void check_scale_states(int num_qubits, index_t batch, size_t states_size, size_t scales_size) {
+  check_states(num_qubits, batch, states_size);
+  require(scales_size == static_cast<size_t>(batch), "scales must have one entry per state");
 }
 
 void check_gather(int num_qubits, size_t source_size, size_t branches_size, IndexArray sources) {

@@ -43,6 +43,14 @@ void check_classical(IndexArray code, index_t row_width);
 void check_collapse(int num_qubits, index_t batch, size_t states_size, int qubit,
                     size_t probabilities_size, size_t rows_size, index_t row_width);
 
+// Checks choose_kraus' arguments: pieces of shape (num_pieces, batch, 2), coefficients
+// of (num_kraus, num_pieces, 2), one scale per row, and the index slot above the engine's.
+void check_choose_kraus(size_t rows_size, index_t row_width, size_t pieces_size,
+                        size_t coefficients_size, int num_kraus, int num_pieces, index_t index_slot,
+                        size_t scales_size);
+
+void check_scale_states(int num_qubits, index_t batch, size_t states_size, size_t scales_size);
+
 void check_gather(int num_qubits, size_t source_size, size_t branches_size, IndexArray sources);
 
 void check_sample_shots(int num_measured, size_t cumulative_size, IndexArray shot_states,

@@ -186,6 +186,25 @@ void decide_outcomes(RowsArray rows, index_t row_width, ConstDoubleArray probabi
   });
 }
 
+void choose_kraus(RowsArray rows, index_t row_width, ConstDoubleArray pieces,
+                  ConstDoubleArray coefficients, int num_kraus, int num_pieces, index_t index_slot,
+                  DoubleArray scales, index_t mask_slot, int num_threads) {
+  check_choose_kraus(rows.size(), row_width, pieces.size(), coefficients.size(), num_kraus,
+                     num_pieces, index_slot, scales.size());
+  const index_t batch = check_row_batch(rows.size(), row_width);
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  nb::gil_scoped_release release;
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  qc::index_t* row_data = rows.data();
+  const double* piece_data = pieces.data();
+  const double* coefficient_data = coefficients.data();
+  double* scale_data = scales.data();
+  parallel_items(batch, num_threads, [&](uindex_t item) {
+    qc::choose_kraus(row_data, row_width, item, static_cast<uindex_t>(batch), piece_data,
+                     coefficient_data, num_kraus, num_pieces, index_slot, scale_data, mask);
+  });
+}
+
 template <typename T>
 void collapse(StateArray<T> states, int num_qubits, index_t batch, int qubit,
               ConstDoubleArray probabilities, IndexArray rows, index_t row_width, bool reset,
@@ -199,6 +218,20 @@ void collapse(StateArray<T> states, int num_qubits, index_t batch, int qubit,
   const qc::index_t* row_data = rows.data();
   parallel_items(batch << (num_qubits - 1), num_threads, [&](uindex_t item) {
     qc::collapse_pair(state_data, num_qubits, item, qubit, weights, row_data, row_width, reset, mask);
+  });
+}
+
+template <typename T>
+void scale_states(StateArray<T> states, int num_qubits, index_t batch, ConstDoubleArray scales,
+                  IndexArray rows, index_t row_width, index_t mask_slot, int num_threads) {
+  check_scale_states(num_qubits, batch, states.size(), scales.size());
+  check_rows(batch, rows.size(), row_width, mask_slot);
+  nb::gil_scoped_release release;
+  const qc::ActiveMask mask{rows.data(), row_width, mask_slot};
+  qc::complex<T>* state_data = as_qc(states.data());
+  const double* factors = scales.data();
+  parallel_items(static_cast<index_t>(states.size()), num_threads, [&](uindex_t item) {
+    qc::scale_amplitude(state_data, num_qubits, item, factors, mask);
   });
 }
 
@@ -252,6 +285,10 @@ void bind_precision(nb::module_& module) {
              nb::arg("qubit"), nb::arg("probabilities"), nb::arg("rows"), nb::arg("row_width"),
              nb::arg("reset"), nb::arg("mask_slot"), nb::arg("num_threads"),
              "Collapse (or reset) one qubit of each active state to its row's outcome.");
+  module.def("scale_states", &scale_states<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
+             nb::arg("batch"), nb::arg("scales"), nb::arg("rows"), nb::arg("row_width"),
+             nb::arg("mask_slot"), nb::arg("num_threads"),
+             "Scale every amplitude of each active state by its state's factor.");
   module.def("gather", &gather<T>, nb::arg("source"), nb::arg("branches").noconvert(), nb::arg("num_qubits"),
              nb::arg("sources"), nb::arg("num_threads"), "Copy state sources[j] to branch j.");
   module.def("set_zero_state", &set_zero_state<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
@@ -288,6 +325,10 @@ NB_MODULE(QC_CPU_MODULE_NAME, module) {
   module.def("decide_outcomes", &decide_outcomes, nb::arg("rows").noconvert(), nb::arg("row_width"),
              nb::arg("probabilities"), nb::arg("seed"), nb::arg("clbit_slot"), nb::arg("mask_slot"),
              nb::arg("num_threads"), "Draw each active state's measurement outcome.");
+  module.def("choose_kraus", &choose_kraus, nb::arg("rows").noconvert(), nb::arg("row_width"),
+             nb::arg("pieces"), nb::arg("coefficients"), nb::arg("num_kraus"), nb::arg("num_pieces"),
+             nb::arg("index_slot"), nb::arg("scales").noconvert(), nb::arg("mask_slot"),
+             nb::arg("num_threads"), "Draw each active state's Kraus operator and its scale.");
   module.def("sample_shots", &sample_shots, nb::arg("cumulative"), nb::arg("num_measured"),
              nb::arg("shot_states"), nb::arg("shot_numbers"), nb::arg("rows"), nb::arg("row_width"),
              nb::arg("seed"), nb::arg("outcomes").noconvert(), nb::arg("num_threads"),
@@ -303,6 +344,13 @@ NB_MODULE(QC_CPU_MODULE_NAME, module) {
   module.def("check_collapse", &check_collapse, nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("states_size"), nb::arg("qubit"), nb::arg("probabilities_size"),
              nb::arg("rows_size"), nb::arg("row_width"), "Raise ValueError unless collapse's arguments fit.");
+  module.def("check_choose_kraus", &check_choose_kraus, nb::arg("rows_size"), nb::arg("row_width"),
+             nb::arg("pieces_size"), nb::arg("coefficients_size"), nb::arg("num_kraus"),
+             nb::arg("num_pieces"), nb::arg("index_slot"), nb::arg("scales_size"),
+             "Raise ValueError unless choose_kraus' arguments fit.");
+  module.def("check_scale_states", &check_scale_states, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("states_size"), nb::arg("scales_size"),
+             "Raise ValueError unless scale_states' arguments fit.");
   module.def("check_gather", &check_gather, nb::arg("num_qubits"), nb::arg("source_size"),
              nb::arg("branches_size"), nb::arg("sources"), "Raise ValueError unless gather's arguments fit.");
   module.def("check_sample_shots", &check_sample_shots, nb::arg("num_measured"),

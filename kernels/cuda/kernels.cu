@@ -177,6 +177,29 @@ __global__ void qc_decide_outcomes(long long* rows, long long row_width, long lo
   }
 }
 
+__global__ void qc_choose_kraus(long long* rows, long long row_width, long long num_items,
+                                const double* pieces, const double* coefficients, int num_kraus,
+                                int num_pieces, long long index_slot, double* scales,
+                                long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::choose_kraus(rows, row_width, item, static_cast<qc::uindex_t>(num_items), pieces,
+                     coefficients, num_kraus, num_pieces, index_slot, scales, mask);
+  }
+}
+
+template <typename T>
+__global__ void qc_scale_states(qc::complex<T>* states, int num_qubits, long long num_items,
+                                const double* scales, const long long* rows, long long row_width,
+                                long long mask_slot) {
+  const qc::ActiveMask mask{rows, row_width, mask_slot};
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::scale_amplitude(states, num_qubits, item, scales, mask);
+  }
+}
+
 template <typename T>
 __global__ void qc_collapse(qc::complex<T>* states, int num_qubits, long long num_items, int qubit,
                             const double* probabilities, const long long* rows,

@@ -8,7 +8,7 @@
 // layout. Values are unsigned 64-bit integers; booleans are 0 and 1.
 #pragma once
 
-#include "portable.cuh"
+#include "measure.cuh"
 
 namespace qc {
 namespace cl {
@@ -17,7 +17,8 @@ namespace cl {
 constexpr index_t kCounterSlot = 0;  // measurements this trajectory has drawn so far
 constexpr index_t kShotSlot = 1;     // the shot number that keys this trajectory's draws
 constexpr index_t kOutcomeSlot = 2;  // outcome of the latest measurement (collapse reads it)
-constexpr index_t kFirstFreeSlot = 3;
+constexpr index_t kSeedSlot = 3;     // the experiment's seed, which keys every draw with the shot
+constexpr index_t kFirstFreeSlot = 4;
 
 // Opcodes; the operand is ignored where none is named.
 constexpr index_t kPushConst = 0;   // push operand
@@ -47,6 +48,7 @@ constexpr index_t kDiv = 23;        // a / b, 0 where b = 0
 constexpr index_t kBitIndex = 24;   // (a >> b) & 1, 0 once b >= 64
 constexpr index_t kDup = 25;        // push top
 constexpr index_t kPop = 26;        // drop top
+constexpr index_t kDraw = 27;       // push the row's next draw as 53 bits (u * 2^53), count it
 
 // Deepest stack a program may use; the compiler refuses deeper expressions.
 constexpr index_t kStackDepth = 32;
@@ -111,6 +113,13 @@ QC_HD void run_classical(index_t* row, const index_t* code, index_t length) {
       case c::kNegate: stack[top] = uindex_t{0} - stack[top]; break;
       case c::kDup: stack[top + 1] = stack[top]; ++top; break;
       case c::kPop: --top; break;
+      case c::kDraw:
+        stack[++top] = static_cast<uindex_t>(
+            trajectory_draw(static_cast<uindex_t>(row[c::kSeedSlot]), static_cast<uindex_t>(row[c::kShotSlot]),
+                            static_cast<uindex_t>(row[c::kCounterSlot])) *
+            9007199254740992.0);
+        row[c::kCounterSlot] += 1;
+        break;
       default:
         stack[top - 1] = binary_op(opcode, stack[top - 1], stack[top]);
         --top;

@@ -15,11 +15,6 @@
 
 namespace qc {
 
-// The uniform draw number `counter` of shot `shot` under `seed`, in [0, 1).
-QC_HD double trajectory_draw(uindex_t seed, uindex_t shot, uindex_t counter) {
-  return uniform_double(mix64(seed ^ mix64(shot + 0x632be59bd9b4e019ULL)), counter);
-}
-
 // The outcome a draw u gives when 0 and 1 have weights p0 and p1.
 QC_HD index_t outcome_of_draw(double u, double p0, double p1) {
   return u * (p0 + p1) >= p0 ? 1 : 0;
@@ -74,6 +69,69 @@ QC_HD void collapse_pair(complex<T>* states, int num_qubits, uindex_t item, int 
     states[zero] = nothing;
     states[one] = scaled;
   }
+}
+
+// The weight of one Kraus operator for state `item` (see choose_kraus).
+QC_HD double kraus_weight(const double* pieces, const double* coefficients, int num_pieces,
+                          uindex_t batch, uindex_t item) {
+  double weight = 0.0;
+  for (int p = 0; p < num_pieces; ++p) {
+    const double* part = pieces + (static_cast<uindex_t>(p) * batch + item) * 2;
+    weight += coefficients[2 * p] * part[0] + coefficients[2 * p + 1] * part[1];
+  }
+  return weight;
+}
+
+// Draws which Kraus operator of a channel acts on state `item`, if active. The weight of
+// operator i, <K_i^dagger K_i>, is a real linear form in the state's observable pieces
+// (expectation.cuh; pieces[(p batch + item) 2 + c] is part c, real or imaginary, of piece
+// p): sum over p and c of coefficients[(i P + p) 2 + c] * that part. Counts the draw, keeps i in `index_slot` and
+// 1/sqrt(weight of i) in scales[item], so that scaling the state and applying K_i
+// leaves it normalised.
+QC_HD void choose_kraus(index_t* rows, index_t row_width, uindex_t item, uindex_t batch,
+                        const double* pieces, const double* coefficients, int num_kraus,
+                        int num_pieces, index_t index_slot, double* scales, ActiveMask mask) {
+  if (!mask.active(item)) {
+    return;
+  }
+  index_t* row = rows + item * static_cast<uindex_t>(row_width);
+  double total = 0.0;
+  for (int i = 0; i < num_kraus; ++i) {
+    total += kraus_weight(pieces, coefficients + 2 * i * num_pieces, num_pieces, batch, item);
+  }
+  const double u = trajectory_draw(static_cast<uindex_t>(row[cl::kSeedSlot]),
+                                   static_cast<uindex_t>(row[cl::kShotSlot]),
+                                   static_cast<uindex_t>(row[cl::kCounterSlot])) * total;
+  int chosen = -1;
+  double weight = 0.0;
+  double cumulative = 0.0;
+  for (int i = 0; i < num_kraus; ++i) {
+    const double w = kraus_weight(pieces, coefficients + 2 * i * num_pieces, num_pieces, batch, item);
+    if (w <= 0.0) {
+      continue;
+    }
+    chosen = i;
+    weight = w;
+    cumulative += w;
+    if (u < cumulative) {
+      break;
+    }
+  }
+  row[cl::kCounterSlot] += 1;
+  row[index_slot] = chosen;
+  scales[item] = chosen < 0 ? 1.0 : 1.0 / square_root(weight);
+}
+
+// Amplitude `item` of a batch, scaled by its state's factor (item >> n) if active.
+template <typename T>
+QC_HD void scale_amplitude(complex<T>* states, int num_qubits, uindex_t item, const double* scales,
+                           ActiveMask mask) {
+  const uindex_t entry = item >> num_qubits;
+  if (!mask.active(entry)) {
+    return;
+  }
+  const T scale = static_cast<T>(scales[entry]);
+  states[item] = complex<T>{states[item].re * scale, states[item].im * scale};
 }
 
 // Amplitude `item` of a new batch of branches: branch j = item >> n is a copy of

@@ -64,6 +64,12 @@ QC_HD double uniform_double(uindex_t seed, uindex_t counter) {
   return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
 }
 
+// The uniform draw number `counter` of shot `shot` under `seed`, in [0, 1): the draws of
+// trajectories (measurements, noise) of dynamic circuits.
+QC_HD double trajectory_draw(uindex_t seed, uindex_t shot, uindex_t counter) {
+  return uniform_double(mix64(seed ^ mix64(shot + 0x632be59bd9b4e019ULL)), counter);
+}
+
 // The first index of a cumulative row of `size` entries whose value exceeds `target`.
 QC_HD uindex_t search_cumulative(const double* row, uindex_t size, double target) {
   uindex_t low = 0;

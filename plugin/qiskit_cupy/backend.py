@@ -20,6 +20,7 @@ from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.gates import build_target
 from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
 from qiskit_cupy.compiler.lowering import LoweredCircuit
+from qiskit_cupy.compiler.noise import noise_table
 from qiskit_cupy.compiler.validation import parameter_values
 from qiskit_cupy.devices import DeviceKey, make_device, pool_keys
 from qiskit_cupy.devices.base import Device
@@ -202,11 +203,13 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             UnsupportedInstructionError: A circuit holds an instruction that cannot run.
         """
         bindings = parameter_values(circuits, options.parameter_binds)
+        noise = noise_table(options.noise_model)
         lowered: list[LoweredCircuit | DynamicCircuit | list[LoweredCircuit | DynamicCircuit]] = []
         with progress_bar(len(circuits), "lowering", options.progress, unit="circuit") as bar:
             for index, (circuit, values) in enumerate(zip(circuits, bindings)):
                 try:
-                    lowered.append(_lower(circuit, values, options.save_statevector))
+                    noisy = circuit if noise is None else noise.apply(circuit)
+                    lowered.append(_lower(noisy, values, options.save_statevector))
                 except CupySimulatorError as error:
                     raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
                 bar.update(1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from qiskit_cupy.compiler.fusion import FusionSettings
+from qiskit_cupy.compiler.noise import noise_table
 from qiskit_cupy.compiler.ops import MAX_TARGETS
 from qiskit_cupy.errors import InvalidOptionError
 
@@ -103,6 +104,10 @@ class RunOptions:
         method: ``"automatic"`` or ``"statevector"``: both simulate the statevector.
             Aer's other methods (``density_matrix``, ``stabilizer``...) are refused by
             name (Aer: ``method``).
+        noise_model: A Qiskit Aer ``NoiseModel``: its quantum errors act after their
+            instructions (before measurements), its readout errors flip measured bits,
+            and every shot runs as a trajectory of sampled errors; ``None`` simulates
+            without noise (Aer: ``noise_model``).
         progress: Show a progress bar on standard error while a job of many
             experiments lowers and runs, once it has taken a second; never when
             standard error is not a terminal or ``QISKIT_CUPY_PROGRESS=0`` (this
@@ -128,6 +133,7 @@ class RunOptions:
     shot_branching_enable: bool = True
     method: str = "automatic"
     progress: bool = True
+    noise_model: Any = None
 
     @property
     def fusion(self) -> FusionSettings:
@@ -240,6 +246,9 @@ def _validate(name: str, value: Any) -> Any:
         return _integer(name, value, 1)
     if name in ("max_job_size", "max_shot_size"):
         return None if value is None else _integer(name, value, 1)
+    if name == "noise_model":
+        noise_table(value)  # refuses what cannot run, now rather than at run()
+        return value
     if name == "parameter_binds":
         if value is not None and not (
             isinstance(value, (list, tuple)) and all(isinstance(b, Mapping) for b in value)

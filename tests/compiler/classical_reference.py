@@ -26,7 +26,10 @@ from qiskit.circuit import ClassicalRegister, Clbit, Store
 from qiskit.circuit.classical import expr, types
 
 from qiskit_cupy.compiler.classical_code import (
+    COUNTER_SLOT,
     OPCODES,
+    SEED_SLOT,
+    SHOT_SLOT,
     STACK_DEPTH,
     ClassicalCode,
     SlotMap,
@@ -67,6 +70,20 @@ BINARY_OPS = {
     "kDiv": lambda a, b: 0 if b == 0 else a // b,
     "kBitIndex": lambda a, b: _shift_right(a, b) & 1,
 }
+
+
+def _mix64(value: int) -> int:
+    """SplitMix64's finalizer on Python integers."""
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK64
+    return value ^ (value >> 31)
+
+
+def draw_bits(seed: int, shot: int, counter: int) -> int:
+    """The 53 bits of draw ``counter`` of shot ``shot`` under ``seed`` (the kernels'
+    counter-based generator, written from its definition)."""
+    key = _mix64((seed & MASK64) ^ _mix64(((shot & MASK64) + 0x632BE59BD9B4E019) & MASK64))
+    return _mix64((_mix64(key) + ((counter + 1) & MASK64) * 0x9E3779B97F4A7C15) & MASK64) >> 11
 
 
 def to_int64(value: int) -> int:
@@ -110,6 +127,9 @@ def run_classical(row: list[int], code: ClassicalCode) -> Run:
             stack.append(stack[-1])
         elif name == "kPop":
             stack.pop()
+        elif name == "kDraw":
+            stack.append(draw_bits(row[SEED_SLOT], row[SHOT_SLOT], row[COUNTER_SLOT]))
+            row[COUNTER_SLOT] = to_int64(row[COUNTER_SLOT] + 1)
         else:
             right, left = stack.pop(), stack.pop()
             stack.append(BINARY_OPS[name](left, right))

@@ -69,6 +69,7 @@ SLOT_CONSTANTS = {
     "kCounterSlot": "COUNTER_SLOT",
     "kShotSlot": "SHOT_SLOT",
     "kOutcomeSlot": "OUTCOME_SLOT",
+    "kSeedSlot": "SEED_SLOT",
     "kFirstFreeSlot": "FIRST_FREE_SLOT",
     "kStackDepth": "STACK_DEPTH",
 }
@@ -108,6 +109,7 @@ def test_constants_come_from_the_header() -> None:
         "kNegate",
         "kDup",
         "kPop",
+        "kDraw",
     } == set(OPCODES)
 
 

@@ -385,6 +385,52 @@ def decide_call(
     )
 
 
+def kraus_call(
+    batch: int = 3,
+    row_width: int = ROW_WIDTH,
+    pieces: int | None = None,
+    coefficients: int | None = None,
+    num_kraus: int = 2,
+    num_pieces: int = 4,
+    index_slot: int = 4,
+    scales: int | None = None,
+    mask_slot: int = 5,
+) -> Call:
+    """choose_kraus with valid defaults (3 rows, 2 operators, 4 pieces, index slot 4)."""
+    return Call(
+        _cpu.choose_kraus,
+        (
+            slot_rows(batch * row_width, row_width),
+            row_width,
+            np.full(num_pieces * batch * 2 if pieces is None else pieces, 0.25),
+            np.full(num_kraus * num_pieces * 2 if coefficients is None else coefficients, 0.5),
+            num_kraus,
+            num_pieces,
+            index_slot,
+            np.zeros(batch if scales is None else scales),
+            mask_slot,
+            0,
+        ),
+    )
+
+
+def scale_call(dtype: type, batch: int = 2, scales: int | None = None, mask_slot: int = 5) -> Call:
+    """scale_states with valid defaults (2 states of 4 qubits, mask slot 5)."""
+    return Call(
+        _cpu.scale_states,
+        (
+            random_states(4, 2, dtype),
+            4,
+            batch,
+            np.full(batch if scales is None else scales, 0.5),
+            slot_rows(batch * ROW_WIDTH),
+            ROW_WIDTH,
+            mask_slot,
+            0,
+        ),
+    )
+
+
 def collapse_call(
     dtype: type,
     num_qubits: int = 4,
@@ -1020,6 +1066,48 @@ _add(
     per_precision=False,
 )
 
+# choose_kraus and scale_states: the Kraus draw and the rescaling of noisy trajectories
+for _name, (_message, _changes) in {
+    "index-slot-kept": ("the Kraus index slot is one the engine keeps", {"index_slot": 2}),
+    "no-operators": ("a channel needs operators and pieces", {"num_kraus": 0}),
+    "pieces-short": ("pieces must have num_pieces * batch * 2 entries", {"pieces": 23}),
+    "coefficients-short": ("coefficients must have num_kraus * num_pieces * 2 entries", {"coefficients": 15}),
+    "scales-short": ("scales must have one entry per row", {"scales": 2}),
+}.items():
+    _add(
+        f"choose-kraus-{_name}",
+        "check_choose_kraus",
+        _message,
+        lambda d, c=_changes: kraus_call(**c),
+        per_precision=False,
+    )
+_add(
+    "choose-kraus-index-slot-at-width",
+    "check_rows",
+    _SLOT_MESSAGE,
+    lambda d: kraus_call(index_slot=ROW_WIDTH),
+    per_precision=False,
+)
+_add(
+    "choose-kraus-mask-slot-at-width",
+    "check_rows",
+    _SLOT_MESSAGE,
+    lambda d: kraus_call(mask_slot=ROW_WIDTH),
+    per_precision=False,
+)
+_add(
+    "scale-states-scales-short",
+    "check_scale_states",
+    "scales must have one entry per state",
+    lambda d: scale_call(d, scales=3),
+)
+_add(
+    "scale-states-mask-slot-at-width",
+    "check_rows",
+    _SLOT_MESSAGE,
+    lambda d: scale_call(d, mask_slot=ROW_WIDTH),
+)
+
 # check_classical: programs that would read or write outside a row or the stack
 _CLASSICAL: list[tuple[str, str, np.ndarray]] = [
     ("odd-length", "a classical program is (opcode, operand) pairs", VALID_CODE[:-1]),
@@ -1027,7 +1115,7 @@ _CLASSICAL: list[tuple[str, str, np.ndarray]] = [
     (
         "opcode-past-last",
         "unknown classical opcode",
-        np.array([max(v for k, v in OPCODE.items() if k == "kPop") + 1, 0], dtype=np.int64),
+        np.array([max(OPCODE.values()) + 1, 0], dtype=np.int64),
     ),
     ("opcode-negative", "unknown classical opcode", np.array([-1, 0], dtype=np.int64)),
     (
@@ -1269,7 +1357,7 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
                 ("kMaskWidth", 64),
                 ("kDup", 0),
                 ("kMaskWidth", 0),
-                ("kStore", 3),
+                ("kStore", OPCODE["kFirstFreeSlot"]),
                 ("kPop", 0),
             )
         ),
@@ -1277,10 +1365,13 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: decide_call(),
         lambda: decide_call(clbit_slot=-1, mask_slot=-1),
         lambda: collapse_call(np.complex128),
-        lambda: collapse_call(np.complex64, qubit=0, row_width=OUTCOME_SLOT + 1, mask_slot=-1),
+        lambda: collapse_call(np.complex64, qubit=0, row_width=OPCODE["kFirstFreeSlot"], mask_slot=-1),
         lambda: collapse_call(np.complex128, qubit=3, num_qubits=4, batch=1, states_size=16),
         lambda: gather_call(np.complex128),
         lambda: gather_call(np.complex64, sources=()),
+        lambda: kraus_call(),
+        lambda: kraus_call(mask_slot=-1),
+        lambda: scale_call(np.complex64),
         lambda: sample_shots_call(),
         lambda: sample_shots_call(shot_states=()),
         lambda: sample_shots_call(num_measured=0, cumulative=2),
@@ -1307,6 +1398,9 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         "collapse-high-qubit",
         "gather",
         "gather-nothing",
+        "choose_kraus",
+        "choose_kraus-every-row",
+        "scale_states",
         "sample_shots",
         "sample_shots-no-shots",
         "sample_shots-nothing-measured",
@@ -1332,8 +1426,8 @@ def test_every_require_is_covered() -> None:
 def test_collapse_reads_only_the_two_probabilities_of_a_state(outcome: int) -> None:
     """An outcome slot holding anything but 0 counts as 1: never an index past (p0, p1)."""
     state = np.array([0.6, 0.8], dtype=np.complex128)
-    rows = np.array([0, 0, outcome], dtype=np.int64)
-    _cpu.collapse(state, 1, 1, 0, np.array([0.36, 0.64]), rows, 3, False, -1, 1)
+    rows = np.array([0, 0, outcome, 0], dtype=np.int64)
+    _cpu.collapse(state, 1, 1, 0, np.array([0.36, 0.64]), rows, 4, False, -1, 1)
     np.testing.assert_allclose(state, [0, 1], atol=1e-15)
 
 

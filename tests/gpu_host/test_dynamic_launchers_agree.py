@@ -70,6 +70,7 @@ from compiler.classical_reference import (
     BINARY_OPS,
     MASK64,
     Trees,
+    draw_bits,
     evaluate,
     new_slots,
     random_env,
@@ -86,6 +87,7 @@ from qiskit_cupy.compiler.classical_code import (
     FIRST_FREE_SLOT,
     OPCODES,
     OUTCOME_SLOT,
+    SEED_SLOT,
     SHOT_SLOT,
     STACK_DEPTH,
     ClassicalCode,
@@ -219,7 +221,7 @@ def _random_bytecode(rng: random.Random, width: int, length: int) -> np.ndarray:
     for step in range(length):
         # the first len(names) steps name each opcode once (when the stack allows)
         name = names[step] if step < len(names) else rng.choice(names)
-        pops = 2 if name in BINARY_OPS else (0 if name in ("kPushConst", "kLoad") else 1)
+        pops = 2 if name in BINARY_OPS else (0 if name in ("kPushConst", "kLoad", "kDraw") else 1)
         pushes = 0 if name in ("kStore", "kPop") else (2 if name == "kDup" else 1)
         while depth < pops or depth - pops + pushes > STACK_DEPTH:
             if depth < pops:
@@ -288,19 +290,9 @@ def test_an_empty_program_changes_nothing() -> None:
 # Measurement draws.
 
 
-def _mix64(x: int) -> int:
-    """measure.cuh's SplitMix64 finalizer, on Python integers."""
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
-
-
 def reference_draw(seed: int, shot: int, counter: int) -> float:
-    """dynamic.cuh's trajectory_draw on Python integers: uniform_double of the key
-    mix64(seed ^ mix64(shot + c)) at ``counter``, 53 bits."""
-    key = _mix64(seed ^ _mix64((shot + 0x632BE59BD9B4E019) & MASK64))
-    bits = _mix64((_mix64(key) + ((counter + 1) * 0x9E3779B97F4A7C15)) & MASK64)
-    return float(bits >> 11) * (1.0 / 9007199254740992.0)
+    """measure.cuh's trajectory_draw on Python integers (the reference's 53 bits)."""
+    return float(draw_bits(seed, shot, counter)) * (1.0 / 9007199254740992.0)
 
 
 def test_trajectory_draw_is_the_same_everywhere() -> None:
@@ -1060,3 +1052,125 @@ def test_sample_shots_index_shots_with_64_bits() -> None:
     expected = _reference_shot(cumulative[4:], seed, -12345, 9)
     assert outcomes[1] == expected
     np.testing.assert_array_equal(np.delete(outcomes, 1), -1)
+
+
+# ---------------------------------------------------------------------------------------
+# Kraus draws and the rescaling of noisy trajectories.
+
+
+def _kraus_reference(
+    rows: np.ndarray, pieces: np.ndarray, coefficients: np.ndarray, index_slot: int, mask_slot: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows after every active row drew an operator, and each row's scale (1 where
+    inactive: the launch leaves those entries as they were, and the test starts them at 1)."""
+    count = len(rows)
+    weights = np.einsum("ipc,pbc->bi", coefficients, pieces.reshape(-1, count, 2))
+    seeds = rows[:, SEED_SLOT].view(np.uint64)
+    draws = np.array(
+        [
+            reference_draw(int(seed), int(shot), int(counter))
+            for seed, shot, counter in zip(
+                seeds, rows[:, SHOT_SLOT].view(np.uint64), rows[:, COUNTER_SLOT].view(np.uint64)
+            )
+        ]
+    )
+    active = np.ones(count, dtype=bool) if mask_slot < 0 else rows[:, mask_slot] != 0
+    expected = rows.copy()
+    scales = np.ones(count)
+    for row in np.flatnonzero(active):
+        target = draws[row] * weights[row].sum()
+        positive = np.flatnonzero(weights[row] > 0)
+        cumulative = np.cumsum(weights[row, positive])
+        chosen = positive[min(int(np.searchsorted(cumulative, target, side="right")), len(positive) - 1)]
+        expected[row, COUNTER_SLOT] += 1
+        expected[row, index_slot] = chosen
+        scales[row] = 1 / np.sqrt(weights[row, chosen])
+    return expected, scales
+
+
+@SEEDS
+@pytest.mark.parametrize("mask_slot", [-1, FIRST_FREE_SLOT + 2], ids=["every-row", "masked"])
+def test_choose_kraus_agrees(seed: int, mask_slot: int) -> None:
+    """The draw of an operator by its weight (a linear form in the pieces), on both
+    launchers, against a reference; zero weights are never drawn."""
+    rng = _rng(f"kraus-{seed}-{mask_slot}")
+    count, width, index_slot = 400, FIRST_FREE_SLOT + 3, FIRST_FREE_SLOT
+    num_kraus, num_pieces = 3, 4
+    rows = _random_int64(rng, (count, width))
+    rows[:, SEED_SLOT] = np.uint64(seed).astype(np.int64)
+    rows[:, COUNTER_SLOT] = rng.integers(0, 50, size=count)
+    rows[:, index_slot] = -7
+    if mask_slot >= 0:
+        rows[:, mask_slot] = _mask_values(rng, count)
+    pieces = rng.random((num_pieces, count, 2))
+    coefficients = rng.random((num_kraus, num_pieces, 2))
+    coefficients[1, :, :] = 0.0  # operator 1 has weight 0 everywhere
+    expected, scales = _kraus_reference(rows, pieces, coefficients, index_slot, mask_slot)
+    flat_pieces = np.ascontiguousarray(pieces.ravel())
+    flat_coefficients = np.ascontiguousarray(coefficients.ravel())
+    on_gpu, on_cpu = rows.ravel().copy(), rows.ravel().copy()
+    gpu_scales, cpu_scales = np.ones(count), np.ones(count)
+    launch_looping(
+        "qc_choose_kraus",
+        count,
+        [
+            pointer(on_gpu),
+            ctypes.c_longlong(width),
+            ctypes.c_longlong(count),
+            pointer(flat_pieces),
+            pointer(flat_coefficients),
+            ctypes.c_int(num_kraus),
+            ctypes.c_int(num_pieces),
+            ctypes.c_longlong(index_slot),
+            pointer(gpu_scales),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
+    _cpu.choose_kraus(
+        on_cpu,
+        width,
+        flat_pieces,
+        flat_coefficients,
+        num_kraus,
+        num_pieces,
+        index_slot,
+        cpu_scales,
+        mask_slot,
+        0,
+    )
+    for rows_after, scales_after in ((on_cpu, cpu_scales), (on_gpu, gpu_scales)):
+        np.testing.assert_array_equal(rows_after.reshape(count, width), expected)
+        np.testing.assert_allclose(scales_after, scales, rtol=1e-14)
+    chosen = expected[:, index_slot][expected[:, COUNTER_SLOT] != rows[:, COUNTER_SLOT]]
+    assert set(chosen.tolist()) == {0, 2}
+
+
+@DTYPES
+@pytest.mark.parametrize("mask_slot", [-1, MASK_SLOT], ids=["every-state", "masked"])
+def test_scale_states_agrees(dtype: type, mask_slot: int) -> None:
+    batch = 5
+    states = _states(batch, NUM_QUBITS, dtype, f"scale-{mask_slot}")
+    rng = _rng(f"scale-rows-{mask_slot}")
+    rows = _random_int64(rng, (batch, ROW_WIDTH))
+    rows[:, MASK_SLOT] = [1, 0, 3, 0, -1]
+    scales = rng.random(batch) + 0.5
+    active = np.ones(batch, dtype=bool) if mask_slot < 0 else rows[:, MASK_SLOT] != 0
+    expected = states.reshape(batch, -1).copy()
+    expected[active] *= scales[active, None].astype(expected.real.dtype)
+    on_gpu, on_cpu = states.copy(), states.copy()
+    launch_looping(
+        precision_kernel("qc_scale_states", PRECISIONS[dtype]),
+        states.size,
+        [
+            pointer(on_gpu),
+            ctypes.c_int(NUM_QUBITS),
+            ctypes.c_longlong(states.size),
+            pointer(scales),
+            pointer(rows.ravel()),
+            ctypes.c_longlong(ROW_WIDTH),
+            ctypes.c_longlong(mask_slot),
+        ],
+    )
+    _cpu.scale_states(on_cpu, NUM_QUBITS, batch, scales, rows.ravel(), ROW_WIDTH, mask_slot, 0)
+    np.testing.assert_array_equal(_bits(on_gpu), _bits(on_cpu))
+    np.testing.assert_allclose(on_cpu.reshape(batch, -1), expected, rtol=4 * _epsilon(dtype), atol=0)

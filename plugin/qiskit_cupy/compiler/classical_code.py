@@ -43,6 +43,8 @@ COUNTER_SLOT: int = _CONSTANTS["kCounterSlot"]
 SHOT_SLOT: int = _CONSTANTS["kShotSlot"]
 #: Slot of the latest measurement's outcome.
 OUTCOME_SLOT: int = _CONSTANTS["kOutcomeSlot"]
+#: Slot of the experiment's seed, which keys every draw with the shot number.
+SEED_SLOT: int = _CONSTANTS["kSeedSlot"]
 #: The first slot a :class:`SlotMap` assigns.
 FIRST_FREE_SLOT: int = _CONSTANTS["kFirstFreeSlot"]
 #: The deepest stack a program may use.
@@ -84,7 +86,11 @@ _STACK_EFFECTS: dict[str, tuple[int, int]] = {
     **{name: (2, 1) for name in _BINARY_OPCODE_NAMES},
     "kDup": (1, 2),
     "kPop": (1, 0),
+    "kDraw": (0, 1),
 }
+
+#: Bits of a draw that ``kDraw`` pushes: the uniform draw u in [0, 1) as u * 2**DRAW_BITS.
+DRAW_BITS = 53
 
 #: Every opcode's value, by its name in the header.
 OPCODES: dict[str, int] = {name: _CONSTANTS[name] for name in _STACK_EFFECTS}
@@ -338,3 +344,49 @@ class SlotMap:
     def num_slots(self) -> int:
         """The row's width so far: every slot assigned lies below it."""
         return self._num_slots
+
+
+def draw_index(probabilities: Sequence[float], slot: int) -> ClassicalCode:
+    """Code that draws index j with probability ``probabilities[j]`` into a slot.
+
+    The row's next draw x (53 bits) picks the number of cumulative thresholds
+    ``round(2**53 * (p_0 + ... + p_j))``, j < len - 1, that are at most x.
+
+    Args:
+        probabilities: A distribution over the indices.
+        slot: Where the index goes (the draw passes through it).
+
+    Returns:
+        The code.
+    """
+    thresholds = np.rint(np.cumsum(probabilities)[:-1] * float(1 << DRAW_BITS)).astype(np.int64)
+    code = op("kDraw") + store(slot) + push_const(0)
+    for threshold in thresholds:
+        code = code + load(slot) + push_const(int(threshold)) + op("kGreaterEqual") + op("kAdd")
+    return code + store(slot)
+
+
+def readout_flip(matrix: np.ndarray, slot: int) -> ClassicalCode:
+    """Code that flips the bit in a slot with the probability a readout error gives it.
+
+    Args:
+        matrix: ``matrix[b][1 - b]`` is the probability that a measured b reads 1 - b.
+        slot: The clbit's slot.
+
+    Returns:
+        The code: draw x; flip where x < threshold(b), with threshold(b) = t0 + b (t1 - t0)
+        computed modulo 2**64.
+    """
+    t0, t1 = (int(round(float(matrix[bit][1 - bit]) * float(1 << DRAW_BITS))) for bit in (0, 1))
+    return (
+        op("kDraw")
+        + push_const(t0)
+        + load(slot)
+        + push_const(t1 - t0)
+        + op("kMul")
+        + op("kAdd")
+        + op("kLess")
+        + load(slot)
+        + op("kBitXor")
+        + store(slot)
+    )

@@ -26,7 +26,8 @@ state, as a static circuit samples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,7 @@ from qiskit.circuit import (
 )
 from qiskit.circuit.controlflow import CASE_DEFAULT
 
+from qiskit_cupy.compiler.channels import Channel, Mixture, kraus_weights, read_channel
 from qiskit_cupy.compiler.classical import (
     compile_condition,
     compile_switch_target,
@@ -51,9 +53,11 @@ from qiskit_cupy.compiler.classical_code import (
     FIRST_FREE_SLOT,
     ClassicalCode,
     SlotMap,
+    draw_index,
     load,
     op,
     push_const,
+    readout_flip,
     store,
 )
 from qiskit_cupy.compiler.classical_stores import compile_store
@@ -64,12 +68,14 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     DynamicCircuit,
     DynamicNode,
     Gates,
+    KrausChoice,
     Save,
     WhileLoop,
 )
 from qiskit_cupy.compiler.gates import INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.lowering import _Lowerer
-from qiskit_cupy.compiler.ops import GateOp, OpKind
+from qiskit_cupy.compiler.noise import readout_matrix
+from qiskit_cupy.compiler.ops import GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.saves import SaveRequest, save_request
 from qiskit_cupy.compiler.validation import check_circuit, float_parameter
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
@@ -97,6 +103,7 @@ class _DynamicLowerer(_Lowerer):
         self._reserve_vars(circuit)
         self.next_slot = self.root_slots.num_slots
         self.row_width = self.next_slot
+        self.draws_noise = False
 
     @property
     def mask(self) -> int:
@@ -154,6 +161,7 @@ class _DynamicLowerer(_Lowerer):
             final_qubits=tuple(final_qubits),
             final_clbits=final_clbits,
             measured_qubits=self.measured_order,
+            draws_noise=self.draws_noise,
         )
 
     # -- the walk -----------------------------------------------------------------
@@ -181,6 +189,10 @@ class _DynamicLowerer(_Lowerer):
                 self._emit(Collapse(qubit, EVERY_STATE, True, self.mask))
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             self._save(save_request(operation, qubits, self.circuit.num_qubits))
+        elif treatment is Treatment.CHANNEL:
+            self._channel(read_channel(operation, len(qubits)), qubits)
+        elif treatment is Treatment.READOUT:
+            self._readout(operation, clbits)
         elif treatment is Treatment.GLOBAL_PHASE:
             self._add_phase(operation.params[0], "phase", name)
         elif name == "if_else":
@@ -201,6 +213,64 @@ class _DynamicLowerer(_Lowerer):
             self._emit(Classical(compile_store(operation.lvalue, operation.rvalue, self.slots), self.mask))
         else:
             super()._lower_instruction(operation, qubits, clbits)
+
+    # -- noise ----------------------------------------------------------------------
+
+    def _channel(self, channel: Channel, qubits: tuple[int, ...]) -> None:
+        """Draw a branch of a mixture, or a Kraus operator, per trajectory; lower each
+        branch (operator) under the mask of the trajectories that drew it."""
+        self.draws_noise = True
+        if isinstance(channel, Mixture):
+            branches = [
+                (index, branch) for index, branch in enumerate(channel.branches) if branch is not None
+            ]
+            if not branches:
+                return
+            if len(channel.branches) == 1:
+                self._block(branches[0][1], qubits, ())
+                return
+            (index_slot,) = self._take_slots(1)
+            try:
+                self._emit(Classical(draw_index(channel.probabilities, index_slot), self.mask))
+                for index, branch in branches:
+                    self._under_index(index_slot, index, functools.partial(self._block, branch, qubits, ()))
+            finally:
+                self._give_back(1)
+            return
+        (index_slot,) = self._take_slots(1)
+        try:
+            self._emit(KrausChoice(*kraus_weights(channel, qubits), index_slot, self.mask))
+            for index, operator in enumerate(channel.operators):
+                ops = ops_from_matrix(operator, qubits, name="kraus")
+                self._under_index(index_slot, index, functools.partial(self.result.steps.extend, ops))
+        finally:
+            self._give_back(1)
+
+    def _under_index(self, index_slot: int, index: int, lower: Callable[[], None]) -> None:
+        """Run ``lower`` with the mask of the active trajectories whose index slot holds
+        ``index``."""
+        (mask,) = self._take_slots(1)
+        try:
+            self._emit(
+                Classical(
+                    self._masked(load(index_slot) + push_const(index) + op("kEqual")) + store(mask),
+                    EVERY_STATE,
+                )
+            )
+            self.masks.append(mask)
+            try:
+                lower()
+                self._flush()
+            finally:
+                self.masks.pop()
+        finally:
+            self._give_back(1)
+
+    def _readout(self, operation: Instruction, clbits: tuple[int, ...]) -> None:
+        """Flip a measured clbit with the probability its readout error gives its value."""
+        self.draws_noise = True
+        matrix = readout_matrix(operation)
+        self._emit(Classical(readout_flip(matrix, FIRST_FREE_SLOT + clbits[0]), self.mask))
 
     def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
         """Gates after a measurement are what a dynamic circuit is made of."""

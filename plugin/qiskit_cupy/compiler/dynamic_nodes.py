@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from qiskit_cupy.compiler.classical_code import FIRST_FREE_SLOT, ClassicalCode
+from qiskit_cupy.compiler.observables import ObservablePieces
 from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.saves import SaveRequest
 
@@ -30,6 +33,19 @@ class Collapse:
     qubit: int
     clbit_slot: int
     reset: bool
+    mask: int
+
+
+@dataclass(frozen=True)
+class KrausChoice:
+    """The draw of a Kraus operator per active state (``channels.KrausMap``): operator i
+    has weight ``coefficients[i] . pieces`` (the state's observable pieces on the
+    channel's qubits); the chosen i goes to ``index_slot`` and the state is rescaled
+    by 1/sqrt(its weight). The Gates nodes that follow apply K_i under masks."""
+
+    pieces: ObservablePieces
+    coefficients: np.ndarray
+    index_slot: int
     mask: int
 
 
@@ -57,7 +73,7 @@ class WhileLoop:
     body: tuple[DynamicNode, ...]
 
 
-DynamicNode = Gates | Collapse | Classical | Save | WhileLoop
+DynamicNode = Gates | Collapse | KrausChoice | Classical | Save | WhileLoop
 
 
 @dataclass
@@ -74,6 +90,8 @@ class DynamicCircuit:
         final_clbits: For each clbit the trailing measurements write, the bit of the
             final outcome it takes (the last measurement into it wins).
         measured_qubits: Every qubit measured anywhere, in order of first measurement.
+        draws_noise: Whether trajectories draw noise (channels, readout errors): then
+            no two shots share a state.
     """
 
     num_qubits: int
@@ -83,6 +101,7 @@ class DynamicCircuit:
     final_qubits: tuple[int, ...] = ()
     final_clbits: dict[int, int] = field(default_factory=dict)
     measured_qubits: list[int] = field(default_factory=list)
+    draws_noise: bool = False
 
     def clbit_slot(self, clbit: int) -> int:
         """The slot of a trajectory row that holds clbit ``clbit``."""

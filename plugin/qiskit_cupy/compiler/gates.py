@@ -38,6 +38,8 @@ class Treatment(enum.Enum):
     SAVE_STATEVECTOR = "save_statevector"  # Aer's save instruction: keep a copy of the state
     SAVE = "save"  # Aer's other save instructions (``runtime/saved_data.py``)
     NO_OP = "no_op"  # nothing to simulate
+    CHANNEL = "channel"  # a quantum channel (``channels.py``): run as trajectories
+    READOUT = "readout"  # a readout error on a measured clbit (``noise.py``): trajectories
 
 
 _NON_GATE_TREATMENTS: dict[str, Treatment] = {
@@ -58,6 +60,10 @@ _NON_GATE_TREATMENTS: dict[str, Treatment] = {
             "save_density_matrix",
         )
     },
+    "kraus": Treatment.CHANNEL,
+    "superop": Treatment.CHANNEL,
+    "quantum_channel": Treatment.CHANNEL,
+    "roerror": Treatment.READOUT,
     "barrier": Treatment.NO_OP,
     "delay": Treatment.NO_OP,
     "id": Treatment.NO_OP,
@@ -94,6 +100,17 @@ class SaveInstructionEntry(Instruction):  # type: ignore[misc]  # qiskit is unty
     """
 
 
+class ChannelInstructionEntry(Instruction):  # type: ignore[misc]  # qiskit is untyped: Instruction is Any
+    """The Target's entry for each channel instruction (``kraus``, ``superop``,
+    ``quantum_channel``): on any number of qubits, as Aer's Target lists them."""
+
+
+#: Channel instructions, which the Target lists by name.
+CHANNEL_INSTRUCTION_NAMES: tuple[str, ...] = tuple(
+    name for name, treatment in INSTRUCTION_TREATMENTS.items() if treatment is Treatment.CHANNEL
+)
+
+
 #: The operation class of each dynamic instruction, as the Target lists them.
 _DYNAMIC_OPERATIONS: dict[str, type] = {
     "if_else": IfElseOp,
@@ -109,7 +126,8 @@ _DYNAMIC_OPERATIONS: dict[str, type] = {
 
 def build_target(description: str) -> Target:
     """Build the backend's Target: every standard gate, unitary, measure, reset, delay,
-    barrier, the control-flow operations, Store and Aer's save instructions.
+    barrier, the control-flow operations, Store, Aer's save instructions and the
+    channel instructions.
 
     Args:
         description: The Target's description.
@@ -129,6 +147,8 @@ def build_target(description: str) -> Target:
         target.add_instruction(operation, name=name)
     for name in SAVE_NAMES:
         target.add_instruction(SaveInstructionEntry, name=name)
+    for name in CHANNEL_INSTRUCTION_NAMES:
+        target.add_instruction(ChannelInstructionEntry, name=name)
     target.add_instruction(Delay, name="delay")
     target.add_instruction(Barrier, name="barrier")
     return target

@@ -170,6 +170,8 @@ class _Lowerer:
             self._save_statevector(operation, qubits)
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             raise NeedsTrajectories(name)  # saves per shot or of reduced data: dynamic.py
+        elif treatment in (Treatment.CHANNEL, Treatment.READOUT):
+            raise NeedsTrajectories(name)  # noise is drawn per trajectory: dynamic.py
         elif treatment is Treatment.MATRIX:
             self._add_gate(operation, qubits)
         elif isinstance(operation, AnnotatedOperation):

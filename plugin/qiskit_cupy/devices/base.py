@@ -309,6 +309,30 @@ class Device(ABC):
         renormalised; a reset then moves the qubit to |0>."""
 
     @abstractmethod
+    def choose_kraus(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        rows: ClassicalRows,
+        pieces: DeviceArray,
+        coefficients: np.ndarray,
+        index_slot: int,
+        mask_slot: int,
+    ) -> None:
+        """Enqueue, for each active state, the draw of a Kraus operator and the state's
+        rescaling.
+
+        Operator i has weight ``sum(coefficients[i] * pieces[:, state])``: ``pieces`` are
+        the state's observable pieces on the channel's qubits (``expectation_pieces``,
+        shape (P, batch, 2)) and ``coefficients`` (float64, shape (num_kraus, P, 2)) the
+        real form of <K_i^dagger K_i> in them. Each
+        active row counts the draw and keeps the chosen i in ``index_slot``; its state is
+        scaled by 1/sqrt(weight of i), so that applying K_i next leaves it normalised.
+        """
+
+    @abstractmethod
     def append_states(
         self, stream: Stream, states: DeviceArray, num_qubits: int, count: int, sources: np.ndarray
     ) -> None:

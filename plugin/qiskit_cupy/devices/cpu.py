@@ -355,6 +355,42 @@ class CpuDevice(Device):
             )
         )
 
+    def choose_kraus(
+        self,
+        stream: Stream,
+        states: DeviceArray,
+        num_qubits: int,
+        batch: int,
+        rows: ClassicalRows,
+        pieces: np.ndarray,
+        coefficients: np.ndarray,
+        index_slot: int,
+        mask_slot: int,
+    ) -> None:
+        table = np.ascontiguousarray(coefficients, dtype=np.float64)
+        num_kraus, num_pieces = table.shape[:2]
+
+        def choose_and_scale() -> None:
+            # The scales belong to this task alone: made, used and dropped inside it.
+            scales = np.empty(batch, dtype=np.float64)
+            _cpu.choose_kraus(
+                rows.rows,
+                rows.width,
+                pieces.reshape(-1),
+                table.reshape(-1),
+                num_kraus,
+                num_pieces,
+                index_slot,
+                scales,
+                mask_slot,
+                self.num_threads,
+            )
+            _cpu.scale_states(
+                states, num_qubits, batch, scales, rows.rows, rows.width, mask_slot, self.num_threads
+            )
+
+        _queue(stream).enqueue(choose_and_scale)
+
     def append_states(
         self,
         stream: Stream,

@@ -426,6 +426,48 @@ class GpuDevice(Device):
             precision,
         )
 
+    def choose_kraus(
+        self,
+        stream: Any,
+        states: Any,
+        num_qubits: int,
+        batch: int,
+        rows: ClassicalRows,
+        pieces: Any,
+        coefficients: np.ndarray,
+        index_slot: int,
+        mask_slot: int,
+    ) -> None:
+        precision = _precision_of(states)
+        table = np.ascontiguousarray(coefficients, dtype=np.float64)
+        num_kraus, num_pieces = table.shape[:2]
+        device_table = self._upload(stream, table.reshape(-1))
+        with self._device, stream:
+            # Stream-ordered: the pool reuses the scales only after both launches ran.
+            scales = self._cupy.empty(batch, dtype=np.float64)
+        self._run(
+            stream,
+            launches.choose_kraus(
+                rows.rows,
+                rows.width,
+                pieces.reshape(-1),
+                device_table,
+                num_kraus,
+                num_pieces,
+                index_slot,
+                scales,
+                mask_slot,
+            ),
+            "double",
+        )
+        self._run(
+            stream,
+            launches.scale_states(
+                states, num_qubits, batch, scales, rows.rows, rows.width, mask_slot, precision
+            ),
+            precision,
+        )
+
     def append_states(
         self, stream: Any, states: Any, num_qubits: int, count: int, sources: np.ndarray
     ) -> None:

@@ -18,10 +18,10 @@ from qiskit_cupy.kernel_files import read_kernel_file
 KERNEL_HEADERS: tuple[str, ...] = (
     "portable.cuh",
     "bits.cuh",
+    "measure.cuh",
     "classical.cuh",
     "op_layout.cuh",
     "gates.cuh",
-    "measure.cuh",
     "expectation.cuh",
     "dynamic.cuh",
     "state.cuh",
@@ -122,6 +122,7 @@ PLAIN_KERNELS: tuple[str, ...] = (
     "qc_sample",
     "qc_classical",
     "qc_decide_outcomes",
+    "qc_choose_kraus",
     "qc_sample_shots",
 )
 
@@ -132,6 +133,7 @@ PRECISION_KERNELS: tuple[str, ...] = (
     "qc_probabilities",
     "qc_collapse",
     "qc_gather",
+    "qc_scale_states",
     "qc_expectation_partials",
 )
 

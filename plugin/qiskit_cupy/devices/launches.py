@@ -441,6 +441,68 @@ def collapse(
     )
 
 
+def choose_kraus(
+    rows: Any,
+    width: int,
+    pieces: Any,
+    coefficients: Any,
+    num_kraus: int,
+    num_pieces: int,
+    index_slot: int,
+    scales: Any,
+    mask_slot: int,
+) -> Launch:
+    """The launch that draws each active row's Kraus operator and its state's scale."""
+    items = np.size(rows) // max(int(width), 1)
+
+    def check_values() -> None:
+        _cpu.check_choose_kraus(
+            rows.size,
+            int(width),
+            pieces.size,
+            coefficients.size,
+            int(num_kraus),
+            int(num_pieces),
+            int(index_slot),
+            scales.size,
+        )
+        _cpu.check_rows(items, rows.size, int(width), int(mask_slot))
+
+    return _launch(
+        "qc_choose_kraus",
+        items,
+        "double",
+        (rows, width, items, pieces, coefficients, num_kraus, num_pieces, index_slot, scales, mask_slot),
+        check_values,
+    )
+
+
+def scale_states(
+    states: Any,
+    num_qubits: int,
+    batch: int,
+    scales: Any,
+    rows: Any,
+    width: int,
+    mask_slot: int,
+    precision: str,
+) -> Launch:
+    """The launch that scales each active state by its factor."""
+    items = np.size(states)
+
+    def check_values() -> None:
+        _cpu.check_scale_states(int(num_qubits), int(batch), states.size, scales.size)
+        _cpu.check_rows(int(batch), rows.size, int(width), int(mask_slot))
+
+    return _launch(
+        precision_kernel("qc_scale_states", precision),
+        items,
+        precision,
+        (states, num_qubits, items, scales, rows, width, mask_slot),
+        check_values,
+    )
+
+
 def gather(
     source: Any, branches: Any, num_qubits: int, sources: Any, host_sources: np.ndarray, precision: str
 ) -> Launch:

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from qiskit_cupy.compiler.classical_code import COUNTER_SLOT, EVERY_STATE, OUTCOME_SLOT, SHOT_SLOT
+from qiskit_cupy.compiler.classical_code import COUNTER_SLOT, EVERY_STATE, OUTCOME_SLOT, SEED_SLOT, SHOT_SLOT
 from qiskit_cupy.compiler.dynamic_nodes import (
     Classical,
     Collapse,
     DynamicCircuit,
     DynamicNode,
     Gates,
+    KrausChoice,
     Save,
     WhileLoop,
 )
@@ -182,11 +183,19 @@ class TrajectoryEngine:
         budget = min(MAX_CHUNK_BYTES, self.device.free_memory() // 4)
         return int(max(1, min(shots, budget // state_bytes)))
 
+    @property
+    def shares_states(self) -> bool:
+        """Whether shots start as one branch: with ``branching``, unless the circuit draws
+        noise (each trajectory draws its own)."""
+        return self.branching and not self.program.draws_noise
+
     def _run_chunk(self, shot_numbers: np.ndarray) -> ChunkRecord:
         device, stream, n = self.device, self.stream, self.program.num_qubits
-        count = 1 if self.branching else len(shot_numbers)
+        branching = self.shares_states
+        count = 1 if branching else len(shot_numbers)
         host_rows = np.zeros((count, self.program.row_width), dtype=np.int64)
-        host_rows[:, SHOT_SLOT] = shot_numbers[0] if self.branching else shot_numbers
+        host_rows[:, SHOT_SLOT] = shot_numbers[0] if branching else shot_numbers
+        host_rows[:, SEED_SLOT] = np.uint64(self.seed).astype(np.int64)
         # Room for one state per shot: branches are appended as measurements split them.
         states = device.allocate_states(stream, len(shot_numbers) << n, self.precision)
         device.set_zero_state(stream, states[: count << n], n, count)
@@ -196,7 +205,7 @@ class TrajectoryEngine:
             rows=ClassicalRows(device.upload(stream, host_rows.reshape(-1)), self.program.row_width),
             shot_numbers=shot_numbers,
             shot_states=np.zeros(len(shot_numbers), dtype=np.int64)
-            if self.branching
+            if branching
             else np.arange(len(shot_numbers), dtype=np.int64),
             count=count,
             most=count,
@@ -232,6 +241,8 @@ class TrajectoryEngine:
                 self.num_passes += enqueued.passes
             elif isinstance(node, Collapse):
                 self._collapse(branches, node)
+            elif isinstance(node, KrausChoice):
+                self._choose_kraus(branches, node)
             elif isinstance(node, Classical):
                 self.device.run_classical(self.stream, branches.rows, node.code.code, node.mask)
             elif isinstance(node, Save):
@@ -274,6 +285,31 @@ class TrajectoryEngine:
                 device.copy_to_host(stream, branches.rows.rows),
                 branches.shot_states.copy(),
             )
+        )
+
+    def _choose_kraus(self, branches: _Branches, node: KrausChoice) -> None:
+        """Each active state's <K_i^dagger K_i>, reduced on the device, then its draw of
+        an operator and its rescaling."""
+        device, stream, n = self.device, self.stream, self.program.num_qubits
+        pieces = device.expectation_pieces(
+            stream,
+            branches.live,
+            n,
+            branches.count,
+            node.pieces.passes,
+            node.pieces.pieces,
+            trajectory_chunk_bits(n, 0),
+        )
+        device.choose_kraus(
+            stream,
+            branches.live,
+            n,
+            branches.count,
+            branches.rows,
+            pieces,
+            node.coefficients,
+            node.index_slot,
+            node.mask,
         )
 
     def _host_rows(self, branches: _Branches, *arrays: DeviceArray) -> list[np.ndarray]:
