@@ -17,6 +17,7 @@ Qiskit's classical expressions into such code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -346,7 +347,16 @@ class SlotMap:
         return self._num_slots
 
 
-def draw_index(probabilities: Sequence[float], slot: int) -> ClassicalCode:
+def _program(*pairs: tuple[str, int]) -> ClassicalCode:
+    """A program from (opcode name, operand) pairs, built and checked at once (joining
+    one-instruction pieces checks every prefix again)."""
+    rows = [[OPCODES[name], int(operand) % (1 << VALUE_BITS)] for name, operand in pairs]
+    code = np.array([[opcode, operand - (1 << VALUE_BITS) * (operand >> 63)] for opcode, operand in rows])
+    return ClassicalCode(code.astype(np.int64).reshape(-1, 2))
+
+
+@functools.lru_cache(maxsize=4096)
+def draw_index(probabilities: tuple[float, ...], slot: int) -> ClassicalCode:
     """Code that draws index j with probability ``probabilities[j]`` into a slot.
 
     The row's next draw x (53 bits) picks the number of cumulative thresholds
@@ -360,10 +370,20 @@ def draw_index(probabilities: Sequence[float], slot: int) -> ClassicalCode:
         The code.
     """
     thresholds = np.rint(np.cumsum(probabilities)[:-1] * float(1 << DRAW_BITS)).astype(np.int64)
-    code = op("kDraw") + store(slot) + push_const(0)
-    for threshold in thresholds:
-        code = code + load(slot) + push_const(int(threshold)) + op("kGreaterEqual") + op("kAdd")
-    return code + store(slot)
+    pairs: list[tuple[str, int]] = [("kDraw", 0), ("kStore", slot), ("kPushConst", 0)]
+    for threshold in thresholds.tolist():
+        pairs += [("kLoad", slot), ("kPushConst", threshold), ("kGreaterEqual", 0), ("kAdd", 0)]
+    return _program(*pairs, ("kStore", slot))
+
+
+@functools.lru_cache(maxsize=4096)
+def index_mask(index_slot: int, index: int, enclosing: int, mask: int) -> ClassicalCode:
+    """Code that sets ``mask`` where ``index_slot`` holds ``index`` (and, unless it is
+    EVERY_STATE, the ``enclosing`` mask slot is set)."""
+    pairs = [("kLoad", index_slot), ("kPushConst", index), ("kEqual", 0)]
+    if enclosing != EVERY_STATE:
+        pairs += [("kLoad", enclosing), ("kLogicAnd", 0)]
+    return _program(*pairs, ("kStore", mask))
 
 
 def readout_flip(matrix: np.ndarray, slot: int) -> ClassicalCode:
@@ -378,15 +398,15 @@ def readout_flip(matrix: np.ndarray, slot: int) -> ClassicalCode:
         computed modulo 2**64.
     """
     t0, t1 = (int(round(float(matrix[bit][1 - bit]) * float(1 << DRAW_BITS))) for bit in (0, 1))
-    return (
-        op("kDraw")
-        + push_const(t0)
-        + load(slot)
-        + push_const(t1 - t0)
-        + op("kMul")
-        + op("kAdd")
-        + op("kLess")
-        + load(slot)
-        + op("kBitXor")
-        + store(slot)
+    return _program(
+        ("kDraw", 0),
+        ("kPushConst", t0),
+        ("kLoad", slot),
+        ("kPushConst", t1 - t0),
+        ("kMul", 0),
+        ("kAdd", 0),
+        ("kLess", 0),
+        ("kLoad", slot),
+        ("kBitXor", 0),
+        ("kStore", slot),
     )

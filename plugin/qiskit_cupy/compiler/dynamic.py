@@ -54,6 +54,7 @@ from qiskit_cupy.compiler.classical_code import (
     ClassicalCode,
     SlotMap,
     draw_index,
+    index_mask,
     load,
     op,
     push_const,
@@ -104,6 +105,7 @@ class _DynamicLowerer(_Lowerer):
         self.next_slot = self.root_slots.num_slots
         self.row_width = self.next_slot
         self.draws_noise = False
+        self.channels: dict[tuple[int, int], tuple[Instruction, Channel]] = {}
 
     @property
     def mask(self) -> int:
@@ -190,7 +192,7 @@ class _DynamicLowerer(_Lowerer):
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             self._save(save_request(operation, qubits, self.circuit.num_qubits))
         elif treatment is Treatment.CHANNEL:
-            self._channel(read_channel(operation, len(qubits)), qubits)
+            self._channel(self._read_channel(operation, len(qubits)), qubits)
         elif treatment is Treatment.READOUT:
             self._readout(operation, clbits)
         elif treatment is Treatment.GLOBAL_PHASE:
@@ -246,17 +248,22 @@ class _DynamicLowerer(_Lowerer):
         finally:
             self._give_back(1)
 
+    def _read_channel(self, operation: Instruction, num_qubits: int) -> Channel:
+        """The channel of an instruction, read once per instruction object: a noise model
+        appends the same error object at every instruction it follows."""
+        key = (id(operation), num_qubits)
+        cached = self.channels.get(key)
+        if cached is None or cached[0] is not operation:
+            cached = (operation, read_channel(operation, num_qubits))
+            self.channels[key] = cached
+        return cached[1]
+
     def _under_index(self, index_slot: int, index: int, lower: Callable[[], None]) -> None:
         """Run ``lower`` with the mask of the active trajectories whose index slot holds
         ``index``."""
         (mask,) = self._take_slots(1)
         try:
-            self._emit(
-                Classical(
-                    self._masked(load(index_slot) + push_const(index) + op("kEqual")) + store(mask),
-                    EVERY_STATE,
-                )
-            )
+            self._emit(Classical(index_mask(index_slot, index, self.mask, mask), EVERY_STATE))
             self.masks.append(mask)
             try:
                 lower()
