@@ -21,7 +21,7 @@ def test_statevector_methods_run_as_the_default(cpu_backend: CupySimulator, meth
     assert chosen.results[0].metadata["method"] == "statevector"
 
 
-@pytest.mark.parametrize("method", ["density_matrix", "stabilizer", "matrix_product_state", "unitary"])
+@pytest.mark.parametrize("method", ["stabilizer", "matrix_product_state", "unitary", "extended_stabilizer"])
 def test_other_aer_methods_are_refused_by_name(cpu_backend: CupySimulator, method: str) -> None:
     with pytest.raises(InvalidOptionError, match=f"method '{method}' is not supported"):
         cpu_backend.run(bell(), method=method)

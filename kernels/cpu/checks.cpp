@@ -215,6 +215,12 @@ void check_scale_states(int num_qubits, index_t batch, size_t states_size, size_
   require(scales_size == static_cast<size_t>(batch), "scales must have one entry per state");
 }
 
+void check_density_diagonal(int num_qubits, index_t batch, size_t densities_size, size_t states_size) {
+  require(num_qubits >= 0 && num_qubits <= 31, "a density matrix must have 0 to 31 qubits");
+  check_states(2 * num_qubits, batch, densities_size);
+  check_states(num_qubits, batch, states_size);
+}
+
 void check_gather(int num_qubits, size_t source_size, size_t branches_size, IndexArray sources) {
   require(num_qubits >= 0 && num_qubits < 63, "num_qubits must be in [0, 62]");
   const uindex_t states = static_cast<uindex_t>(source_size) >> num_qubits;

@@ -51,6 +51,10 @@ void check_choose_kraus(size_t rows_size, index_t row_width, size_t pieces_size,
 
 void check_scale_states(int num_qubits, index_t batch, size_t states_size, size_t scales_size);
 
+// Checks density_diagonal's arguments: `batch` density matrices of n qubits (2n-qubit
+// vectors) and `batch` n-qubit states.
+void check_density_diagonal(int num_qubits, index_t batch, size_t densities_size, size_t states_size);
+
 void check_gather(int num_qubits, size_t source_size, size_t branches_size, IndexArray sources);
 
 void check_sample_shots(int num_measured, size_t cumulative_size, IndexArray shot_states,

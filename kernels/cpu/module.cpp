@@ -85,6 +85,17 @@ void set_zero_state(StateArray<T> states, int num_qubits, index_t batch, int num
 }
 
 template <typename T>
+void density_diagonal(ConstComplexArray<T> densities, StateArray<T> states, int num_qubits, index_t batch,
+                      int num_threads) {
+  check_density_diagonal(num_qubits, batch, densities.size(), states.size());
+  nb::gil_scoped_release release;
+  const qc::complex<T>* density_data = as_qc(densities.data());
+  qc::complex<T>* state_data = as_qc(states.data());
+  parallel_items(static_cast<index_t>(states.size()), num_threads,
+                 [&](uindex_t item) { qc::density_diagonal(density_data, state_data, num_qubits, item); });
+}
+
+template <typename T>
 void marginal_partials(StateArray<T> states, int num_qubits, index_t batch, IndexArray positions,
                        IndexArray sorted_positions, int chunk_bits, DoubleArray partials,
                        int num_threads) {
@@ -291,6 +302,9 @@ void bind_precision(nb::module_& module) {
              "Scale every amplitude of each active state by its state's factor.");
   module.def("gather", &gather<T>, nb::arg("source"), nb::arg("branches").noconvert(), nb::arg("num_qubits"),
              nb::arg("sources"), nb::arg("num_threads"), "Copy state sources[j] to branch j.");
+  module.def("density_diagonal", &density_diagonal<T>, nb::arg("densities"), nb::arg("states").noconvert(),
+             nb::arg("num_qubits"), nb::arg("batch"), nb::arg("num_threads"),
+             "States whose probabilities are the diagonals of density matrices.");
   module.def("set_zero_state", &set_zero_state<T>, nb::arg("states").noconvert(), nb::arg("num_qubits"),
              nb::arg("batch"), nb::arg("num_threads"), "Set every state of a batch to |0...0>.");
   module.def("marginal_partials", &marginal_partials<T>, nb::arg("states"), nb::arg("num_qubits"),
@@ -351,6 +365,9 @@ NB_MODULE(QC_CPU_MODULE_NAME, module) {
   module.def("check_scale_states", &check_scale_states, nb::arg("num_qubits"), nb::arg("batch"),
              nb::arg("states_size"), nb::arg("scales_size"),
              "Raise ValueError unless scale_states' arguments fit.");
+  module.def("check_density_diagonal", &check_density_diagonal, nb::arg("num_qubits"), nb::arg("batch"),
+             nb::arg("densities_size"), nb::arg("states_size"),
+             "Raise ValueError unless density_diagonal's arguments fit.");
   module.def("check_gather", &check_gather, nb::arg("num_qubits"), nb::arg("source_size"),
              nb::arg("branches_size"), nb::arg("sources"), "Raise ValueError unless gather's arguments fit.");
   module.def("check_sample_shots", &check_sample_shots, nb::arg("num_measured"),

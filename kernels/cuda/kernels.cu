@@ -109,6 +109,15 @@ __global__ void qc_set_zero_state(qc::complex<T>* states, int num_qubits, long l
 }
 
 template <typename T>
+__global__ void qc_density_diagonal(const qc::complex<T>* densities, qc::complex<T>* states,
+                                    int num_qubits, long long num_items) {
+  for (qc::uindex_t item = grid_first_item(); item < static_cast<qc::uindex_t>(num_items);
+       item += grid_item_stride()) {
+    qc::density_diagonal(densities, states, num_qubits, item);
+  }
+}
+
+template <typename T>
 __global__ void qc_marginal_partials(const qc::complex<T>* states, int num_qubits,
                                      long long num_items, const long long* positions,
                                      const long long* sorted_positions, int num_measured,

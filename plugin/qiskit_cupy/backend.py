@@ -15,6 +15,7 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
+from qiskit_cupy.compiler.density import lower_density_matrix
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.gates import build_target
@@ -26,7 +27,12 @@ from qiskit_cupy.devices import DeviceKey, make_device, pool_keys
 from qiskit_cupy.devices.base import Device
 from qiskit_cupy.distributed.job import CupyDistributedJob
 from qiskit_cupy.distributed.subjobs import split_job
-from qiskit_cupy.errors import CupySimulatorError, DeviceUnavailableError, InvalidCircuitError
+from qiskit_cupy.errors import (
+    CupySimulatorError,
+    DeviceUnavailableError,
+    InvalidCircuitError,
+    InvalidOptionError,
+)
 from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import ALIASES, MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
@@ -209,7 +215,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             for index, (circuit, values) in enumerate(zip(circuits, bindings)):
                 try:
                     noisy = circuit if noise is None else noise.apply(circuit)
-                    lowered.append(_lower(noisy, values, options.save_statevector))
+                    lowered.append(_lower(noisy, values, options))
                 except CupySimulatorError as error:
                     raise type(error)(f"circuit {index} ('{circuit.name}'): {error.message}") from error
                 bar.update(1)
@@ -285,19 +291,28 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
 
 
 def _lower(
-    circuit: QuantumCircuit,
-    values: dict[Parameter, np.ndarray] | None,
-    save_statevector: bool,
+    circuit: QuantumCircuit, values: dict[Parameter, np.ndarray] | None, options: RunOptions
 ) -> LoweredCircuit | DynamicCircuit | list[LoweredCircuit | DynamicCircuit]:
-    """Lower a circuit; a dynamic one with parameter binds, once per binding."""
+    """Lower a circuit by its method; a dynamic one, or a density matrix, with parameter
+    binds once per binding."""
+    if options.method == "density_matrix":
+        if options.save_statevector:
+            raise InvalidOptionError(
+                "save_statevector has no statevector to save with method 'density_matrix'"
+            )
+        if values is None:
+            return lower_density_matrix(circuit)
+        return [lower_density_matrix(bound) for bound in _bindings(circuit, values)]
     if values is None or not is_dynamic(circuit):
-        return lower_for_run(circuit, save_statevector, values is not None)
+        return lower_for_run(circuit, options.save_statevector, values is not None)
+    return [lower_for_run(bound, options.save_statevector) for bound in _bindings(circuit, values)]
+
+
+def _bindings(circuit: QuantumCircuit, values: dict[Parameter, np.ndarray]) -> list[QuantumCircuit]:
+    """The circuit with each binding's values assigned."""
     size = len(next(iter(values.values())))
     return [
-        lower_for_run(
-            circuit.assign_parameters({key: float(array[entry]) for key, array in values.items()}),
-            save_statevector,
-        )
+        circuit.assign_parameters({key: float(array[entry]) for key, array in values.items()})
         for entry in range(size)
     ]
 
@@ -355,7 +370,7 @@ def _requests(
                     shot_branching=branching,
                 )
             )
-        elif isinstance(low, list):  # a dynamic circuit, bound once per binding
+        elif isinstance(low, list):  # a dynamic circuit or a density matrix, bound once per binding
             for entry, bound in enumerate(low):
                 requests.append(
                     ExperimentRequest(

@@ -24,11 +24,10 @@ DEFAULT_MAX_STREAMS = 4
 
 PRECISIONS = ("double", "single")
 DEVICES = ("auto", "GPU", "CPU", "GPU+CPU")
-#: Aer's simulation methods this backend runs: both mean a statevector.
-METHODS = ("automatic", "statevector")
+#: Aer's simulation methods this backend runs: "automatic" means "statevector".
+METHODS = ("automatic", "statevector", "density_matrix")
 #: Aer's other methods, refused by name.
 OTHER_AER_METHODS = (
-    "density_matrix",
     "stabilizer",
     "extended_stabilizer",
     "matrix_product_state",
@@ -101,9 +100,11 @@ class RunOptions:
             min(shots, 2^m) states. Off, each shot is its own trajectory from the
             start. Counts are the same either way for a given seed. On by default
             (Aer: ``shot_branching_enable``, off there by default).
-        method: ``"automatic"`` or ``"statevector"``: both simulate the statevector.
-            Aer's other methods (``density_matrix``, ``stabilizer``...) are refused by
-            name (Aer: ``method``).
+        method: ``"automatic"`` or ``"statevector"`` simulate the statevector (noisy
+            circuits as trajectories); ``"density_matrix"`` evolves the density matrix,
+            held as a vector of twice the qubits, exactly through every channel (its
+            measurements must end the circuit). Aer's other methods (``stabilizer``...)
+            are refused by name (Aer: ``method``).
         noise_model: A Qiskit Aer ``NoiseModel``: its quantum errors act after their
             instructions (before measurements), its readout errors flip measured bits,
             and every shot runs as a trajectory of sampled errors; ``None`` simulates
@@ -174,8 +175,8 @@ def _method(value: Any) -> str:
     """``method``: one of METHODS; Aer's other methods are refused by name."""
     if isinstance(value, str) and value.lower() in OTHER_AER_METHODS:
         raise InvalidOptionError(
-            f"method {value!r} is not supported: qiskit-cupy simulates statevectors "
-            f"(method {' or '.join(repr(choice) for choice in METHODS)})"
+            f"method {value!r} is not supported: qiskit-cupy simulates statevectors and "
+            f"density matrices (method {', '.join(repr(choice) for choice in METHODS)})"
         )
     return _choice("method", value, METHODS)
 

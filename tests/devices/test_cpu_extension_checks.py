@@ -431,6 +431,21 @@ def scale_call(dtype: type, batch: int = 2, scales: int | None = None, mask_slot
     )
 
 
+def density_call(dtype: type, num_qubits: int = 2, batch: int = 2, densities: int | None = None) -> Call:
+    """density_diagonal with valid defaults (2 density matrices of 2 qubits)."""
+    size = (batch << (2 * num_qubits)) if densities is None else densities
+    return Call(
+        _cpu.density_diagonal,
+        (
+            np.resize(random_states(4, 2, dtype), size),
+            np.zeros(batch << 2, dtype=dtype),
+            num_qubits,
+            batch,
+            0,
+        ),
+    )
+
+
 def collapse_call(
     dtype: type,
     num_qubits: int = 4,
@@ -1108,6 +1123,19 @@ _add(
     lambda d: scale_call(d, mask_slot=ROW_WIDTH),
 )
 
+_add(
+    "density-diagonal-too-wide",
+    "check_density_diagonal",
+    "a density matrix must have 0 to 31 qubits",
+    lambda d: density_call(d, num_qubits=32, densities=32),
+)
+_add(
+    "density-diagonal-densities-short",
+    "check_states",
+    _LENGTH_MESSAGE,
+    lambda d: density_call(d, densities=31),
+)
+
 # check_classical: programs that would read or write outside a row or the stack
 _CLASSICAL: list[tuple[str, str, np.ndarray]] = [
     ("odd-length", "a classical program is (opcode, operand) pairs", VALID_CODE[:-1]),
@@ -1372,6 +1400,7 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         lambda: kraus_call(),
         lambda: kraus_call(mask_slot=-1),
         lambda: scale_call(np.complex64),
+        lambda: density_call(np.complex128),
         lambda: sample_shots_call(),
         lambda: sample_shots_call(shot_states=()),
         lambda: sample_shots_call(num_measured=0, cumulative=2),
@@ -1401,6 +1430,7 @@ def test_uncorrupted_rows_are_accepted(op_name: str, dtype: type) -> None:
         "choose_kraus",
         "choose_kraus-every-row",
         "scale_states",
+        "density_diagonal",
         "sample_shots",
         "sample_shots-no-shots",
         "sample_shots-nothing-measured",

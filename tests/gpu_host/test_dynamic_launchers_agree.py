@@ -1174,3 +1174,26 @@ def test_scale_states_agrees(dtype: type, mask_slot: int) -> None:
     _cpu.scale_states(on_cpu, NUM_QUBITS, batch, scales, rows.ravel(), ROW_WIDTH, mask_slot, 0)
     np.testing.assert_array_equal(_bits(on_gpu), _bits(on_cpu))
     np.testing.assert_allclose(on_cpu.reshape(batch, -1), expected, rtol=4 * _epsilon(dtype), atol=0)
+
+
+@DTYPES
+def test_density_diagonal_agrees(dtype: type) -> None:
+    """States whose squared amplitudes are each density matrix's diagonal (negative
+    rounding clipped to 0), bit for bit on both launchers."""
+    num_qubits, batch = 4, 3
+    densities = _states(batch, 2 * num_qubits, dtype, "densities")
+    rows = densities.reshape(batch, 1 << num_qubits, 1 << num_qubits)
+    rows.real[0, 3, 3] = -1e-3  # a diagonal entry below zero
+    on_gpu = np.zeros(batch << num_qubits, dtype=dtype)
+    on_cpu = on_gpu.copy()
+    launch_looping(
+        precision_kernel("qc_density_diagonal", PRECISIONS[dtype]),
+        on_gpu.size,
+        [pointer(densities), pointer(on_gpu), ctypes.c_int(num_qubits), ctypes.c_longlong(on_gpu.size)],
+    )
+    _cpu.density_diagonal(densities, on_cpu, num_qubits, batch, 0)
+    np.testing.assert_array_equal(_bits(on_gpu), _bits(on_cpu))
+    diagonals = np.einsum("bii->bi", densities.reshape(batch, 1 << num_qubits, 1 << num_qubits)).real
+    expected = np.sqrt(np.maximum(diagonals, 0)).astype(on_cpu.real.dtype)
+    np.testing.assert_allclose(on_cpu.reshape(batch, -1).real, expected, rtol=2 * _epsilon(dtype), atol=0)
+    assert not on_cpu.imag.any() and on_cpu.reshape(batch, -1)[0, 3] == 0

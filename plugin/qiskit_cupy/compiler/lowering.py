@@ -91,6 +91,8 @@ class LoweredCircuit:
             of a sampled outcome is the value of ``measured_qubits[t]``.
         clbit_sources: For each measured clbit, the index into ``measured_qubits`` of
             the qubit whose value it holds (the last measurement into it wins).
+        method: ``"statevector"``, or ``"density_matrix"`` for a density matrix held as
+            a state of twice the circuit's qubits (``density.py``).
         parametric: For each step that depends on circuit parameters (when lowered
             with ``allow_parameters``), how to compute its data.
     """
@@ -101,6 +103,7 @@ class LoweredCircuit:
     measured_qubits: list[int] = field(default_factory=list)
     clbit_sources: dict[int, int] = field(default_factory=dict)
     parametric: dict[int, ParametricData] = field(default_factory=dict)
+    method: str = "statevector"
 
     @property
     def gate_ops(self) -> list[GateOp]:

@@ -145,6 +145,14 @@ class Device(ABC):
         """Enqueue: set every state of the batch to |0...0>."""
 
     @abstractmethod
+    def density_diagonal(
+        self, stream: Stream, densities: DeviceArray, states: DeviceArray, num_qubits: int, batch: int
+    ) -> None:
+        """Enqueue the writing of ``batch`` n-qubit states whose probabilities are the
+        diagonals of ``batch`` density matrices, each held as a 2n-qubit vector (row
+        index in the low n bits): amplitude i is sqrt(max(Re rho_ii, 0))."""
+
+    @abstractmethod
     def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> DeviceProgram:
         """Enqueue the copy of an encoded program to the device."""
 

@@ -152,6 +152,13 @@ class CpuDevice(Device):
     def set_zero_state(self, stream: Stream, states: DeviceArray, num_qubits: int, batch: int) -> None:
         _queue(stream).enqueue(lambda: _cpu.set_zero_state(states, num_qubits, batch, self.num_threads))
 
+    def density_diagonal(
+        self, stream: Stream, densities: DeviceArray, states: DeviceArray, num_qubits: int, batch: int
+    ) -> None:
+        _queue(stream).enqueue(
+            lambda: _cpu.density_diagonal(densities, states, num_qubits, batch, self.num_threads)
+        )
+
     def upload_program(self, stream: Stream, program: EncodedProgram, precision: str) -> CpuProgram:
         # The encoded program is the job's own: its data is used as it is where it already
         # has the run's precision.

@@ -174,6 +174,12 @@ class GpuDevice(Device):
         precision = _precision_of(states)
         self._run(stream, launches.set_zero_state(states, num_qubits, batch, precision), precision)
 
+    def density_diagonal(self, stream: Any, densities: Any, states: Any, num_qubits: int, batch: int) -> None:
+        precision = _precision_of(states)
+        self._run(
+            stream, launches.density_diagonal(densities, states, num_qubits, batch, precision), precision
+        )
+
     def _upload(self, stream: Any, host: np.ndarray) -> Any:
         """Copy a host array to the device asynchronously, through pinned memory.
 

@@ -129,6 +129,7 @@ PLAIN_KERNELS: tuple[str, ...] = (
 #: Kernel templates instantiated on precision alone.
 PRECISION_KERNELS: tuple[str, ...] = (
     "qc_set_zero_state",
+    "qc_density_diagonal",
     "qc_marginal_partials",
     "qc_probabilities",
     "qc_collapse",

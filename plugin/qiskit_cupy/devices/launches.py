@@ -159,6 +159,18 @@ def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> 
     )
 
 
+def density_diagonal(densities: Any, states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
+    """The launch that writes the states whose probabilities are the densities' diagonals."""
+    items = batch << num_qubits
+    return _launch(
+        precision_kernel("qc_density_diagonal", precision),
+        items,
+        precision,
+        (densities, states, num_qubits, items),
+        lambda: _cpu.check_density_diagonal(int(num_qubits), int(batch), densities.size, states.size),
+    )
+
+
 def check_program(states: Any, num_qubits: int, batch: int, rows: np.ndarray, data_size: int) -> None:
     """Check a program's host rows as the CPU extension checks them, before it is launched.
 

@@ -8,11 +8,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 from qiskit.circuit import QuantumCircuit
-from qiskit.quantum_info import Statevector
+from qiskit.quantum_info import DensityMatrix, Statevector
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
+from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.parametric import evaluate_expressions
 from qiskit_cupy.devices.base import Device
 from qiskit_cupy.runtime.executor import PendingExperiment, PendingRun
@@ -225,6 +226,15 @@ def pool_description(devices: list[Device]) -> tuple[str, str]:
     return "+".join(names), "; ".join(descriptions)
 
 
+def _saved_state(amplitudes: np.ndarray, lowered: LoweredCircuit | DynamicCircuit) -> Any:
+    """A saved state as the result shows it: a Statevector, or for a density-matrix
+    program a DensityMatrix (amplitude r + (c << n) is rho[r, c])."""
+    if isinstance(lowered, LoweredCircuit) and lowered.method == "density_matrix":
+        dimension = 1 << (lowered.num_qubits // 2)
+        return DensityMatrix(amplitudes.reshape(dimension, dimension).T)
+    return Statevector(amplitudes)
+
+
 def _trajectory_metadata(shot_branching: bool, chunks: list[ChunkRecord]) -> dict[str, Any]:
     """What a trajectory circuit's result reports of how its shots ran."""
     return {
@@ -271,13 +281,13 @@ def experiment_results(
             data.update(measurement_data(outcomes, experiment.clbit_bits, memory))
         for label, copy in experiment.saved_states:
             amplitudes = copy.array[entry * size : (entry + 1) * size]
-            data[label] = Statevector(np.asarray(amplitudes, dtype=np.complex128))
+            data[label] = _saved_state(np.asarray(amplitudes, dtype=np.complex128), lowered)
         metadata = {
             "device": device,
             "device_description": description,
             "precision": run.precision,
-            "method": "statevector",
-            "num_qubits": lowered.num_qubits,
+            "method": "statevector" if isinstance(lowered, DynamicCircuit) else lowered.method,
+            "num_qubits": request.circuit.num_qubits,
             "num_ops": sum(part.num_ops for part in parts),
             "passes": sum(part.num_passes for part in parts),
             "measured_qubits": list(lowered.measured_qubits),

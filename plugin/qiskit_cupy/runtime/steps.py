@@ -24,6 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
+from qiskit_cupy.compiler.density import DensityDiagonal
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.index_swaps import IndexSwapper
 from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
@@ -266,6 +267,30 @@ class SaveState(Step, handles=SaveStatevector):
     def enqueue(self, context: StepContext) -> None:
         copy = context.device.copy_to_host(context.stream, context.states)
         context.saved.append((self.label, copy))
+
+
+@dataclass(frozen=True)
+class DiagonalOfDensities(Step, handles=DensityDiagonal):
+    """Replace the experiment's density matrices (2n-qubit vectors) by the n-qubit
+    states whose squared amplitudes are their diagonals, for the terminal sampling.
+
+    The new buffer belongs to the experiment from here, as the densities did; the
+    densities' buffer is dropped once the launch that reads it is enqueued (the device
+    keeps what its queued work uses)."""
+
+    num_qubits: int
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> DiagonalOfDensities:
+        (diagonal,) = instructions
+        return cls(diagonal.num_qubits)
+
+    def enqueue(self, context: StepContext) -> None:
+        device, stream, n = context.device, context.stream, self.num_qubits
+        states = device.allocate_states(stream, context.batch << n, context.precision)
+        device.density_diagonal(stream, context.states, states, n, context.batch)
+        context.states = states
+        context.num_qubits = n
 
 
 @dataclass(frozen=True)
