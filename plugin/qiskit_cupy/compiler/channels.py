@@ -24,8 +24,9 @@ Kraus matrices that are all multiples of unitaries are a mixture, and are read a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 from qiskit.circuit import Instruction, QuantumCircuit
@@ -34,6 +35,8 @@ from qiskit.quantum_info import Kraus, Operator, SparseObservable, SparsePauliOp
 
 from qiskit_cupy.compiler.observables import ObservablePieces, lower_observables
 from qiskit_cupy.errors import InvalidCircuitError, UnsupportedInstructionError
+
+T = TypeVar("T")
 
 #: Instruction names that carry a channel.
 CHANNEL_NAMES = ("kraus", "superop", "quantum_channel")
@@ -108,6 +111,28 @@ def read_channel(operation: Instruction, num_qubits: int) -> Channel:
     else:
         operators = [_finite_matrix(name, matrix, 2**num_qubits) for matrix in operation.params]
     return _kraus(name, tuple(np.asarray(matrix, dtype=complex) for matrix in operators))
+
+
+class ChannelCache(Generic[T]):
+    """What was read of each channel instruction object, kept for one lowering: a noise
+    model appends the same error object after every instruction it follows.
+
+    Args:
+        read: Reads an instruction on that many qubits.
+    """
+
+    def __init__(self, read: Callable[[Instruction, int], T]) -> None:
+        self._read = read
+        self._entries: dict[tuple[int, int], tuple[Instruction, T]] = {}
+
+    def get(self, operation: Instruction, num_qubits: int) -> T:
+        """What ``read`` gives for the instruction, read on its first use."""
+        key = (id(operation), num_qubits)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not operation:
+            entry = (operation, self._read(operation, num_qubits))
+            self._entries[key] = entry
+        return entry[1]
 
 
 def _finite_matrix(name: str, value: object, size: int) -> np.ndarray:

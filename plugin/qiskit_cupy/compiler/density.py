@@ -27,7 +27,7 @@ import numpy as np
 from qiskit.circuit import Instruction, QuantumCircuit
 from qiskit.quantum_info import Kraus, SuperOp
 
-from qiskit_cupy.compiler.channels import KrausMap, Mixture, read_channel
+from qiskit_cupy.compiler.channels import ChannelCache, KrausMap, Mixture, read_channel
 from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.lowering import LoweredCircuit, MeasureTerminal, SaveStatevector, _Lowerer
 from qiskit_cupy.compiler.noise import readout_matrix
@@ -100,6 +100,8 @@ class _DensityLowerer(_Lowerer):
     def __init__(self, circuit: QuantumCircuit) -> None:
         super().__init__(circuit, save_final_state=False, allow_parameters=False)
         self.readouts: dict[int, np.ndarray] = {}
+        self.channels: ChannelCache[tuple[np.ndarray, ...]] = ChannelCache(channel_operators)
+        self.superoperators: dict[int, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
 
     def _lower_instruction(
         self, operation: Instruction, qubits: tuple[int, ...], clbits: tuple[int, ...]
@@ -108,7 +110,7 @@ class _DensityLowerer(_Lowerer):
         treatment = INSTRUCTION_TREATMENTS.get(name)
         if treatment is Treatment.CHANNEL:
             self._check_not_measured(name, qubits)
-            self.result.steps.append(_Channel(channel_operators(operation, len(qubits)), qubits))  # type: ignore[arg-type]  # replaced by ops in lower_density
+            self.result.steps.append(_Channel(self.channels.get(operation, len(qubits)), qubits))  # type: ignore[arg-type]  # replaced by ops in lower_density
         elif treatment is Treatment.READOUT:
             self.readouts[clbits[0]] = readout_matrix(operation)
         elif treatment is Treatment.RESET:
@@ -161,10 +163,14 @@ class _DensityLowerer(_Lowerer):
         self.result.steps = steps  # type: ignore[assignment]  # the density program's own steps
         return self.result
 
-    @staticmethod
-    def _channel_ops(operators: tuple[np.ndarray, ...], qubits: tuple[int, ...], n: int) -> list[GateOp]:
+    def _channel_ops(
+        self, operators: tuple[np.ndarray, ...], qubits: tuple[int, ...], n: int
+    ) -> list[GateOp]:
         targets = qubits + tuple(qubit + n for qubit in qubits)
-        return ops_from_matrix(superoperator(operators), targets, name="superop")
+        entry = self.superoperators.get(id(operators))
+        if entry is None or entry[0] is not operators:
+            entry = self.superoperators[id(operators)] = (operators, superoperator(operators))
+        return ops_from_matrix(entry[1], targets, name="superop")
 
     def _readout_ops(self, n: int) -> list[GateOp]:
         """Each readout error as the classical channel on its clbit's measured qubit."""

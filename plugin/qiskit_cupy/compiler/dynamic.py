@@ -43,7 +43,7 @@ from qiskit.circuit import (
 )
 from qiskit.circuit.controlflow import CASE_DEFAULT
 
-from qiskit_cupy.compiler.channels import Channel, Mixture, kraus_weights, read_channel
+from qiskit_cupy.compiler.channels import Channel, ChannelCache, Mixture, kraus_weights, read_channel
 from qiskit_cupy.compiler.classical import (
     compile_condition,
     compile_switch_target,
@@ -105,7 +105,7 @@ class _DynamicLowerer(_Lowerer):
         self.next_slot = self.root_slots.num_slots
         self.row_width = self.next_slot
         self.draws_noise = False
-        self.channels: dict[tuple[int, int], tuple[Instruction, Channel]] = {}
+        self.channels: ChannelCache[Channel] = ChannelCache(read_channel)
 
     @property
     def mask(self) -> int:
@@ -192,7 +192,7 @@ class _DynamicLowerer(_Lowerer):
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             self._save(save_request(operation, qubits, self.circuit.num_qubits))
         elif treatment is Treatment.CHANNEL:
-            self._channel(self._read_channel(operation, len(qubits)), qubits)
+            self._channel(self.channels.get(operation, len(qubits)), qubits)
         elif treatment is Treatment.READOUT:
             self._readout(operation, clbits)
         elif treatment is Treatment.GLOBAL_PHASE:
@@ -247,16 +247,6 @@ class _DynamicLowerer(_Lowerer):
                 self._under_index(index_slot, index, functools.partial(self.result.steps.extend, ops))
         finally:
             self._give_back(1)
-
-    def _read_channel(self, operation: Instruction, num_qubits: int) -> Channel:
-        """The channel of an instruction, read once per instruction object: a noise model
-        appends the same error object at every instruction it follows."""
-        key = (id(operation), num_qubits)
-        cached = self.channels.get(key)
-        if cached is None or cached[0] is not operation:
-            cached = (operation, read_channel(operation, num_qubits))
-            self.channels[key] = cached
-        return cached[1]
 
     def _under_index(self, index_slot: int, index: int, lower: Callable[[], None]) -> None:
         """Run ``lower`` with the mask of the active trajectories whose index slot holds
