@@ -16,9 +16,10 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qiskit_cupy.compiler.density import lower_density_matrix
+from qiskit_cupy.compiler.device_noise import device_target_copy, noise_from_target
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
-from qiskit_cupy.compiler.gates import build_target
+from qiskit_cupy.compiler.gates import add_simulator_instructions, build_target
 from qiskit_cupy.compiler.lower import is_dynamic, lower_for_run
 from qiskit_cupy.compiler.lowering import LoweredCircuit
 from qiskit_cupy.compiler.noise import noise_table
@@ -77,9 +78,40 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
 
     @property
     def target(self) -> Target:
-        """Every standard gate, unitary, measure, reset, delay, barrier, control flow and
-        Store, on any number of qubits."""
+        """Every standard gate, unitary, measure, reset, delay, barrier, control flow,
+        Store, Aer's save instructions and the channels, on any number of qubits; for a
+        backend made by :meth:`from_backend`, the device's Target with the simulator's
+        instructions added."""
         return self._target
+
+    @classmethod
+    def from_backend(cls, backend: BackendV2, **options: Any) -> CupySimulator:
+        """A simulator of a device: its Target (basis gates, coupling map, properties)
+        and, unless ``noise_model`` is given, the noise its Target reports (depolarizing
+        and thermal relaxation per gate, readout error per measurement; see
+        ``compiler/device_noise.py``). qiskit-aer is not needed (Aer: ``from_backend``).
+
+        Args:
+            backend: A ``BackendV2`` with a Target, such as ``GenericBackendV2`` or an
+                IBM device.
+            **options: Initial option values.
+
+        Returns:
+            The simulator.
+
+        Raises:
+            InvalidOptionError: ``backend`` has no Target, or an option is invalid.
+        """
+        try:
+            target = device_target_copy(backend)
+        except TypeError as error:
+            raise InvalidOptionError(str(error)) from error
+        add_simulator_instructions(target)
+        options.setdefault("noise_model", noise_from_target(target))
+        simulator = cls(**options)
+        simulator._target = target
+        simulator.name = f"cupy_simulator({backend.name})"
+        return simulator
 
     @property
     def max_circuits(self) -> None:

@@ -143,12 +143,20 @@ def build_target(description: str) -> Target:
     target.add_instruction(UnitaryGate, name="unitary")
     target.add_instruction(Measure(), properties=None, name="measure")
     target.add_instruction(Reset(), properties=None, name="reset")
-    for name, operation in _DYNAMIC_OPERATIONS.items():
-        target.add_instruction(operation, name=name)
-    for name in SAVE_NAMES:
-        target.add_instruction(SaveInstructionEntry, name=name)
-    for name in CHANNEL_INSTRUCTION_NAMES:
-        target.add_instruction(ChannelInstructionEntry, name=name)
+    add_simulator_instructions(target)
     target.add_instruction(Delay, name="delay")
     target.add_instruction(Barrier, name="barrier")
     return target
+
+
+def add_simulator_instructions(target: Target) -> None:
+    """Add to a Target what the simulator runs beyond a device's gates, where missing:
+    the control-flow operations, Store, Aer's save instructions and the channels."""
+    entries = {
+        **_DYNAMIC_OPERATIONS,
+        **dict.fromkeys(SAVE_NAMES, SaveInstructionEntry),
+        **dict.fromkeys(CHANNEL_INSTRUCTION_NAMES, ChannelInstructionEntry),
+    }
+    for name, operation in entries.items():
+        if name not in target.operation_names:
+            target.add_instruction(operation, name=name)
