@@ -202,6 +202,7 @@ def test_the_python_examples_are_found() -> None:
         "jobs.rst",
         "primitives.rst",
         "dynamic_circuits.rst",
+        "noise.rst",
         "scale_out.rst",
         "architecture.rst",
     } <= pages
