@@ -129,4 +129,3 @@ def test_a_given_noise_model_replaces_the_devices_and_a_backend_without_target_i
     assert ideal.run(circuit, shots=100).result().get_counts() == {"00000"[: circuit.num_clbits]: 100}
     with pytest.raises(InvalidOptionError, match="Target"):
         CupySimulator.from_backend(object())
-

@@ -10,6 +10,7 @@ tests failing below a p-value of 1e-6).
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -344,3 +345,15 @@ def test_transpile_keeps_channels_that_the_target_lists(cpu_backend: CupySimulat
     names = {instruction.operation.name for instruction in transpiled.data}
     assert {"kraus", "quantum_channel"} <= names
     assert chi_square_fit(counts_of(cpu_backend, transpiled), noisy_distribution(transpiled)) > P_VALUE
+
+
+@pytest.mark.parametrize("pool", [ThreadPoolExecutor, ProcessPoolExecutor], ids=["threads", "processes"])
+def test_sub_jobs_give_what_the_job_gives_alone(cpu_backend: CupySimulator, pool: type) -> None:
+    """Channels appended to circuits (shipped as QPY) and a noise model (shipped with the
+    options) reach every worker: the same seed, the same memory, split by shots."""
+    circuits = [random_noisy_circuit(60, depth=10), _circuit_for_the_model(61)]
+    options = {"shots": 240, "seed_simulator": 8, "memory": True, "noise_model": _noise_model()}
+    alone = cpu_backend.run(circuits, **options).result()
+    with pool(2) as executor:
+        split = cpu_backend.run(circuits, executor=executor, max_shot_size=100, **options).result()
+    assert [split.get_memory(index) for index in range(2)] == [alone.get_memory(index) for index in range(2)]

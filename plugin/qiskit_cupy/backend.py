@@ -38,7 +38,7 @@ from qiskit_cupy.job import CupyJob
 from qiskit_cupy.options import ALIASES, MAX_SEED, RunOptions, validate_options
 from qiskit_cupy.runtime.executor import PendingRun, submit_to_pool
 from qiskit_cupy.runtime.host_executors import INLINE_INSTRUCTIONS, BackendHostExecutor, runs_inline
-from qiskit_cupy.runtime.memory import check_fits
+from qiskit_cupy.runtime.memory import check_fits, check_memory_limit
 from qiskit_cupy.runtime.pool import assign_parts, split_for_pool
 from qiskit_cupy.runtime.progress import progress_bar
 from qiskit_cupy.runtime.request import ExperimentRequest
@@ -217,7 +217,12 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             requests,
             run_options,
             functools.partial(
-                build_result, self.name, self.backend_version, job_id, memory=run_options.memory
+                build_result,
+                self.name,
+                self.backend_version,
+                job_id,
+                memory=run_options.memory,
+                options_metadata=run_options.result_metadata,
             ),
             small=sum(len(circuit.data) for circuit in circuits) <= INLINE_INSTRUCTIONS,
             job_id=job_id,
@@ -292,6 +297,7 @@ class CupySimulator(BackendV2):  # type: ignore[misc]  # qiskit is untyped: Back
             InsufficientMemoryError: A circuit's state does not fit in free memory.
             DeviceUnavailableError: ``device="GPU"`` and no GPU can be used.
         """
+        check_memory_limit(requests, options.precision, options.max_memory_mb)
         devices = self.devices(options)
         if len(devices) == 1:
             check_fits(devices[0], requests, options.precision)

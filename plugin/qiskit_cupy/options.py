@@ -109,6 +109,12 @@ class RunOptions:
             instructions (before measurements), its readout errors flip measured bits,
             and every shot runs as a trajectory of sampled errors; ``None`` simulates
             without noise (Aer: ``noise_model``).
+        max_memory_mb: Most MiB one experiment's states may take (its states, and for
+            trajectories its chunk of them); a job that needs more is refused before
+            anything is allocated. 0 leaves the device's free memory as the only limit
+            (Aer: ``max_memory_mb``).
+        fusion_verbose: Add the fused ops and their passes to each result's ``fusion``
+            metadata (Aer: ``fusion_verbose``).
         progress: Show a progress bar on standard error while a job of many
             experiments lowers and runs, once it has taken a second; never when
             standard error is not a terminal or ``QISKIT_CUPY_PROGRESS=0`` (this
@@ -135,11 +141,26 @@ class RunOptions:
     method: str = "automatic"
     progress: bool = True
     noise_model: Any = None
+    max_memory_mb: int = 0
+    fusion_verbose: bool = False
 
     @property
     def fusion(self) -> FusionSettings:
         """The fusion options, as the fuser takes them."""
         return FusionSettings(self.fusion_enable, self.fusion_max_qubits, self.fusion_threshold)
+
+    @property
+    def result_metadata(self) -> dict[str, Any]:
+        """What every experiment's metadata says of these options, under Aer's keys."""
+        return {
+            "max_memory_mb": self.max_memory_mb,
+            "fusion": {
+                "enabled": self.fusion_enable,
+                "max_fused_qubits": self.fusion_max_qubits,
+                "threshold": self.fusion_threshold,
+                "verbose": self.fusion_verbose,
+            },
+        }
 
     @property
     def streams(self) -> int:
@@ -231,13 +252,20 @@ def _validate(name: str, value: Any) -> Any:
         return _method(value)
     if name == "seed_simulator":
         return None if value is None else _integer(name, value, 0, MAX_SEED)
-    if name in ("memory", "save_statevector", "fusion_enable", "shot_branching_enable", "progress"):
+    if name in (
+        "memory",
+        "save_statevector",
+        "fusion_enable",
+        "shot_branching_enable",
+        "progress",
+        "fusion_verbose",
+    ):
         return _boolean(name, value)
     if name == "precision":
         return _choice(name, value, PRECISIONS)
     if name == "device":
         return _choice(name, value, DEVICES)
-    if name in ("max_parallel_experiments", "max_parallel_threads"):
+    if name in ("max_parallel_experiments", "max_parallel_threads", "max_memory_mb"):
         return _integer(name, value, 0)
     if name == "target_gpus":
         return _target_gpus(value)

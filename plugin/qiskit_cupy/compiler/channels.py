@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
-from qiskit.circuit import Instruction, QuantumCircuit
+from qiskit.circuit import ControlFlowOp, Instruction, QuantumCircuit
 from qiskit.circuit.library import UnitaryGate
 from qiskit.quantum_info import Kraus, Operator, SparseObservable, SparsePauliOp, SuperOp
 
@@ -96,9 +96,12 @@ def read_channel(operation: Instruction, num_qubits: int) -> Channel:
         )
     if name == "quantum_channel":
         error = getattr(operation, "_quantum_error", operation)
-        if not hasattr(error, "probabilities") or not hasattr(error, "circuits"):
-            raise UnsupportedInstructionError(f"'{name}' carries no quantum error this backend can read")
-        return _mixture(name, error.probabilities, error.circuits, num_qubits)
+        if hasattr(error, "probabilities") and hasattr(error, "circuits"):
+            return _mixture(name, error.probabilities, error.circuits, num_qubits)
+        if len(operation.params) == 1 and operation.definition is not None:  # portable_channels' form
+            branches = [instruction.operation.definition for instruction in operation.definition.data]
+            return _mixture(name, operation.params[0], branches, num_qubits)
+        raise UnsupportedInstructionError(f"'{name}' carries no quantum error this backend can read")
     if name == "superop":
         matrix = _finite_matrix(name, operation.params[0] if operation.params else None, 4**num_qubits)
         try:
@@ -242,3 +245,51 @@ def kraus_weights(channel: KrausMap, qubits: Sequence[int]) -> tuple[ObservableP
     pieces = lower_observables(observables, list(qubits), "kraus")
     coefficients = np.stack([pieces.weights.real, -pieces.weights.imag], axis=-1)
     return pieces, np.ascontiguousarray(coefficients, dtype=np.float64)
+
+
+def kraus_operators(operation: Instruction, num_qubits: int) -> tuple[np.ndarray, ...]:
+    """Kraus matrices of a channel instruction, read and checked by :func:`read_channel`
+    (a mixture's from the superoperator of its branches' own channels)."""
+    channel = read_channel(operation, num_qubits)
+    if isinstance(channel, KrausMap):
+        return channel.operators
+    total = SuperOp(np.zeros((4**num_qubits, 4**num_qubits)))
+    for probability, branch in zip(channel.probabilities, channel.branches):
+        term = SuperOp(np.eye(4**num_qubits)) if branch is None else SuperOp(branch)
+        total = total + probability * term
+    return tuple(np.asarray(operator) for operator in Kraus(total).data)
+
+
+def portable_channels(circuit: QuantumCircuit) -> QuantumCircuit:
+    """The circuit with each ``quantum_channel`` instruction (whose error QPY does not
+    carry) in a form QPY carries, in control-flow blocks too, for shipping: the
+    probabilities as its parameter and each branch circuit as one instruction of its
+    definition, which :func:`read_channel` reads as the same mixture (so draws, and
+    results, are those of the original). The circuit itself where it holds none."""
+    if not any(
+        instruction.operation.name == "quantum_channel" or isinstance(instruction.operation, ControlFlowOp)
+        for instruction in circuit.data
+    ):
+        return circuit
+    portable = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            operation = operation.replace_blocks([portable_channels(block) for block in operation.blocks])
+        elif operation.name == "quantum_channel":
+            operation = _portable_mixture(operation)
+        portable.append(operation, instruction.qubits, instruction.clbits)
+    return portable
+
+
+def _portable_mixture(operation: Instruction) -> Instruction:
+    channel = read_channel(operation, operation.num_qubits)
+    if isinstance(channel, KrausMap):
+        return Instruction("kraus", operation.num_qubits, 0, list(channel.operators))
+    carrier = QuantumCircuit(operation.num_qubits)
+    for index, branch in enumerate(channel.branches):
+        body = QuantumCircuit(operation.num_qubits) if branch is None else branch
+        carrier.append(body.to_instruction(label=f"branch_{index}"), carrier.qubits)
+    portable = Instruction("quantum_channel", operation.num_qubits, 0, [np.asarray(channel.probabilities)])
+    portable.definition = carrier
+    return portable

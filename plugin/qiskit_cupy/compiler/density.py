@@ -25,14 +25,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from qiskit.circuit import Instruction, QuantumCircuit
-from qiskit.quantum_info import Kraus, SuperOp
 
-from qiskit_cupy.compiler.channels import ChannelCache, KrausMap, Mixture, read_channel
+from qiskit_cupy.compiler.channels import ChannelCache, kraus_operators
 from qiskit_cupy.compiler.gates import DYNAMIC_NAMES, INSTRUCTION_TREATMENTS, Treatment
 from qiskit_cupy.compiler.lowering import LoweredCircuit, MeasureTerminal, SaveStatevector, _Lowerer
 from qiskit_cupy.compiler.noise import readout_matrix
 from qiskit_cupy.compiler.ops import GateOp, ops_from_matrix
-from qiskit_cupy.compiler.saves import save_request
+from qiskit_cupy.compiler.saves import METHOD_LABEL, save_request
 from qiskit_cupy.errors import UnsupportedInstructionError
 
 #: The Kraus matrices of a reset to |0>.
@@ -66,23 +65,6 @@ def superoperator(operators: tuple[np.ndarray, ...]) -> np.ndarray:
     return total
 
 
-def channel_operators(operation: Instruction, num_qubits: int) -> tuple[np.ndarray, ...]:
-    """The Kraus matrices of a channel instruction (``channels.py`` reads and checks it)."""
-    channel = read_channel(operation, num_qubits)
-    if isinstance(channel, KrausMap):
-        return channel.operators
-    return tuple(Kraus(_mixture_superop(channel, num_qubits)).data)
-
-
-def _mixture_superop(channel: Mixture, num_qubits: int) -> SuperOp:
-    """A mixture's superoperator (Qiskit's convention), from its branches' own channels."""
-    total = SuperOp(np.zeros((4**num_qubits, 4**num_qubits)))
-    for probability, branch in zip(channel.probabilities, channel.branches):
-        term = SuperOp(np.eye(4**num_qubits)) if branch is None else SuperOp(branch)
-        total = total + probability * term
-    return total
-
-
 def conjugate_shifted(op: GateOp, shift: int) -> GateOp:
     """The complex conjugate of an op, on the qubits ``shift`` above its own."""
     return replace(
@@ -100,7 +82,7 @@ class _DensityLowerer(_Lowerer):
     def __init__(self, circuit: QuantumCircuit) -> None:
         super().__init__(circuit, save_final_state=False, allow_parameters=False)
         self.readouts: dict[int, np.ndarray] = {}
-        self.channels: ChannelCache[tuple[np.ndarray, ...]] = ChannelCache(channel_operators)
+        self.channels: ChannelCache[tuple[np.ndarray, ...]] = ChannelCache(kraus_operators)
         self.superoperators: dict[int, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
 
     def _lower_instruction(
@@ -117,9 +99,12 @@ class _DensityLowerer(_Lowerer):
             for qubit in qubits:
                 self._check_not_measured(name, (qubit,))
                 self.result.steps.append(_Channel(RESET_KRAUS, (qubit,)))  # type: ignore[arg-type]  # replaced by ops in lower_density
-        elif name == "save_density_matrix":
+        elif name in ("save_density_matrix", "save_state"):
             self._save_density_matrix(operation, qubits)
-        elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR) or name in DYNAMIC_NAMES:
+        elif (
+            treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR, Treatment.SET_STATE)
+            or name in DYNAMIC_NAMES
+        ):
             raise UnsupportedInstructionError(
                 f"'{name}' is not supported with method 'density_matrix'; use method 'statevector'"
             )
@@ -128,13 +113,15 @@ class _DensityLowerer(_Lowerer):
 
     def _save_density_matrix(self, operation: Instruction, qubits: tuple[int, ...]) -> None:
         """Keep rho under the save's label: of every qubit, in order, before any measurement."""
-        request = save_request(operation, qubits, self.circuit.num_qubits)
+        label = save_request(operation, qubits, self.circuit.num_qubits).label
+        if operation.name == "save_state" and operation.label in (None, METHOD_LABEL):
+            label = "density_matrix"
         if qubits != tuple(range(self.circuit.num_qubits)):
             raise UnsupportedInstructionError(
-                "'save_density_matrix' with method 'density_matrix' saves every qubit, in order"
+                f"'{operation.name}' with method 'density_matrix' saves every qubit, in order"
             )
         self._check_not_measured(operation.name, qubits)
-        self.result.steps.append(SaveStatevector(request.label))
+        self.result.steps.append(SaveStatevector(label))
 
     def _check_not_measured(self, name: str, qubits: tuple[int, ...]) -> None:
         if self.measured.intersection(qubits):
@@ -149,6 +136,8 @@ class _DensityLowerer(_Lowerer):
         clbits = {bit: index for index, bit in enumerate(self.circuit.clbits)}
         self._walk(self.circuit, qubits, clbits)
         steps: list[object] = []
+        if self.readouts or any(isinstance(step, _Channel) for step in self.result.steps):
+            self.result.noise = "superop"
         for step in self.result.steps:
             if isinstance(step, _Channel):
                 steps.extend(self._channel_ops(step.operators, step.qubits, n))

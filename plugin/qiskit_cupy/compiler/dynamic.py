@@ -191,6 +191,11 @@ class _DynamicLowerer(_Lowerer):
                 self._emit(Collapse(qubit, EVERY_STATE, True, self.mask))
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
             self._save(save_request(operation, qubits, self.circuit.num_qubits))
+        elif treatment is Treatment.SET_STATE:
+            raise UnsupportedInstructionError(
+                f"'{name}' in a circuit that runs as trajectories (after a measurement, "
+                "with control flow, resets or noise) is not supported"
+            )
         elif treatment is Treatment.CHANNEL:
             self._channel(self.channels.get(operation, len(qubits)), qubits)
         elif treatment is Treatment.READOUT:

@@ -37,6 +37,7 @@ class Treatment(enum.Enum):
     GLOBAL_PHASE = "global_phase"  # a phase on the whole state
     SAVE_STATEVECTOR = "save_statevector"  # Aer's save instruction: keep a copy of the state
     SAVE = "save"  # Aer's other save instructions (``runtime/saved_data.py``)
+    SET_STATE = "set_state"  # Aer's set_statevector: the state replaced (static circuits)
     NO_OP = "no_op"  # nothing to simulate
     CHANNEL = "channel"  # a quantum channel (``channels.py``): run as trajectories
     READOUT = "readout"  # a readout error on a measured clbit (``noise.py``): trajectories
@@ -47,6 +48,8 @@ _NON_GATE_TREATMENTS: dict[str, Treatment] = {
     "reset": Treatment.RESET,
     "global_phase": Treatment.GLOBAL_PHASE,
     "save_statevector": Treatment.SAVE_STATEVECTOR,
+    "save_state": Treatment.SAVE_STATEVECTOR,
+    "set_statevector": Treatment.SET_STATE,
     **{
         name: Treatment.SAVE
         for name in (
@@ -105,6 +108,10 @@ class ChannelInstructionEntry(Instruction):  # type: ignore[misc]  # qiskit is u
     ``quantum_channel``): on any number of qubits, as Aer's Target lists them."""
 
 
+class SetInstructionEntry(Instruction):  # type: ignore[misc]  # qiskit is untyped: Instruction is Any
+    """The Target's entry for Aer's ``set_statevector``: on every qubit of a circuit."""
+
+
 #: Channel instructions, which the Target lists by name.
 CHANNEL_INSTRUCTION_NAMES: tuple[str, ...] = tuple(
     name for name, treatment in INSTRUCTION_TREATMENTS.items() if treatment is Treatment.CHANNEL
@@ -151,11 +158,13 @@ def build_target(description: str) -> Target:
 
 def add_simulator_instructions(target: Target) -> None:
     """Add to a Target what the simulator runs beyond a device's gates, where missing:
-    the control-flow operations, Store, Aer's save instructions and the channels."""
+    the control-flow operations, Store, Aer's save instructions, its set_statevector and
+    the channels."""
     entries = {
         **_DYNAMIC_OPERATIONS,
         **dict.fromkeys(SAVE_NAMES, SaveInstructionEntry),
         **dict.fromkeys(CHANNEL_INSTRUCTION_NAMES, ChannelInstructionEntry),
+        "set_statevector": SetInstructionEntry,
     }
     for name, operation in entries.items():
         if name not in target.operation_names:

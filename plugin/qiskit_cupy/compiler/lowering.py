@@ -41,7 +41,12 @@ from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import SWAP_PERMUTATION, GateOp, OpKind, ops_from_matrix
 from qiskit_cupy.compiler.parametric import MatrixFamily, matrix_family
 from qiskit_cupy.compiler.saves import save_request
-from qiskit_cupy.compiler.validation import check_circuit, float_parameter, require_unitary
+from qiskit_cupy.compiler.validation import (
+    check_circuit,
+    float_parameter,
+    require_unitary,
+    statevector_parameter,
+)
 from qiskit_cupy.errors import UnsupportedInstructionError
 
 #: Label of the final state kept by the ``save_statevector`` option.
@@ -55,6 +60,14 @@ class SaveStatevector:
     label: str
 
 
+@dataclass(frozen=True, eq=False)
+class SetStatevector:
+    """A point in the program where every state of the batch becomes ``amplitudes``
+    (Aer's ``set_statevector``)."""
+
+    amplitudes: np.ndarray
+
+
 @dataclass(frozen=True)
 class MeasureTerminal:
     """The end of a measuring circuit: sample ``qubits``; bit t of an outcome is qubits[t]."""
@@ -63,7 +76,7 @@ class MeasureTerminal:
 
 
 #: One lowered instruction (the estimator appends an EvaluateObservables to its circuits').
-LoweredInstruction = GateOp | SaveStatevector | MeasureTerminal | EvaluateObservables
+LoweredInstruction = GateOp | SaveStatevector | SetStatevector | MeasureTerminal | EvaluateObservables
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,8 @@ class LoweredCircuit:
             the qubit whose value it holds (the last measurement into it wins).
         method: ``"statevector"``, or ``"density_matrix"`` for a density matrix held as
             a state of twice the circuit's qubits (``density.py``).
+        noise: ``"ideal"``, or ``"superop"`` for a density matrix through channels (Aer's
+            metadata values).
         parametric: For each step that depends on circuit parameters (when lowered
             with ``allow_parameters``), how to compute its data.
     """
@@ -104,6 +119,7 @@ class LoweredCircuit:
     clbit_sources: dict[int, int] = field(default_factory=dict)
     parametric: dict[int, ParametricData] = field(default_factory=dict)
     method: str = "statevector"
+    noise: str = "ideal"
 
     @property
     def gate_ops(self) -> list[GateOp]:
@@ -169,6 +185,8 @@ class _Lowerer:
                 self._reset(qubit)
         elif treatment is Treatment.GLOBAL_PHASE:
             self._add_phase(operation.params[0], "phase", name)
+        elif treatment is Treatment.SET_STATE:
+            self._set_statevector(operation, qubits)
         elif treatment is Treatment.SAVE_STATEVECTOR and getattr(operation, "_subtype", "single") == "single":
             self._save_statevector(operation, qubits)
         elif treatment in (Treatment.SAVE, Treatment.SAVE_STATEVECTOR):
@@ -276,6 +294,15 @@ class _Lowerer:
         if self.measured or request.qubits != tuple(range(self.circuit.num_qubits)):
             raise NeedsTrajectories("save_statevector after a measurement or of reordered qubits")
         self.result.steps.append(SaveStatevector(request.label))
+
+    def _set_statevector(self, operation: Instruction, qubits: tuple[int, ...]) -> None:
+        """Replace the state; after a measurement the circuit is dynamic, which refuses it."""
+        if self.measured:
+            raise NeedsTrajectories("set_statevector after a measurement")
+        self.touched.update(qubits)
+        self.result.steps.append(
+            SetStatevector(statevector_parameter(operation, qubits, self.circuit.num_qubits))
+        )
 
     def _relabel_trailing_swaps(self) -> None:
         """Drop the swaps that end the program and measure the swapped qubits instead.

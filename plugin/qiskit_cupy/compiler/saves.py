@@ -34,6 +34,12 @@ SAVE_KINDS: dict[str, tuple[str, str]] = {
     "save_density_matrix": ("average", "density_matrix"),
 }
 
+#: Aer's ``save_state`` saves what the method simulates: a statevector here (the
+#: density-matrix lowering reads it as ``save_density_matrix``).
+STATE_SAVE_ALIASES = {"save_state": "save_statevector"}
+#: The label Aer gives ``save_state`` by default, for "the method's own name".
+METHOD_LABEL = "_method_"
+
 #: Saves of the whole state (Aer defines them on every qubit of the circuit).
 WHOLE_STATE_KINDS = frozenset(
     {"save_statevector", "save_statevector_dict", "save_amplitudes", "save_amplitudes_sq"}
@@ -111,10 +117,12 @@ def save_request(operation: Instruction, qubits: tuple[int, ...], num_qubits: in
         InvalidCircuitError: A parameter is out of range or not finite, or a whole-state
             save does not act on every qubit.
     """
-    kind = operation.name
+    kind = STATE_SAVE_ALIASES.get(operation.name, operation.name)
     default_subtype, default_label = SAVE_KINDS[kind]
     subtype = getattr(operation, "_subtype", default_subtype)
     label = operation.label or default_label
+    if label == METHOD_LABEL:
+        label = default_label
     where = f"'{kind}' (label '{label}')"
     if subtype not in _SUBTYPES:
         raise InvalidCircuitError(f"{where} has an unknown data subtype {subtype!r}")

@@ -188,3 +188,26 @@ def parameter_values(
             )
         values_per_circuit.append(arrays)
     return values_per_circuit
+
+
+def statevector_parameter(operation: Instruction, qubits: tuple[int, ...], num_qubits: int) -> np.ndarray:
+    """The checked amplitudes of Aer's ``set_statevector``: on every qubit, in order,
+    finite, of norm 1.
+
+    Raises:
+        InvalidCircuitError: Any of these fails.
+    """
+    name = operation.name
+    if qubits != tuple(range(num_qubits)):
+        raise InvalidCircuitError(f"'{name}' must act on every qubit of the circuit, in order")
+    try:
+        amplitudes = np.asarray(operation.params[0], dtype=np.complex128).reshape(-1)
+    except (IndexError, TypeError, ValueError) as error:
+        raise InvalidCircuitError(f"'{name}' holds no amplitudes") from error
+    if amplitudes.size != 1 << num_qubits:
+        raise InvalidCircuitError(f"'{name}' needs {1 << num_qubits} amplitudes, not {amplitudes.size}")
+    if not np.isfinite(amplitudes).all():
+        raise InvalidCircuitError(f"'{name}' holds amplitudes that are not finite")
+    if not np.isclose(np.vdot(amplitudes, amplitudes).real, 1.0, atol=1e-8):
+        raise InvalidCircuitError(f"'{name}' holds a state whose norm is not 1")
+    return amplitudes

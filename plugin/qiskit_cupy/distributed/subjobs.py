@@ -21,6 +21,7 @@ from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 from qiskit.result.models import ExperimentResult
 
+from qiskit_cupy.compiler.channels import portable_channels
 from qiskit_cupy.compiler.dynamic_nodes import DynamicCircuit
 from qiskit_cupy.compiler.fusion import Roofline
 from qiskit_cupy.options import RunOptions, option_names
@@ -208,7 +209,7 @@ def _sub_job(number: int, first: int, items: list[_Item], shipped: dict[str, Any
                 bound[name].append(value)
         pieces.append(Piece(len(circuits) - 1, entry, item.seed, item.first_shot, item.shots))
     buffer = io.BytesIO()
-    qpy.dump(circuits, buffer)
+    qpy.dump([portable_channels(circuit) for circuit in circuits], buffer)
     return SubJob(
         number,
         buffer.getvalue(),

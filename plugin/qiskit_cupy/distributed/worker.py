@@ -113,7 +113,14 @@ def _results(subjob: SubJob, backend: Any) -> list[ExperimentResult]:
         if own[0].shots:
             changes.update(shots=own[0].shots, first_shot=own[0].first_shot)
         shipped.append(dataclasses.replace(request, **changes))
-    build = functools.partial(build_result, backend.name, backend.backend_version, "", memory=options.memory)
+    build = functools.partial(
+        build_result,
+        backend.name,
+        backend.backend_version,
+        "",
+        memory=options.memory,
+        options_metadata=options.result_metadata,
+    )
     job = backend.submit_requests(shipped, options, build, pricing=subjob.pricing)
     results: list[ExperimentResult] = job.result().results
     return results

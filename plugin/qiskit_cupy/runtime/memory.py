@@ -115,3 +115,18 @@ def check_fits(device: Device, requests: Sequence[ExperimentRequest], precision:
     """
     if requests:
         usable_streams(device, max(request_bytes(request, precision) for request in requests), 1)
+
+
+def check_memory_limit(requests: Sequence[ExperimentRequest], precision: str, max_memory_mb: int) -> None:
+    """Refuse a job whose largest experiment needs more than ``max_memory_mb`` MiB (0: no
+    limit of the user's).
+
+    Raises:
+        InsufficientMemoryError: The message names the required bytes and the limit.
+    """
+    if max_memory_mb and requests:
+        needed = max(request_bytes(request, precision) for request in requests)
+        if needed > max_memory_mb << 20:
+            raise InsufficientMemoryError(
+                f"the simulation needs {needed} bytes, more than max_memory_mb={max_memory_mb} MiB allows"
+            )

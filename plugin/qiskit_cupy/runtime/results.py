@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -226,6 +227,31 @@ def pool_description(devices: list[Device]) -> tuple[str, str]:
     return "+".join(names), "; ".join(descriptions)
 
 
+def _aer_metadata(
+    lowered: LoweredCircuit | DynamicCircuit, metadata: Mapping[str, Any], options_metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The metadata Aer users read, under Aer's keys: whether the shots were sampled from
+    one final state, what noise was simulated, and the options' own keys."""
+    dynamic = isinstance(lowered, DynamicCircuit)
+    if isinstance(lowered, DynamicCircuit):
+        noise = "circuit" if lowered.draws_noise else "ideal"
+    else:
+        noise = lowered.noise
+    extra: dict[str, Any] = {"measure_sampling": not dynamic, "noise": noise}
+    for key, value in options_metadata.items():
+        if key == "fusion":
+            fusion = {name: entry for name, entry in value.items() if name != "verbose"}
+            fusion["applied"] = bool(value["enabled"]) and (
+                dynamic or metadata["num_qubits"] >= value["threshold"]
+            )
+            if value["verbose"]:
+                fusion.update(output_ops=metadata["num_ops"], passes=metadata["passes"])
+            extra[key] = fusion
+        else:
+            extra[key] = value
+    return extra
+
+
 def _saved_state(amplitudes: np.ndarray, lowered: LoweredCircuit | DynamicCircuit) -> Any:
     """A saved state as the result shows it: a Statevector, or for a density-matrix
     program a DensityMatrix (amplitude r + (c << n) is rho[r, c])."""
@@ -245,7 +271,10 @@ def _trajectory_metadata(shot_branching: bool, chunks: list[ChunkRecord]) -> dic
 
 
 def experiment_results(
-    parts: list[PendingExperiment], run: PendingRun, memory: bool
+    parts: list[PendingExperiment],
+    run: PendingRun,
+    memory: bool,
+    options_metadata: Mapping[str, Any] | None = None,
 ) -> list[ExperimentResult]:
     """Build the results of one experiment's parts, one per batch entry.
 
@@ -295,6 +324,7 @@ def experiment_results(
         }
         if isinstance(lowered, DynamicCircuit):
             metadata.update(_trajectory_metadata(request.shot_branching, chunks))
+        metadata.update(_aer_metadata(lowered, metadata, options_metadata or {}))
         if values is not None:
             metadata["parameter_binds"] = {name: column[entry] for name, column in bound.items()}
         results.append(
@@ -313,7 +343,12 @@ def experiment_results(
 
 
 def build_result(
-    backend_name: str, backend_version: str, job_id: str, run: PendingRun, memory: bool
+    backend_name: str,
+    backend_version: str,
+    job_id: str,
+    run: PendingRun,
+    memory: bool,
+    options_metadata: Mapping[str, Any] | None = None,
 ) -> Result:
     """Build the Result of a run whose event has completed.
 
@@ -323,12 +358,18 @@ def build_result(
         job_id: The job's identifier.
         run: The completed run.
         memory: Include per-shot memory.
+        options_metadata: What each experiment's metadata says of the run options
+            (``RunOptions.result_metadata``), if anything.
 
     Returns:
         The Result, one ExperimentResult per circuit and parameter binding, in input
         order.
     """
-    results = [result for parts in _groups(run) for result in experiment_results(parts, run, memory)]
+    results = [
+        result
+        for parts in _groups(run)
+        for result in experiment_results(parts, run, memory, options_metadata or {})
+    ]
     device, description = pool_description(run.devices)
     return Result(
         backend_name=backend_name,

@@ -27,7 +27,7 @@ from qiskit_cupy.compiler.batch_fusion import merge_one_qubit_runs
 from qiskit_cupy.compiler.density import DensityDiagonal
 from qiskit_cupy.compiler.fusion import Fuser, FusionSettings, Roofline
 from qiskit_cupy.compiler.index_swaps import IndexSwapper
-from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector
+from qiskit_cupy.compiler.lowering import MeasureTerminal, SaveStatevector, SetStatevector
 from qiskit_cupy.compiler.observables import EvaluateObservables
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
@@ -267,6 +267,24 @@ class SaveState(Step, handles=SaveStatevector):
     def enqueue(self, context: StepContext) -> None:
         copy = context.device.copy_to_host(context.stream, context.states)
         context.saved.append((self.label, copy))
+
+
+@dataclass(frozen=True, eq=False)
+class SetState(Step, handles=SetStatevector):
+    """Replace every state of the batch by the given amplitudes: the experiment's states
+    are the uploaded copy from here (the buffer before is dropped once the work that
+    reads it is enqueued, as for DiagonalOfDensities)."""
+
+    amplitudes: np.ndarray
+
+    @classmethod
+    def from_instructions(cls, instructions: Sequence[Any]) -> SetState:
+        (state,) = instructions
+        return cls(state.amplitudes)
+
+    def enqueue(self, context: StepContext) -> None:
+        host = np.tile(self.amplitudes.astype(COMPLEX_DTYPES[context.precision]), context.batch)
+        context.states = context.device.upload(context.stream, host)
 
 
 @dataclass(frozen=True)
