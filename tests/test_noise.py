@@ -357,3 +357,23 @@ def test_sub_jobs_give_what_the_job_gives_alone(cpu_backend: CupySimulator, pool
     with pool(2) as executor:
         split = cpu_backend.run(circuits, executor=executor, max_shot_size=100, **options).result()
     assert [split.get_memory(index) for index in range(2)] == [alone.get_memory(index) for index in range(2)]
+
+
+def test_skipping_the_noise_no_row_draws_changes_nothing(
+    backend: CupySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine skips a noise draw where the host finds that no row of the chunk takes
+    a branch that does something; running every draw on the device gives the same memory."""
+    circuit = _circuit_for_the_model(70)
+    model = NoiseModel()  # weak noise: most draws of a chunk take no branch
+    model.add_all_qubit_quantum_error(depolarizing_error(2e-3, 1), ["u", "h"])
+    model.add_all_qubit_quantum_error(depolarizing_error(5e-3, 2), ["cx"])
+    model.add_all_qubit_readout_error(ReadoutError([[0.95, 0.05], [0.1, 0.9]]))
+    options = {"shots": 300, "seed_simulator": 12, "memory": True, "noise_model": model}
+    skipping = backend.run(circuit, **options).result()
+    monkeypatch.setattr(
+        trajectories.TrajectoryEngine, "_any_row_draws_work", lambda self, branches, node: True
+    )
+    every_draw = backend.run(circuit, **options).result()
+    assert skipping.get_memory() == every_draw.get_memory()
+    assert skipping.results[0].metadata["passes"] < every_draw.results[0].metadata["passes"]

@@ -355,6 +355,13 @@ def _program(*pairs: tuple[str, int]) -> ClassicalCode:
     return ClassicalCode(code.astype(np.int64).reshape(-1, 2))
 
 
+def draw_thresholds(probabilities: tuple[float, ...]) -> np.ndarray:
+    """The cumulative thresholds ``round(2**53 * (p_0 + ... + p_j))``, j < len - 1, that a
+    53-bit draw is compared with (:func:`draw_index`), as int64."""
+    thresholds: np.ndarray = np.rint(np.cumsum(probabilities)[:-1] * float(1 << DRAW_BITS)).astype(np.int64)
+    return thresholds
+
+
 @functools.lru_cache(maxsize=4096)
 def draw_index(probabilities: tuple[float, ...], slot: int) -> ClassicalCode:
     """Code that draws index j with probability ``probabilities[j]`` into a slot.
@@ -369,11 +376,17 @@ def draw_index(probabilities: tuple[float, ...], slot: int) -> ClassicalCode:
     Returns:
         The code.
     """
-    thresholds = np.rint(np.cumsum(probabilities)[:-1] * float(1 << DRAW_BITS)).astype(np.int64)
     pairs: list[tuple[str, int]] = [("kDraw", 0), ("kStore", slot), ("kPushConst", 0)]
-    for threshold in thresholds.tolist():
+    for threshold in draw_thresholds(probabilities).tolist():
         pairs += [("kLoad", slot), ("kPushConst", threshold), ("kGreaterEqual", 0), ("kAdd", 0)]
     return _program(*pairs, ("kStore", slot))
+
+
+@functools.lru_cache(maxsize=256)
+def skip_draws(count: int) -> ClassicalCode:
+    """Code that counts ``count`` draws on a row without using them: the draws the host
+    took for every row when it skipped noise no row drew."""
+    return _program(*[("kDraw", 0), ("kPop", 0)] * count)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -54,6 +54,7 @@ from qiskit_cupy.compiler.classical_code import (
     ClassicalCode,
     SlotMap,
     draw_index,
+    draw_thresholds,
     index_mask,
     load,
     op,
@@ -70,6 +71,7 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     DynamicNode,
     Gates,
     KrausChoice,
+    NoiseDraw,
     Save,
     WhileLoop,
 )
@@ -237,12 +239,24 @@ class _DynamicLowerer(_Lowerer):
                 self._block(branches[0][1], qubits, ())
                 return
             (index_slot,) = self._take_slots(1)
+            self._flush()
+            outer_nodes, self.nodes = self.nodes, []
             try:
-                self._emit(Classical(draw_index(channel.probabilities, index_slot), self.mask))
                 for index, branch in branches:
                     self._under_index(index_slot, index, functools.partial(self._block, branch, qubits, ()))
+                body = tuple(self.nodes)
             finally:
+                self.nodes = outer_nodes
                 self._give_back(1)
+            self.nodes.append(
+                NoiseDraw(
+                    draw_index(channel.probabilities, index_slot),
+                    draw_thresholds(channel.probabilities),
+                    frozenset(index for index, _ in branches),
+                    self.mask,
+                    body,
+                )
+            )
             return
         (index_slot,) = self._take_slots(1)
         try:

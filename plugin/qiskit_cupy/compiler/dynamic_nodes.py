@@ -49,6 +49,25 @@ class KrausChoice:
     mask: int
 
 
+@dataclass(frozen=True, eq=False)
+class NoiseDraw:
+    """A mixture channel's draw and its branches.
+
+    ``draw`` (run under ``mask``) draws each row's branch index: the number of
+    ``thresholds`` at most the row's next 53-bit draw. ``body`` then applies each branch
+    in ``branches`` (the branches that do something) under the mask of the rows that
+    drew it. Since the draw depends only on the row's seed, shot and counter, the
+    engine may compute it on the host and skip the node for a chunk in which no row
+    drew a branch of ``branches``.
+    """
+
+    draw: ClassicalCode
+    thresholds: np.ndarray
+    branches: frozenset[int]
+    mask: int
+    body: tuple[DynamicNode, ...]
+
+
 @dataclass(frozen=True)
 class Classical:
     """A classical program run on the rows whose ``mask`` slot is nonzero (or all)."""
@@ -73,7 +92,7 @@ class WhileLoop:
     body: tuple[DynamicNode, ...]
 
 
-DynamicNode = Gates | Collapse | KrausChoice | Classical | Save | WhileLoop
+DynamicNode = Gates | Collapse | KrausChoice | NoiseDraw | Classical | Save | WhileLoop
 
 
 @dataclass

@@ -28,12 +28,22 @@ holds what it uses), and the host copies belong to the job's result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qiskit_cupy.compiler.classical_code import COUNTER_SLOT, EVERY_STATE, OUTCOME_SLOT, SEED_SLOT, SHOT_SLOT
+from qiskit_cupy.compiler.classical_code import (
+    COUNTER_SLOT,
+    DRAW_BITS,
+    EVERY_STATE,
+    OPCODES,
+    OUTCOME_SLOT,
+    SEED_SLOT,
+    SHOT_SLOT,
+    skip_draws,
+)
 from qiskit_cupy.compiler.dynamic_nodes import (
     Classical,
     Collapse,
@@ -41,10 +51,12 @@ from qiskit_cupy.compiler.dynamic_nodes import (
     DynamicNode,
     Gates,
     KrausChoice,
+    NoiseDraw,
     Save,
     WhileLoop,
 )
 from qiskit_cupy.compiler.fusion import Fuser, Roofline
+from qiskit_cupy.compiler.ops import GateOp
 from qiskit_cupy.compiler.saves import EXPECTATION_KINDS, PROBABILITY_KINDS
 from qiskit_cupy.devices.base import (
     COMPLEX_DTYPES,
@@ -61,6 +73,9 @@ from qiskit_cupy.runtime.steps import enqueue_gates
 #: Most bytes of states one chunk of shots may hold (a quarter of free memory at most).
 MAX_CHUNK_BYTES = 1 << 31
 
+#: Most shots of one chunk of a circuit that draws noise.
+NOISY_CHUNK_SHOTS = 128
+
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -70,6 +85,21 @@ def _mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     mixed: NDArray[np.uint64] = x ^ (x >> np.uint64(31))
     return mixed
+
+
+def _counter_after(counter: int | None, node: DynamicNode) -> int | None:
+    """Every row's draw counter after a node ran on all of them, or None where the rows'
+    counters may now differ (a draw under a mask, a loop)."""
+    if counter is None or isinstance(node, (Gates, Save, NoiseDraw)):  # a draw counts itself
+        return counter
+    if isinstance(node, Classical):
+        draws = int(np.count_nonzero(node.code.code[:, 0] == OPCODES["kDraw"]))
+        if not draws:
+            return counter
+        return counter + draws if node.mask == EVERY_STATE else None
+    if isinstance(node, (Collapse, KrausChoice)) and node.mask == EVERY_STATE:
+        return counter + 1
+    return None
 
 
 def trajectory_draws(seed: int, shots: np.ndarray, counters: np.ndarray) -> NDArray[np.float64]:
@@ -117,7 +147,14 @@ class ChunkRecord:
 
 @dataclass
 class _Branches:
-    """A chunk's batch while it is enqueued; owned by the enqueuing thread."""
+    """A chunk's batch while it is enqueued; owned by the enqueuing thread.
+
+    ``uniform_counter`` is every row's draw counter, while all rows' agree and the host
+    knows it (one shot per row, every draw so far taken by every row), else None;
+    ``lagging_draws`` are draws the host took for every row (noise it skipped) that the
+    rows on the device have not counted yet; ``pending_ops`` are unconditional gate ops
+    waiting to be enqueued as one fused run.
+    """
 
     states: DeviceArray
     num_qubits: int
@@ -127,6 +164,9 @@ class _Branches:
     count: int
     most: int = 0
     saves: list[SavePoint] = field(default_factory=list)
+    uniform_counter: int | None = None
+    lagging_draws: int = 0
+    pending_ops: list[GateOp] = field(default_factory=list)
 
     @property
     def live(self) -> DeviceArray:
@@ -178,10 +218,13 @@ class TrajectoryEngine:
         return self.records
 
     def chunk_size(self, shots: int) -> int:
-        """Shots per chunk: as many states as fit in a quarter of free memory."""
+        """Shots per chunk: as many states as fit in a quarter of free memory; for a
+        circuit that draws noise at most NOISY_CHUNK_SHOTS, so that the noise no row of
+        a chunk draws is skipped more often (and the gates around it fuse)."""
         state_bytes = np.dtype(COMPLEX_DTYPES[self.precision]).itemsize << self.program.num_qubits
         budget = min(MAX_CHUNK_BYTES, self.device.free_memory() // 4)
-        return int(max(1, min(shots, budget // state_bytes)))
+        most = NOISY_CHUNK_SHOTS if self.program.draws_noise else shots
+        return int(max(1, min(shots, most, budget // state_bytes)))
 
     @property
     def shares_states(self) -> bool:
@@ -209,6 +252,7 @@ class TrajectoryEngine:
             else np.arange(len(shot_numbers), dtype=np.int64),
             count=count,
             most=count,
+            uniform_counter=None if branching else 0,
         )
         self._run_nodes(branches, self.program.nodes)
         outcomes = self._sample_final(branches)
@@ -222,33 +266,80 @@ class TrajectoryEngine:
         )
 
     def _run_nodes(self, branches: _Branches, nodes: tuple[DynamicNode, ...] | list[DynamicNode]) -> None:
+        """Enqueue nodes in order. Unconditional gate ops are gathered into one fused run
+        until other work needs the states; a noise draw that the host finds no row of
+        the chunk takes a branch of is skipped (its draw counted later), so the gates
+        around it fuse as one."""
         for node in nodes:
-            if isinstance(node, Gates):
-                enqueued = enqueue_gates(
-                    self.device,
-                    self.stream,
-                    branches.live,
-                    self.program.num_qubits,
-                    branches.count,
-                    self.precision,
-                    self.fuser,
-                    node.ops,
-                    fuse=True,
-                    condition=None if node.mask == EVERY_STATE else (branches.rows, node.mask),
-                    pricing=self.pricing,
-                )
-                self.num_ops += enqueued.ops
-                self.num_passes += enqueued.passes
-            elif isinstance(node, Collapse):
-                self._collapse(branches, node)
-            elif isinstance(node, KrausChoice):
-                self._choose_kraus(branches, node)
-            elif isinstance(node, Classical):
-                self.device.run_classical(self.stream, branches.rows, node.code.code, node.mask)
-            elif isinstance(node, Save):
-                self._save(branches, node)
-            elif isinstance(node, WhileLoop):
-                self._while(branches, node)
+            if isinstance(node, Gates) and node.mask == EVERY_STATE:
+                branches.pending_ops.extend(node.ops)
+                continue
+            if (
+                isinstance(node, NoiseDraw)
+                and node.mask == EVERY_STATE
+                and branches.uniform_counter is not None
+                and not self._any_row_draws_work(branches, node)
+            ):
+                branches.uniform_counter += 1
+                branches.lagging_draws += 1
+                continue
+            self._settle(branches)
+            self._run_node(branches, node)
+            branches.uniform_counter = _counter_after(branches.uniform_counter, node)
+        self._settle(branches)
+
+    def _run_node(self, branches: _Branches, node: DynamicNode) -> None:
+        if isinstance(node, Gates):
+            self._enqueue_gates(branches, node.ops, node.mask)
+        elif isinstance(node, Collapse):
+            self._collapse(branches, node)
+        elif isinstance(node, KrausChoice):
+            self._choose_kraus(branches, node)
+        elif isinstance(node, NoiseDraw):
+            self.device.run_classical(self.stream, branches.rows, node.draw.code, node.mask)
+            counter = branches.uniform_counter
+            branches.uniform_counter = None if counter is None or node.mask != EVERY_STATE else counter + 1
+            self._run_nodes(branches, node.body)
+        elif isinstance(node, Classical):
+            self.device.run_classical(self.stream, branches.rows, node.code.code, node.mask)
+        elif isinstance(node, Save):
+            self._save(branches, node)
+        elif isinstance(node, WhileLoop):
+            self._while(branches, node)
+
+    def _enqueue_gates(self, branches: _Branches, ops: Sequence[GateOp], mask: int) -> None:
+        enqueued = enqueue_gates(
+            self.device,
+            self.stream,
+            branches.live,
+            self.program.num_qubits,
+            branches.count,
+            self.precision,
+            self.fuser,
+            ops,
+            fuse=True,
+            condition=None if mask == EVERY_STATE else (branches.rows, mask),
+            pricing=self.pricing,
+        )
+        self.num_ops += enqueued.ops
+        self.num_passes += enqueued.passes
+
+    def _settle(self, branches: _Branches) -> None:
+        """Enqueue the gathered gate ops, and count the skipped draws on the device rows."""
+        if branches.pending_ops:
+            ops, branches.pending_ops = branches.pending_ops, []
+            self._enqueue_gates(branches, ops, EVERY_STATE)
+        if branches.lagging_draws:
+            count, branches.lagging_draws = branches.lagging_draws, 0
+            self.device.run_classical(self.stream, branches.rows, skip_draws(count).code, EVERY_STATE)
+
+    def _any_row_draws_work(self, branches: _Branches, node: NoiseDraw) -> bool:
+        """Whether any row draws a branch that does something: the device's draw, on the
+        host (the rows' counters all equal ``uniform_counter``)."""
+        counters = np.full(len(branches.shot_numbers), branches.uniform_counter, dtype=np.uint64)
+        bits = trajectory_draws(self.seed, branches.shot_numbers, counters) * float(1 << DRAW_BITS)
+        indices = (bits[:, None] >= node.thresholds[None, :].astype(np.float64)).sum(axis=1)
+        return bool(np.isin(indices, list(node.branches)).any())
 
     def _save(self, branches: _Branches, node: Save) -> None:
         """Keep host copies of what the save needs: each branch's marginal distribution
