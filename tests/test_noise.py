@@ -377,3 +377,13 @@ def test_skipping_the_noise_no_row_draws_changes_nothing(
     every_draw = backend.run(circuit, **options).result()
     assert skipping.get_memory() == every_draw.get_memory()
     assert skipping.results[0].metadata["passes"] < every_draw.results[0].metadata["passes"]
+
+
+def test_an_error_aer_cannot_write_out_is_refused_as_an_option_error(cpu_backend: CupySimulator) -> None:
+    from qiskit.quantum_info import PauliList
+    from qiskit_aer.noise import PauliLindbladError
+
+    model = NoiseModel()
+    model.add_all_qubit_quantum_error(PauliLindbladError(PauliList(["X"]), [0.1]), ["x"])
+    with pytest.raises(InvalidOptionError, match="noise_model: the error of"):
+        cpu_backend.run(QuantumCircuit(1), noise_model=model)

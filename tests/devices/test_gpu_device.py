@@ -265,9 +265,9 @@ def test_no_device_is_reported_and_auto_falls_back_to_the_cpu(monkeypatch: pytes
 def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, precision: str) -> None:
     """Circuits that take every kernel: dense and diagonal blocks of 1..5 qubits, a wide
     diagonal, permutations, a blocked run, full and marginal (chunked) sampling, a dynamic
-    circuit; each result checked against the CPU's."""
+    circuit, a Kraus channel and a density matrix; each result checked against the CPU's."""
     from qiskit.circuit.library import UnitaryGate
-    from qiskit.quantum_info import random_unitary
+    from qiskit.quantum_info import Kraus, random_unitary
 
     from qiskit_cupy.devices.kernel_source import name_expressions
 
@@ -310,6 +310,17 @@ def test_every_kernel_instantiation_runs_on_the_stand_in(standin: Machine, preci
     cpu = CupySimulator(device="CPU", precision=precision, fusion_enable=False)
     expected = cpu.run(dynamic, shots=50, seed_simulator=8, shot_branching_enable=False).result()
     assert one_each.get_counts() == expected.get_counts()  # draws on the device, per state
+    noisy = QuantumCircuit(2)  # a Kraus map: choose_kraus and scale_states per trajectory
+    noisy.h(0)
+    noisy.cx(0, 1)
+    gamma = 0.3
+    noisy.append(
+        Kraus([np.array([[1, 0], [0, np.sqrt(1 - gamma)]]), np.array([[0, np.sqrt(gamma)], [0, 0]])]), [1]
+    )
+    noisy.measure_all()
+    for method in ("statevector", "density_matrix"):  # density_diagonal for the second
+        on_gpu = backend.run(noisy, shots=100, seed_simulator=3, method=method).result().get_counts()
+        assert on_gpu == cpu.run(noisy, shots=100, seed_simulator=3, method=method).result().get_counts()
     launched = {launch.name for launch in standin.launches}
     assert set(name_expressions(precision)) <= launched, set(name_expressions(precision)) - launched
     _assert_same_as_cpu(

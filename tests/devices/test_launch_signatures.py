@@ -17,7 +17,7 @@ from qiskit_cupy import _cpu
 from qiskit_cupy.compiler.op_registry import OP_LAYOUT
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
-from qiskit_cupy.devices import gpu_segments, kernel_source, launches
+from qiskit_cupy.devices import gpu_segments, kernel_source, launches, trajectory_launches
 from qiskit_cupy.errors import CupySimulatorError
 from qiskit_cupy.kernel_files import read_kernel_file
 
@@ -212,7 +212,8 @@ HOST_ONLY = {
 
 def build(builder: str, precision: str, **changes: Any) -> launches.Launch:
     """Call one launch builder with well-typed arguments, some replaced by ``changes``."""
-    function: Callable[..., launches.Launch] = getattr(launches, builder)
+    module = launches if hasattr(launches, builder) else trajectory_launches
+    function: Callable[..., launches.Launch] = getattr(module, builder)
     return function(**{**well_typed(builder, precision), **changes})
 
 

@@ -97,7 +97,7 @@ from qiskit_cupy.compiler.classical_stores import compile_store
 from qiskit_cupy.compiler.ops import GateOp, OpKind
 from qiskit_cupy.compiler.program import encode_program
 from qiskit_cupy.devices.kernel_source import apply_op_kernel, precision_kernel
-from qiskit_cupy.runtime.trajectories import trajectory_draws
+from qiskit_cupy.runtime.draws import trajectory_draws
 
 PRECISIONS = {np.complex128: "double", np.complex64: "single"}
 DTYPES = pytest.mark.parametrize("dtype", list(PRECISIONS), ids=list(PRECISIONS.values()))

@@ -198,12 +198,17 @@ def table_from_aer(model: Any) -> NoiseTable:
 
     Raises:
         InvalidOptionError: The model holds an error this backend cannot run (a
-            non-local error, a multi-qubit readout error).
+            non-local error, a multi-qubit readout error) or that its public form does
+            not carry (Aer's ``to_dict`` refuses it, as it does Pauli-Lindblad errors).
     """
     from qiskit_aer.noise import QuantumError
 
+    try:
+        entries = model.to_dict()["errors"]
+    except Exception as failure:  # Aer's own NoiseError, for errors it cannot write out
+        raise InvalidOptionError(f"noise_model: this noise model cannot be read: {failure}") from failure
     table = NoiseTable()
-    for entry in model.to_dict()["errors"]:
+    for entry in entries:
         if entry.get("noise_qubits"):
             raise InvalidOptionError("noise_model: non-local quantum errors are not supported")
         qubit_sets: list[tuple[int, ...] | None] = [
@@ -220,8 +225,13 @@ def table_from_aer(model: Any) -> NoiseTable:
                     np.asarray(entry["probabilities"], dtype=float), None if qubits is None else qubits[0]
                 )
             continue
-        error = QuantumError.from_dict(entry)
-        channel = ErrorChannel(error.probabilities, error.circuits)
+        try:
+            quantum_error = QuantumError.from_dict(entry)
+        except Exception as failure:  # Aer's NoiseError: an error kind it cannot read back
+            raise InvalidOptionError(
+                f"noise_model: the error of {entry.get('operations')} cannot be read: {failure}"
+            ) from failure
+        channel = ErrorChannel(quantum_error.probabilities, quantum_error.circuits)
         for qubits in qubit_sets:
             table.add_error(channel, entry["operations"], qubits)
     return table

@@ -24,6 +24,7 @@ from qiskit_cupy.devices import launches
 from qiskit_cupy.devices.base import COMPLEX_DTYPES, ClassicalRows, Device, DeviceProgram, Event
 from qiskit_cupy.devices.gpu_events import GpuEvent, GpuHostCopy, GpuProgram, retire_streams
 from qiskit_cupy.devices.gpu_segments import program_segments, segment_passes
+from qiskit_cupy.devices.gpu_trajectories import GpuTrajectoryKernels, precision_of
 from qiskit_cupy.devices.kernel_source import BLOCK_BITS, NVRTC_OPTIONS, cuda_source, name_expressions
 from qiskit_cupy.devices.wide_matrix import apply_wide_matrix
 from qiskit_cupy.errors import DeviceUnavailableError
@@ -67,7 +68,7 @@ def visible_gpus() -> tuple[int, ...]:
     return tuple(range(cupy.cuda.runtime.getDeviceCount()))
 
 
-class GpuDevice(Device):
+class GpuDevice(GpuTrajectoryKernels, Device):
     """Runs kernels on one CUDA device through CuPy.
 
     Ownership: every device array is allocated from CuPy's pool while the stream it is
@@ -171,11 +172,11 @@ class GpuDevice(Device):
             return self._cupy.empty(amplitudes, dtype=COMPLEX_DTYPES[precision])
 
     def set_zero_state(self, stream: Any, states: Any, num_qubits: int, batch: int) -> None:
-        precision = _precision_of(states)
+        precision = precision_of(states)
         self._run(stream, launches.set_zero_state(states, num_qubits, batch, precision), precision)
 
     def density_diagonal(self, stream: Any, densities: Any, states: Any, num_qubits: int, batch: int) -> None:
-        precision = _precision_of(states)
+        precision = precision_of(states)
         self._run(
             stream, launches.density_diagonal(densities, states, num_qubits, batch, precision), precision
         )
@@ -217,7 +218,7 @@ class GpuDevice(Device):
         condition: tuple[ClassicalRows, int] | None = None,
     ) -> None:
         resident = cast(GpuProgram, program)  # a device is only given the programs it uploaded
-        precision = _precision_of(states)
+        precision = precision_of(states)
         encoded = resident.program
         launches.check_program(states, num_qubits, batch, encoded.rows, encoded.data.size)
         mask = self._mask(condition)
@@ -275,7 +276,7 @@ class GpuDevice(Device):
             )
 
     def probabilities(self, stream: Any, states: Any, num_qubits: int, batch: int) -> Any:
-        precision = _precision_of(states)
+        precision = precision_of(states)
         with self._device, stream:
             out = self._cupy.empty(batch << num_qubits, dtype=np.float64)
         self._run(stream, launches.probabilities(states, out, precision), precision)
@@ -291,7 +292,7 @@ class GpuDevice(Device):
         chunk_bits: int,
     ) -> Any:
         cupy = self._cupy
-        precision = _precision_of(states)
+        precision = precision_of(states)
         measured = len(positions)
         position_arrays = (
             self._upload(stream, np.asarray(positions, dtype=np.int64)),
@@ -358,7 +359,7 @@ class GpuDevice(Device):
         pieces: np.ndarray,
         chunk_bits: int,
     ) -> Any:
-        precision = _precision_of(states)
+        precision = precision_of(states)
         tables = (np.ascontiguousarray(passes, dtype=np.int64), np.ascontiguousarray(pieces, dtype=np.int64))
         with self._device, stream:
             sums = self._cupy.empty(len(tables[1]) * batch * 2, dtype=np.float64)
@@ -377,149 +378,6 @@ class GpuDevice(Device):
 
     def upload(self, stream: Any, host: np.ndarray) -> Any:
         return self._upload(stream, np.ascontiguousarray(host))
-
-    def run_classical(self, stream: Any, rows: ClassicalRows, code: np.ndarray, mask_slot: int) -> None:
-        host_code = np.ascontiguousarray(code, dtype=np.int64).reshape(-1)
-        device_code = self._upload(stream, host_code if host_code.size else np.zeros(2, np.int64))
-        self._run(
-            stream, launches.classical(rows.rows, rows.width, device_code, host_code, mask_slot), "double"
-        )
-
-    def decide_outcomes(
-        self,
-        stream: Any,
-        rows: ClassicalRows,
-        probabilities: Any,
-        seed: int,
-        clbit_slot: int,
-        mask_slot: int,
-    ) -> None:
-        self._run(
-            stream,
-            launches.decide_outcomes(
-                rows.rows, rows.width, probabilities.reshape(-1), seed, clbit_slot, mask_slot
-            ),
-            "double",
-        )
-
-    def collapse(
-        self,
-        stream: Any,
-        states: Any,
-        num_qubits: int,
-        batch: int,
-        qubit: int,
-        probabilities: Any,
-        rows: ClassicalRows,
-        reset: bool,
-        mask_slot: int,
-    ) -> None:
-        precision = _precision_of(states)
-        self._run(
-            stream,
-            launches.collapse(
-                states,
-                num_qubits,
-                batch,
-                qubit,
-                probabilities.reshape(-1),
-                rows.rows,
-                rows.width,
-                reset,
-                mask_slot,
-                precision,
-            ),
-            precision,
-        )
-
-    def choose_kraus(
-        self,
-        stream: Any,
-        states: Any,
-        num_qubits: int,
-        batch: int,
-        rows: ClassicalRows,
-        pieces: Any,
-        coefficients: np.ndarray,
-        index_slot: int,
-        mask_slot: int,
-    ) -> None:
-        precision = _precision_of(states)
-        table = np.ascontiguousarray(coefficients, dtype=np.float64)
-        num_kraus, num_pieces = table.shape[:2]
-        device_table = self._upload(stream, table.reshape(-1))
-        with self._device, stream:
-            # Stream-ordered: the pool reuses the scales only after both launches ran.
-            scales = self._cupy.empty(batch, dtype=np.float64)
-        self._run(
-            stream,
-            launches.choose_kraus(
-                rows.rows,
-                rows.width,
-                pieces.reshape(-1),
-                device_table,
-                num_kraus,
-                num_pieces,
-                index_slot,
-                scales,
-                mask_slot,
-            ),
-            "double",
-        )
-        self._run(
-            stream,
-            launches.scale_states(
-                states, num_qubits, batch, scales, rows.rows, rows.width, mask_slot, precision
-            ),
-            precision,
-        )
-
-    def append_states(
-        self, stream: Any, states: Any, num_qubits: int, count: int, sources: np.ndarray
-    ) -> None:
-        precision = _precision_of(states)
-        host_sources = np.ascontiguousarray(sources, dtype=np.int64)
-        device_sources = self._upload(stream, host_sources)
-        source = states[: count << num_qubits]
-        branches = states[count << num_qubits : (count + len(host_sources)) << num_qubits]
-        self._run(
-            stream,
-            launches.gather(source, branches, num_qubits, device_sources, host_sources, precision),
-            precision,
-        )
-
-    def sample_shots(
-        self,
-        stream: Any,
-        cumulative: Any,
-        num_measured: int,
-        shot_states: np.ndarray,
-        shot_numbers: np.ndarray,
-        rows: ClassicalRows,
-        seed: int,
-        precision: str,
-    ) -> Any:
-        host_states = np.ascontiguousarray(shot_states, dtype=np.int64)
-        states = self._upload(stream, host_states)
-        numbers = self._upload(stream, np.ascontiguousarray(shot_numbers, dtype=np.int64))
-        with self._device, stream:
-            outcomes = self._cupy.empty(len(host_states), dtype=np.int64)
-        self._run(
-            stream,
-            launches.sample_shots(
-                cumulative.reshape(-1),
-                num_measured,
-                states,
-                host_states,
-                numbers,
-                rows.rows,
-                rows.width,
-                seed,
-                outcomes,
-            ),
-            precision,
-        )
-        return outcomes
 
     def record_event(self, stream: Any) -> GpuEvent:
         with self._device:
@@ -541,7 +399,3 @@ def _roofline(attributes: dict[str, int], precision: str) -> Roofline:
     ratio = attributes.get("SingleToDoublePrecisionPerfRatio", 2) or 2
     flop_rate = single if precision == "single" else single / ratio
     return Roofline(bandwidth, flop_rate, launch_seconds=3e-6, block_bits=BLOCK_BITS[precision])
-
-
-def _precision_of(states: Any) -> str:
-    return "single" if states.dtype == np.complex64 else "double"

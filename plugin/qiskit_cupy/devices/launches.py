@@ -133,7 +133,7 @@ def check_arguments(kernel: str, precision: str, arguments: tuple[Any, ...]) -> 
     return tuple(packed)
 
 
-def _launch(
+def checked_launch(
     kernel: str,
     num_items: int,
     precision: str,
@@ -150,7 +150,7 @@ def _launch(
 def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
     """The launch that sets a batch of states to |0...0>."""
     items = batch << num_qubits
-    return _launch(
+    return checked_launch(
         precision_kernel("qc_set_zero_state", precision),
         items,
         precision,
@@ -162,7 +162,7 @@ def set_zero_state(states: Any, num_qubits: int, batch: int, precision: str) -> 
 def density_diagonal(densities: Any, states: Any, num_qubits: int, batch: int, precision: str) -> Launch:
     """The launch that writes the states whose probabilities are the densities' diagonals."""
     items = batch << num_qubits
-    return _launch(
+    return checked_launch(
         precision_kernel("qc_density_diagonal", precision),
         items,
         precision,
@@ -208,7 +208,7 @@ def apply_op(
     items = batch << (num_qubits - num_sorted)
     kernel = apply_op_kernel(kind_name, num_targets, precision)
     rows, width, slot = mask
-    return _launch(
+    return checked_launch(
         kernel,
         items,
         precision,
@@ -262,7 +262,7 @@ def blocked_run(
             raise ValueError(f"a blocked run of {num_ops} ops needs as many rows, got {ops.size} values")
         _cpu.check_rows(int(batch), rows.size, int(width), int(slot))
 
-    return _launch(
+    return checked_launch(
         blocked_run_kernel(precision),
         num_blocks,
         precision,
@@ -302,7 +302,7 @@ def marginal_partials(
         _cpu.check_states(int(num_qubits), int(batch), states.size)
         _cpu.check_marginal(int(num_qubits), int(batch), host, np.sort(host), int(chunk_bits), partials.size)
 
-    return _launch(
+    return checked_launch(
         precision_kernel("qc_marginal_partials", precision),
         items,
         precision,
@@ -341,7 +341,7 @@ def expectation_partials(
         _cpu.check_states(int(num_qubits), int(batch), states.size)
         _cpu.check_expectation(int(num_qubits), int(batch), passes, pieces, int(chunk_bits), partials.size)
 
-    return _launch(
+    return checked_launch(
         precision_kernel("qc_expectation_partials", precision),
         items,
         precision,
@@ -353,7 +353,7 @@ def expectation_partials(
 def probabilities(states: Any, out: Any, precision: str) -> Launch:
     """The launch of |amplitude|^2 for every amplitude of a batch of states."""
     items = np.size(states)
-    return _launch(
+    return checked_launch(
         precision_kernel("qc_probabilities", precision),
         items,
         precision,
@@ -365,7 +365,7 @@ def probabilities(states: Any, out: Any, precision: str) -> Launch:
 def reduce_partials(partials: Any, chunk_bits: int, sums: Any) -> Launch:
     """The launch that adds each run of 2**chunk_bits partials."""
     items = np.size(sums)
-    return _launch(
+    return checked_launch(
         "qc_reduce_partials",
         items,
         "double",
@@ -377,183 +377,10 @@ def reduce_partials(partials: Any, chunk_bits: int, sums: Any) -> Launch:
 def sample(cumulative: Any, num_measured: int, shots: int, seeds: Any, outcomes: Any) -> Launch:
     """The launch that draws ``shots`` outcomes per row of cumulative probabilities."""
     items = np.size(outcomes)
-    return _launch(
+    return checked_launch(
         "qc_sample",
         items,
         "double",
         (cumulative, num_measured, items, shots, seeds, outcomes),
         lambda: _cpu.check_sample(int(num_measured), int(shots), seeds.size, cumulative.size, outcomes.size),
-    )
-
-
-def classical(rows: Any, width: int, code: Any, host_code: np.ndarray, mask_slot: int) -> Launch:
-    """The launch of a classical program (``host_code``, on the device as ``code``)."""
-    length = host_code.size // 2
-    items = np.size(rows) // max(int(width), 1)
-
-    def check_values() -> None:
-        batch = _cpu.check_row_batch(rows.size, int(width))
-        _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
-        _cpu.check_classical(host_code.reshape(-1), int(width))
-
-    return _launch(
-        "qc_classical", items, "double", (rows, width, items, code, length, mask_slot), check_values
-    )
-
-
-def decide_outcomes(
-    rows: Any, width: int, probabilities: Any, seed: int, clbit_slot: int, mask_slot: int
-) -> Launch:
-    """The launch that draws each active row's measurement outcome."""
-    items = np.size(rows) // max(int(width), 1)
-
-    def check_values() -> None:
-        batch = _cpu.check_row_batch(rows.size, int(width))
-        _cpu.check_rows(batch, rows.size, int(width), int(mask_slot))
-        _cpu.check_rows(batch, rows.size, int(width), int(clbit_slot))
-        if probabilities.size != 2 * batch:
-            raise ValueError("probabilities must have 2 * batch entries")
-
-    return _launch(
-        "qc_decide_outcomes",
-        items,
-        "double",
-        (rows, width, items, probabilities, seed, clbit_slot, mask_slot),
-        check_values,
-    )
-
-
-def collapse(
-    states: Any,
-    num_qubits: int,
-    batch: int,
-    qubit: int,
-    probabilities: Any,
-    rows: Any,
-    width: int,
-    reset: bool,
-    mask_slot: int,
-    precision: str,
-) -> Launch:
-    """The launch that collapses (or resets) one qubit of each active state."""
-    items = batch << max(num_qubits - 1, 0)
-
-    def check_values() -> None:
-        _cpu.check_collapse(
-            int(num_qubits), int(batch), states.size, int(qubit), probabilities.size, rows.size, int(width)
-        )
-        _cpu.check_rows(int(batch), rows.size, int(width), int(mask_slot))
-
-    return _launch(
-        precision_kernel("qc_collapse", precision),
-        items,
-        precision,
-        (states, num_qubits, items, qubit, probabilities, rows, width, int(reset), mask_slot),
-        check_values,
-    )
-
-
-def choose_kraus(
-    rows: Any,
-    width: int,
-    pieces: Any,
-    coefficients: Any,
-    num_kraus: int,
-    num_pieces: int,
-    index_slot: int,
-    scales: Any,
-    mask_slot: int,
-) -> Launch:
-    """The launch that draws each active row's Kraus operator and its state's scale."""
-    items = np.size(rows) // max(int(width), 1)
-
-    def check_values() -> None:
-        _cpu.check_choose_kraus(
-            rows.size,
-            int(width),
-            pieces.size,
-            coefficients.size,
-            int(num_kraus),
-            int(num_pieces),
-            int(index_slot),
-            scales.size,
-        )
-        _cpu.check_rows(items, rows.size, int(width), int(mask_slot))
-
-    return _launch(
-        "qc_choose_kraus",
-        items,
-        "double",
-        (rows, width, items, pieces, coefficients, num_kraus, num_pieces, index_slot, scales, mask_slot),
-        check_values,
-    )
-
-
-def scale_states(
-    states: Any,
-    num_qubits: int,
-    batch: int,
-    scales: Any,
-    rows: Any,
-    width: int,
-    mask_slot: int,
-    precision: str,
-) -> Launch:
-    """The launch that scales each active state by its factor."""
-    items = np.size(states)
-
-    def check_values() -> None:
-        _cpu.check_scale_states(int(num_qubits), int(batch), states.size, scales.size)
-        _cpu.check_rows(int(batch), rows.size, int(width), int(mask_slot))
-
-    return _launch(
-        precision_kernel("qc_scale_states", precision),
-        items,
-        precision,
-        (states, num_qubits, items, scales, rows, width, mask_slot),
-        check_values,
-    )
-
-
-def gather(
-    source: Any, branches: Any, num_qubits: int, sources: Any, host_sources: np.ndarray, precision: str
-) -> Launch:
-    """The launch that copies state ``host_sources[j]`` of ``source`` to branch j."""
-    items = np.size(branches)
-    return _launch(
-        precision_kernel("qc_gather", precision),
-        items,
-        precision,
-        (source, branches, num_qubits, items, sources),
-        lambda: _cpu.check_gather(int(num_qubits), source.size, branches.size, host_sources),
-    )
-
-
-def sample_shots(
-    cumulative: Any,
-    num_measured: int,
-    shot_states: Any,
-    host_states: np.ndarray,
-    shot_numbers: Any,
-    rows: Any,
-    width: int,
-    seed: int,
-    outcomes: Any,
-) -> Launch:
-    """The launch that draws each shot's terminal outcome from its state's distribution."""
-    items = np.size(outcomes)
-    return _launch(
-        "qc_sample_shots",
-        items,
-        "double",
-        (cumulative, num_measured, items, shot_states, shot_numbers, rows, width, seed, outcomes),
-        lambda: _cpu.check_sample_shots(
-            int(num_measured),
-            cumulative.size,
-            host_states,
-            shot_numbers.size,
-            rows.size,
-            int(width),
-            outcomes.size,
-        ),
     )
