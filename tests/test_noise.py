@@ -100,7 +100,7 @@ def counts_of(backend: CupySimulator, circuit: QuantumCircuit, **options: object
 # -- channels in circuits, against the exact density matrix ----------------------------
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_random_noisy_circuits_match_the_exact_distribution(backend: CupySimulator, seed: int) -> None:
     circuit = random_noisy_circuit(seed, num_qubits=3 + seed % 2, depth=10)
     assert chi_square_fit(counts_of(backend, circuit), noisy_distribution(circuit)) > P_VALUE
@@ -128,7 +128,8 @@ def test_eight_qubit_noisy_circuit_matches_the_exact_distribution(cpu_backend: C
     circuit.append(thermal_relaxation_error(50.0, 70.0, 20.0), [4])
     circuit.cx(4, 7)
     circuit.measure([7, 0], [0, 1])
-    assert chi_square_fit(counts_of(cpu_backend, circuit), noisy_distribution(circuit)) > P_VALUE
+    counts = counts_of(cpu_backend, circuit, shots=2000)
+    assert chi_square_fit(counts, noisy_distribution(circuit)) > P_VALUE
 
 
 def test_readout_error_instruction_flips_bits_as_its_matrix_says(backend: CupySimulator) -> None:
@@ -203,7 +204,7 @@ def _with_model_by_hand(circuit: QuantumCircuit) -> QuantumCircuit:
     return noisy
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_noise_model_matches_the_exact_distribution(backend: CupySimulator, seed: int) -> None:
     circuit = _circuit_for_the_model(seed)
     counts = counts_of(backend, circuit, noise_model=_noise_model())
