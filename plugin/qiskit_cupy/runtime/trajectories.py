@@ -72,8 +72,10 @@ from qiskit_cupy.runtime.steps import enqueue_gates
 #: Most bytes of states one chunk of shots may hold (a quarter of free memory at most).
 MAX_CHUNK_BYTES = 1 << 31
 
-#: Most shots of one chunk of a circuit that draws noise.
-NOISY_CHUNK_SHOTS = 128
+#: Most amplitudes of one chunk of a circuit that draws noise (at least MIN_NOISY_CHUNK
+#: shots): small chunks skip more of the noise no row draws, large ones launch less often.
+NOISY_CHUNK_AMPLITUDES = 1 << 21
+MIN_NOISY_CHUNK = 8
 
 
 @dataclass
@@ -171,11 +173,12 @@ class TrajectoryEngine:
 
     def chunk_size(self, shots: int) -> int:
         """Shots per chunk: as many states as fit in a quarter of free memory; for a
-        circuit that draws noise at most NOISY_CHUNK_SHOTS, so that the noise no row of
-        a chunk draws is skipped more often (and the gates around it fuse)."""
+        circuit that draws noise at most NOISY_CHUNK_AMPLITUDES' worth, so that the noise
+        no row of a chunk draws is skipped more often (and the gates around it fuse)."""
         state_bytes = np.dtype(COMPLEX_DTYPES[self.precision]).itemsize << self.program.num_qubits
         budget = min(MAX_CHUNK_BYTES, self.device.free_memory() // 4)
-        most = NOISY_CHUNK_SHOTS if self.program.draws_noise else shots
+        noisy_most = max(MIN_NOISY_CHUNK, NOISY_CHUNK_AMPLITUDES >> self.program.num_qubits)
+        most = noisy_most if self.program.draws_noise else shots
         return int(max(1, min(shots, most, budget // state_bytes)))
 
     @property
